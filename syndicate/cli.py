@@ -1,0 +1,163 @@
+"""The ``syndicate`` command line: a thin layer over the public API.
+
+Exit codes: 0 success, 2 bad input or usage, 1 internal error. Logs and progress go to
+stderr; ``--quiet`` silences progress.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import traceback
+from collections.abc import Sequence
+from pathlib import Path
+
+from syndicate import __version__
+from syndicate.demo import DEMO_SELLERS, links_per_kind, run_demo
+from syndicate.errors import InputError, SyndicateError
+from syndicate.progress import Reporter, configure_logging
+from syndicate.synth import generate_marketplace, write_marketplace
+
+__all__ = ["build_parser", "main"]
+
+EXIT_OK, EXIT_INTERNAL, EXIT_INPUT = 0, 1, 2
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text.replace("_", ""))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number; got {text!r}") from None
+    if value < 10:
+        raise argparse.ArgumentTypeError(f"expected at least 10; got {value}")
+    return value
+
+
+def _seed(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number; got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a seed of 0 or more; got {value}")
+    return value
+
+
+def _add_common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--quiet", "-q", action="store_true", help="no progress output on stderr")
+    parser.add_argument("--verbose", "-v", action="store_true", help="debug logging on stderr")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the ``syndicate`` command."""
+    parser = argparse.ArgumentParser(
+        prog="syndicate",
+        description=(
+            "Find organised bad-actor rings among marketplace sellers: sellers sharing devices, "
+            "addresses, payout accounts, emails, phones or IPs are linked into a graph, rings are "
+            "found by community detection and scored by a Random Forest on graph features."
+        ),
+        epilog="Exit codes: 0 success, 2 bad input or usage, 1 internal error. "
+        "Run 'syndicate COMMAND --help' for a command's options.",
+    )
+    parser.add_argument("--version", action="version", version=f"syndicate {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    demo = commands.add_parser(
+        "demo",
+        help="generate a synthetic marketplace and run the pipeline on it",
+        description=(
+            "Generate a synthetic marketplace with planted rings, hubs, households and "
+            "multi-store businesses, run the pipeline on it and print where the outputs are."
+        ),
+    )
+    demo.add_argument(
+        "--sellers", type=_positive_int, default=DEMO_SELLERS, metavar="N",
+        help=f"number of sellers to generate (default {DEMO_SELLERS:,})",
+    )
+    demo.add_argument(
+        "--out", type=Path, default=Path("syndicate-demo"), metavar="DIR",
+        help="output folder, created if missing (default ./syndicate-demo)",
+    )
+    demo.add_argument("--seed", type=_seed, default=0, metavar="S", help="random seed (default 0)")
+    _add_common(demo)
+
+    synth = commands.add_parser(
+        "synth",
+        help="write a synthetic marketplace with ground truth as Parquet",
+        description=(
+            "Write sellers.parquet, links.parquet, labels.parquet, truth.parquet (seller_id, ring, "
+            "is_bad, legit_group) and link_truth.parquet (each link's real-world identifier and "
+            "role) for a marketplace with planted rings. Deterministic by seed."
+        ),
+    )
+    synth.add_argument("--sellers", type=_positive_int, required=True, metavar="N", help="number of sellers")
+    synth.add_argument("--out", type=Path, required=True, metavar="DIR", help="output folder, created if missing")
+    synth.add_argument("--seed", type=_seed, default=0, metavar="S", help="random seed (default 0)")
+    _add_common(synth)
+    return parser
+
+
+def _cmd_demo(args: argparse.Namespace, reporter: Reporter) -> int:
+    result = run_demo(args.out, n_sellers=args.sellers, seed=args.seed, reporter=reporter)
+    summary = result.summary()
+    out = sys.stdout
+    print(f"syndicate demo: {summary['sellers']:,} sellers, {summary['links']:,} links, "
+          f"{summary['labels']:,} labels ({summary['known_bad']:,} known bad)", file=out)
+    print(f"  planted: {summary['planted_rings']:,} rings ({summary['ring_members']:,} members), "
+          f"{summary['households']:,} households, {summary['businesses']:,} businesses", file=out)
+    print(f"  rejected input rows: {summary['rejected_rows']:,}", file=out)
+    for kind, links, distinct in links_per_kind(result.inputs).iter_rows():
+        print(f"  {kind:<8} {links:>10,} links {distinct:>10,} distinct raw values", file=out)
+    print(f"Inputs:   {result.out / 'input'}/ (sellers, links, labels, truth, link_truth .parquet)", file=out)
+    for name, path in result.outputs.items():
+        print(f"{name.capitalize() + ':':<9} {path}", file=out)
+    return EXIT_OK
+
+
+def _cmd_synth(args: argparse.Namespace, reporter: Reporter) -> int:
+    with reporter.step(f"Generating {args.sellers:,} sellers"):
+        market = generate_marketplace(n_sellers=args.sellers, seed=args.seed)
+    with reporter.step("Writing Parquet files"):
+        files = write_marketplace(market, args.out)
+    rings = market.truth["ring"].drop_nulls()
+    print(f"syndicate synth: {market.sellers.height:,} sellers, {market.links.height:,} links, "
+          f"{market.labels.height:,} labels, {rings.n_unique():,} planted rings "
+          f"({rings.len():,} members)")
+    for path in files.values():
+        print(f"  {path}")
+    return EXIT_OK
+
+
+_COMMANDS = {"demo": _cmd_demo, "synth": _cmd_synth}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit code (the console script exits with it)."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help, --version and usage errors
+        return int(exc.code or 0)
+    configure_logging(quiet=args.quiet, verbose=args.verbose)
+    reporter = Reporter(quiet=args.quiet)
+    try:
+        return _COMMANDS[args.command](args, reporter)
+    except InputError as exc:
+        print(f"syndicate {args.command}: error: {exc}", file=sys.stderr)
+        return EXIT_INPUT
+    except SyndicateError as exc:
+        print(f"syndicate {args.command}: error: {exc}", file=sys.stderr)
+        return EXIT_INTERNAL
+    except KeyboardInterrupt:
+        print(f"syndicate {args.command}: interrupted", file=sys.stderr)
+        return EXIT_INTERNAL
+    except Exception:
+        traceback.print_exc(file=sys.stderr)
+        print(f"syndicate {args.command}: internal error (a bug: please report it with the "
+              "traceback above)", file=sys.stderr)
+        return EXIT_INTERNAL
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,183 @@
+"""All file input and output of syndicate lives here.
+
+Tables are read by extension (Parquet, CSV, NDJSON) or taken from Polars or pandas
+frames; outputs are written atomically (a temporary file in the same folder, then
+a rename), so a reader never sees half a file and a crash leaves the earlier file.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, TypeAlias
+
+import polars as pl
+
+from syndicate.errors import InputFileError, SchemaError
+
+__all__ = [
+    "SUPPORTED_SUFFIXES",
+    "TableSource",
+    "atomic_path",
+    "read_table",
+    "to_polars",
+    "write_json_atomic",
+    "write_parquet_atomic",
+]
+
+#: File extensions syndicate reads, and the reader each one selects.
+SUPPORTED_SUFFIXES: dict[str, str] = {
+    ".parquet": "parquet",
+    ".pq": "parquet",
+    ".csv": "csv",
+    ".ndjson": "ndjson",
+    ".jsonl": "ndjson",
+}
+
+#: Anything the API accepts as a table: a path, or a Polars or pandas frame.
+TableSource: TypeAlias = "str | os.PathLike[str] | pl.DataFrame | pl.LazyFrame | Any"
+
+
+def _utf8_error_line(path: Path) -> str:
+    """Say on which line a file stops being valid UTF-8 (only called on the error path)."""
+    raw = path.read_bytes()
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        return f"line {line} (byte {exc.start}: {raw[exc.start:exc.start + 1]!r})"
+    return "an unknown line"
+
+
+def read_table(
+    path: str | os.PathLike[str],
+    *,
+    table: str,
+    string_columns: Sequence[str] = (),
+) -> pl.DataFrame:
+    """Read one input table from a Parquet, CSV or NDJSON file, chosen by extension.
+
+    Parameters
+    ----------
+    path
+        The file. ``.parquet``/``.pq``, ``.csv`` and ``.ndjson``/``.jsonl`` are read.
+    table
+        The table's name in the data contract (``sellers``, ``links``, ...), used in
+        error messages.
+    string_columns
+        Columns read as text from CSV, so that identifiers such as ``007`` keep their
+        leading zeros.
+
+    Raises
+    ------
+    InputFileError
+        The file is missing, has an unknown extension, is not valid UTF-8 or cannot be
+        parsed; the message names the file (and the line where it can).
+    """
+    file = Path(path)
+    suffix = file.suffix.lower()
+    if suffix not in SUPPORTED_SUFFIXES:
+        known = ", ".join(sorted(SUPPORTED_SUFFIXES))
+        raise InputFileError(
+            f"{table} file {str(file)!r}: unsupported extension {suffix or '(none)'!r}; "
+            f"syndicate reads {known}"
+        )
+    if not file.is_file():
+        what = "is a directory, not a file" if file.is_dir() else "does not exist"
+        raise InputFileError(f"{table} file {str(file)!r} {what}")
+    reader = SUPPORTED_SUFFIXES[suffix]
+    try:
+        if reader == "parquet":
+            return pl.read_parquet(file)
+        if reader == "csv":
+            header = pl.read_csv(file, n_rows=0).columns
+            overrides = {name: pl.String for name in string_columns if name in header}
+            return pl.read_csv(file, infer_schema_length=None, schema_overrides=overrides)
+        return pl.read_ndjson(file, infer_schema_length=None)
+    except pl.exceptions.PolarsError as exc:
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        if "utf-8" in reason.lower() or "utf8" in reason.lower():
+            where = _utf8_error_line(file)
+            raise InputFileError(
+                f"{table} file {str(file)!r} is not valid UTF-8 at {where}; "
+                "re-encode it as UTF-8"
+            ) from exc
+        raise InputFileError(f"{table} file {str(file)!r} cannot be read as {reader}: {reason}") from exc
+    except OSError as exc:
+        raise InputFileError(f"{table} file {str(file)!r} cannot be read: {exc}") from exc
+
+
+def to_polars(
+    source: TableSource,
+    *,
+    table: str,
+    string_columns: Sequence[str] = (),
+) -> tuple[pl.DataFrame, str]:
+    """Turn a path or a Polars/pandas frame into a Polars DataFrame.
+
+    Returns the frame and a short description of where it came from, for messages.
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> frame, origin = to_polars(pl.DataFrame({"seller_id": [1, 2]}), table="sellers")
+    >>> origin, frame.height
+    ('sellers (Polars DataFrame)', 2)
+    """
+    if isinstance(source, pl.DataFrame):
+        return source, f"{table} (Polars DataFrame)"
+    if isinstance(source, pl.LazyFrame):
+        return source.collect(), f"{table} (Polars LazyFrame)"
+    if isinstance(source, str | os.PathLike):
+        return read_table(source, table=table, string_columns=string_columns), (
+            f"{table} file {os.fspath(source)!r}"
+        )
+    if type(source).__module__.startswith("pandas"):
+        try:
+            return pl.from_pandas(source), f"{table} (pandas DataFrame)"
+        except Exception as exc:  # pyarrow raises several types for mixed object columns
+            raise SchemaError(f"{table} (pandas DataFrame) cannot be converted: {exc}") from exc
+    raise SchemaError(
+        f"{table}: expected a file path, a Polars DataFrame/LazyFrame or a pandas DataFrame; "
+        f"got {type(source).__name__}"
+    )
+
+
+@contextmanager
+def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; rename it onto ``path`` only on success.
+
+    If the body raises, the temporary file is removed and ``path`` is left as it was.
+    """
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        yield tmp
+        os.replace(tmp, target)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+def _write_atomic(path: str | os.PathLike[str], write: Callable[[Path], None]) -> Path:
+    with atomic_path(path) as tmp:
+        write(tmp)
+    return Path(path)
+
+
+def write_parquet_atomic(frame: pl.DataFrame, path: str | os.PathLike[str]) -> Path:
+    """Write ``frame`` as Parquet (zstd) to ``path`` atomically and return the path."""
+    return _write_atomic(path, lambda tmp: frame.write_parquet(tmp, compression="zstd"))
+
+
+def write_json_atomic(document: Mapping[str, Any], path: str | os.PathLike[str]) -> Path:
+    """Write ``document`` as indented, key-sorted JSON to ``path`` atomically."""
+    text = json.dumps(document, indent=2, sort_keys=True, default=str) + "\n"
+    return _write_atomic(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))

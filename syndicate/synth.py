@@ -1,0 +1,696 @@
+"""A synthetic marketplace with planted seller rings, hard enough to test the engine.
+
+The generator is vectorised (numpy and Polars; no Python loop over sellers or links) and
+deterministic by seed. What it plants, with the defaults of :class:`SynthConfig`:
+
+* **Legit sellers** with their own identifiers: 1 + Poisson(0.35) devices, one address,
+  payout account, email and phone, 1 + Poisson(0.3) IPs, and tabular columns
+  (``listings``, ``orders_30d``, ``gmv_30d``, ``return_rate``, ``rating``, ``category``).
+* **Rings** (``ring_share`` = 3% of sellers): sizes heavy-tailed, P(size = k) ∝ k^-2 on
+  3..200. Each ring has a small pool of values per kind (5–30% of its size) and each member,
+  for each kind, either draws from the pool or, with ``ring_fresh_prob`` (35–60% by kind),
+  uses a fresh value nobody shares; every member shares at least its ring's anchor kind.
+  Members onboard in a burst (days apart, not years) and differ only mildly from legit
+  sellers in the tabular columns.
+* **Obfuscation**: each link is written in a variant spelling with ``obfuscation_prob``
+  (50%): addresses (case, ``Street``/``St``/``St.``, ``Apt``/``#``/``Unit``, punctuation),
+  emails (case, ``+tags``, dots and ``googlemail.com`` for Gmail), phones (``+1 (415) …``,
+  ``001 …``, national format for +1 numbers), payout accounts (spaces, dashes, case),
+  devices and IPs (case, surrounding spaces).
+* **Hubs**: fulfilment-warehouse addresses (``warehouse_share`` = 4% of sellers add one),
+  payment-aggregator payout accounts (3% are paid through one) and public Wi-Fi IPs (6%
+  are seen on one), about ``hub_mean_sellers`` (1000) sellers per hub value on large
+  marketplaces; ring members touch hubs as often as anyone.
+* **Legit groups** (false-positive bait): households (``household_share`` = 6% of
+  sellers, 2–4 members, shared address, a shared IP for 70%, a shared device for 25%) and
+  multi-store businesses (``business_share`` = 3%, 2–8 stores, shared payout for 90%,
+  address for 80%, phone for 50%, an office device for 40%), onboarding over months.
+* **Bridges**: for ``bridge_share`` (10%) of rings, one member also uses a device of
+  another ring.
+* **Labels**, sparse: ring members are known bad with ``ring_label_prob`` (25%); lone bad
+  sellers (``lone_bad_share`` = 0.2% of solo sellers) are known bad with 50%; legit
+  sellers are known good with ``good_label_prob`` (3%).
+
+``truth`` holds ``seller_id``, ``ring`` (null if none), ``is_bad`` and ``legit_group``
+(``household-…`` or ``business-…``, null if none). ``link_truth`` holds each link with the
+identity it spells (``identifier``, one per real-world value, whatever the spelling) and
+its ``role`` (own, ring, household, business, hub, bridge).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import asdict, dataclass, fields
+from datetime import datetime
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+
+from syndicate.errors import ConfigError
+from syndicate.io import write_parquet_atomic
+
+__all__ = ["KINDS", "Marketplace", "SynthConfig", "generate_marketplace", "write_marketplace"]
+
+#: Identifier kinds the generator plants, in a fixed order.
+KINDS: tuple[str, ...] = ("device", "address", "payout", "email", "phone", "ip")
+_DEVICE, _ADDRESS, _PAYOUT, _EMAIL, _PHONE, _IP = range(6)
+
+_ROLES = ("own", "ring", "household", "business", "hub", "bridge")
+_OWN, _RING, _HOUSEHOLD, _BUSINESS, _HUB, _BRIDGE = range(6)
+
+_SOLO, _RING_GROUP, _HOUSEHOLD_GROUP, _BUSINESS_GROUP = range(4)
+
+
+@dataclass(frozen=True)
+class SynthConfig:
+    """Parameters of the synthetic marketplace. Shares are of all sellers unless noted."""
+
+    n_sellers: int = 100_000
+    seed: int = 0
+    ring_share: float = 0.03
+    ring_size_min: int = 3
+    ring_size_max: int = 200
+    ring_size_exponent: float = 2.0
+    household_share: float = 0.06
+    business_share: float = 0.03
+    lone_bad_share: float = 0.002
+    bridge_share: float = 0.10
+    ring_fresh_prob: tuple[float, ...] = (0.35, 0.5, 0.5, 0.6, 0.6, 0.5)
+    ring_pool_fraction: tuple[tuple[float, float], ...] = (
+        (0.05, 0.2),
+        (0.05, 0.15),
+        (0.05, 0.2),
+        (0.1, 0.3),
+        (0.1, 0.3),
+        (0.1, 0.3),
+    )
+    warehouse_share: float = 0.04
+    aggregator_share: float = 0.03
+    wifi_share: float = 0.06
+    hub_mean_sellers: int = 1000
+    obfuscation_prob: float = 0.5
+    ring_label_prob: float = 0.25
+    lone_bad_label_prob: float = 0.5
+    good_label_prob: float = 0.03
+    start: datetime = datetime(2023, 1, 1)
+    end: datetime = datetime(2026, 6, 30)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.n_sellers, int) or self.n_sellers < 10:
+            raise ConfigError(f"n_sellers must be an integer of at least 10; got {self.n_sellers!r}")
+        if not 0 <= self.seed < 2**63:
+            raise ConfigError(f"seed must be in [0, 2**63); got {self.seed!r}")
+        if not 2 <= self.ring_size_min <= self.ring_size_max:
+            raise ConfigError(
+                "need 2 <= ring_size_min <= ring_size_max; "
+                f"got {self.ring_size_min!r} and {self.ring_size_max!r}"
+            )
+        for field in fields(self):
+            value = getattr(self, field.name)
+            if field.name.endswith(("_share", "_prob")) and isinstance(value, float) and not 0 <= value <= 1:
+                raise ConfigError(f"{field.name} must be in [0, 1]; got {value!r}")
+        grouped = self.ring_share + self.household_share + self.business_share
+        if grouped > 0.9:
+            raise ConfigError(
+                "ring_share + household_share + business_share must leave solo sellers; "
+                f"got {grouped!r}"
+            )
+        if len(self.ring_fresh_prob) != len(KINDS) or len(self.ring_pool_fraction) != len(KINDS):
+            raise ConfigError(f"ring_fresh_prob and ring_pool_fraction need one entry per kind {KINDS}")
+        if self.end <= self.start:
+            raise ConfigError(f"end must be after start; got {self.start} and {self.end}")
+
+
+@dataclass(frozen=True)
+class Marketplace:
+    """A generated marketplace: the four tables of a run plus its ground truth."""
+
+    sellers: pl.DataFrame
+    links: pl.DataFrame
+    labels: pl.DataFrame
+    truth: pl.DataFrame
+    link_truth: pl.DataFrame
+    config: SynthConfig
+
+
+# ---------------------------------------------------------------------------------------
+# identifier spelling
+
+_STREET_BASES = np.array(
+    "Oak Maple Pine Cedar Elm Birch Willow Ash Spruce Walnut Cherry Chestnut Hickory Poplar "
+    "Laurel Magnolia Juniper Sycamore Aspen Alder Hawthorn Linden Holly Cypress Hazel Rowan "
+    "Sequoia Redwood Beech Cottonwood Meadow River Lake Hill Valley Forest Park Garden "
+    "Harbor Sunset".split()
+)
+_STREET_QUALIFIERS = np.array(["", "North ", "South ", "East ", "West ", "Old ", "New ", "Upper ", "Lower ", "Little "])
+# Rows: street types; columns: spellings (the first is canonical).
+_STREET_TYPES = np.array(
+    [
+        ["Street", "St", "St.", "Str"],
+        ["Avenue", "Ave", "Ave.", "Av"],
+        ["Road", "Rd", "Rd.", "Road"],
+        ["Boulevard", "Blvd", "Blvd.", "Boul"],
+        ["Drive", "Dr", "Dr.", "Drv"],
+        ["Lane", "Ln", "Ln.", "Lane"],
+    ]
+)
+_UNIT_PREFIXES = np.array(["Apt ", "Apartment ", "#", "Unit ", "Apt. ", "No. "])
+_CITIES = np.array(
+    "Springfield Riverton Fairview Greenville Franklin Clinton Georgetown Salem Madison "
+    "Arlington Ashland Burlington Manchester Milton Newport Oxford Dover Hudson Kingston "
+    "Lexington Marion Auburn Bristol Camden Dayton Florence Jackson Lebanon Monroe "
+    "Princeton Quincy Richmond Shelby Troy Union Vernon Warren Winchester Yorktown Avon "
+    "Bedford Chester Denton Easton Fulton Hamilton Jasper Kent Lincoln Mayfield Norwood "
+    "Oakland Plymouth Rockport Sharon Trenton Utica Waverly Weston Windsor".split()
+)
+_SYLLABLES_A = np.array("ka ma lo ri sa ja na be to el an mi da ro vi le ha ne co ju".split())
+_SYLLABLES_B = np.array("ren tin la ra son na vin lie dan mon".split())
+_LAST_A = np.array("smi joh wil bro gar mil dav rod mar her lop gon per tay moo and tho jac whi har".split())
+_LAST_B = np.array("th son ez ton ley ner man ford wood well".split())
+_EMAIL_DOMAINS = np.array(["gmail.com", "yahoo.com", "outlook.com", "hotmail.com", "proton.me", "icloud.com", "gmx.de", "mail.com"])
+_BANKS = np.array(["NWBK", "BARC", "DEUT", "COBA", "BNPA", "INGB", "RABO", "SOGE"])
+_IBAN_COUNTRIES = np.array(["GB", "DE", "FR", "NL", "ES"])
+_CATEGORIES = np.array(
+    ["electronics", "fashion", "home", "beauty", "toys", "sports", "books", "auto", "garden", "jewelry", "health", "pets"]
+)
+
+def _permute(entity: np.ndarray, low: int, high: int, salt: int) -> tuple[np.ndarray, np.ndarray]:
+    """A keyed bijection of [0, low * high), returned as (x % low, x // low) digits.
+
+    Three Feistel rounds over the two digits, so that consecutive entity numbers spell
+    unrelated values while distinct entities never collide.
+    """
+    if int(entity.max(initial=0)) >= low * high:
+        raise ConfigError(f"too many identifiers for the synthetic value space ({low * high})")
+    a, b = entity.astype(np.int64) % low, entity.astype(np.int64) // low
+    for round_ in range(3):
+        key = np.uint64(salt * 7919 + round_)
+        a = (a + (_mix64(b.astype(np.uint64) ^ key) % np.uint64(low)).astype(np.int64)) % low
+        b = (b + (_mix64(a.astype(np.uint64) ^ (key << np.uint64(20))) % np.uint64(high)).astype(np.int64)) % high
+    return a, b
+
+
+def _mix64(x: np.ndarray) -> np.ndarray:
+    """splitmix64's finaliser: a bijection of uint64."""
+    z = x.astype(np.uint64) + np.uint64(0x9E3779B97F4A7C15)
+    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return z ^ (z >> np.uint64(31))
+
+
+def _digits(values: np.ndarray, width: int) -> pl.Expr:
+    return pl.lit(pl.Series(values.astype(np.int64))).cast(pl.String).str.zfill(width)
+
+
+def _case(expr: pl.Expr, code: pl.Expr) -> pl.Expr:
+    return (
+        pl.when(code == 1)
+        .then(expr.str.to_uppercase())
+        .when(code == 2)
+        .then(expr.str.to_lowercase())
+        .otherwise(expr)
+    )
+
+
+def _render_address(entity: np.ndarray, variant: np.ndarray, rng: np.random.Generator) -> pl.Series:
+    low, rest = _permute(entity, 9973, 400 * 6 * 60, 17)
+    number, x = low + 1, low * 400 * 6 * 60 + rest
+    street, rest = rest % 400, rest // 400
+    stype, rest = rest % 6, rest // 6
+    city = rest % 60
+    has_unit = (x % 7) < 3
+    unit = (x // 7) % 300 + 1
+    postcode = 10000 + city * 1400 + (street * 3) % 1400
+    obfuscated = variant > 0
+    type_spelling = np.where(obfuscated, rng.integers(0, 4, len(x)), 0)
+    unit_spelling = np.where(obfuscated, rng.integers(0, len(_UNIT_PREFIXES), len(x)), 0)
+    separator = np.where(obfuscated, rng.integers(0, 3, len(x)), 0)
+    case = np.where(obfuscated, rng.integers(0, 3, len(x)), 0)
+    sep = pl.lit(pl.Series(np.array([", ", " ", " , "])[separator]))
+    street_name = np.char.add(_STREET_QUALIFIERS[street // 40], _STREET_BASES[street % 40])
+    unit_text = np.where(has_unit, np.char.add(_UNIT_PREFIXES[unit_spelling], unit.astype(str)), "")
+    line = pl.concat_str(
+        pl.lit(pl.Series(number)).cast(pl.String),
+        pl.lit(" "),
+        pl.lit(pl.Series(street_name)),
+        pl.lit(" "),
+        pl.lit(pl.Series(_STREET_TYPES[stype, type_spelling])),
+        pl.when(pl.lit(pl.Series(has_unit))).then(pl.concat_str(sep, pl.lit(pl.Series(unit_text)))).otherwise(pl.lit("")),
+        sep,
+        pl.lit(pl.Series(_CITIES[city])),
+        pl.lit(" "),
+        pl.lit(pl.Series(postcode)).cast(pl.String),
+    )
+    return pl.select(_case(line, pl.lit(pl.Series(case))).alias("value")).to_series()
+
+
+def _render_email(entity: np.ndarray, variant: np.ndarray, rng: np.random.Generator) -> pl.Series:
+    first, rest = _permute(entity, 200, 200 * 10000, 29)
+    x = rest
+    last, rest = rest % 200, rest // 200
+    number = rest % 10000
+    domain = _EMAIL_DOMAINS[_mix64(entity.astype(np.uint64) + np.uint64(7)) % np.uint64(len(_EMAIL_DOMAINS))]
+    first_name = np.char.add(_SYLLABLES_A[first % 20], _SYLLABLES_B[first // 20])
+    last_name = np.char.add(_LAST_A[last % 20], _LAST_B[last // 20])
+    gmail = domain == "gmail.com"
+    # 0 canonical, 1 capitalised, 2 +tag, 3 dots moved (Gmail) or +tag, 4 upper case, 5 googlemail
+    style = np.where(variant > 0, rng.integers(1, 6, len(x)), 0)
+    style = np.where(~gmail & (style == 5), 2, style)
+    tag = rng.integers(1, 99, len(x))
+    local_plain = np.char.add(np.char.add(first_name, number.astype(str)), np.char.add(".", last_name))
+    local_dotless = np.char.add(np.char.add(first_name, number.astype(str)), last_name)
+    spread = np.char.add(np.char.add(np.char.add(first_name, "."), number.astype(str)), np.char.add(".", last_name))
+    local = np.where(style == 3, np.where(gmail, np.where(tag % 2 == 0, local_dotless, spread), local_plain), local_plain)
+    local = np.where(style == 1, np.char.capitalize(local), local)
+    with_tag = (style == 2) | ((style == 3) & ~gmail)
+    local = np.where(with_tag, np.char.add(np.char.add(local, "+shop"), tag.astype(str)), local)
+    domain = np.where(style == 5, "googlemail.com", domain)
+    address = np.char.add(np.char.add(local, "@"), domain)
+    address = np.where(style == 4, np.char.upper(address), address)
+    return pl.Series("value", address)
+
+
+def _render_phone(entity: np.ndarray, variant: np.ndarray, rng: np.random.Generator) -> pl.Series:
+    area, line = _permute(entity, 800, 10_000_000, 41)
+    area, x = area + 200, line
+    country = np.array(["1", "1", "1", "1", "1", "1", "1", "44", "44", "49"])[
+        _mix64(entity.astype(np.uint64) + np.uint64(3)) % np.uint64(10)
+    ]
+    us = country == "1"
+    style = np.where(variant > 0, rng.integers(1, 6, len(x)), 0)
+    # National format only exists for +1 numbers here; others fall back to spaced international.
+    style = np.where(~us & (style >= 4), 1, style)
+    line_text = np.char.zfill(line.astype(str), 7)
+    area_text = area.astype(str)
+    a3, b4 = _split_digits(line_text)
+    e164 = np.char.add(np.char.add(np.char.add("+", country), area_text), line_text)
+    spaced = np.char.add(np.char.add(np.char.add("+", country), " "), np.char.add(np.char.add(area_text, " "), np.char.add(np.char.add(a3, " "), b4)))
+    brackets = np.char.add(np.char.add(np.char.add("+", country), " ("), np.char.add(np.char.add(area_text, ") "), np.char.add(np.char.add(a3, "-"), b4)))
+    zeros = np.char.add(np.char.add("00", country), np.char.add(" ", np.char.add(area_text, np.char.add(" ", line_text))))
+    national = np.char.add(np.char.add("(", area_text), np.char.add(") ", np.char.add(np.char.add(a3, "-"), b4)))
+    national_digits = np.char.add(area_text, line_text)
+    value = np.select(
+        [style == 0, style == 1, style == 2, style == 3, style == 4],
+        [e164, spaced, brackets, zeros, national],
+        national_digits,
+    )
+    return pl.Series("value", value)
+
+
+def _split_digits(line_text: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    as_int = line_text.astype(np.int64)
+    return np.char.zfill((as_int // 10000).astype(str), 3), np.char.zfill((as_int % 10000).astype(str), 4)
+
+
+def _render_payout(entity: np.ndarray, variant: np.ndarray, rng: np.random.Generator) -> pl.Series:
+    mixed = _mix64(entity.astype(np.uint64) + np.uint64(11))
+    country = _IBAN_COUNTRIES[mixed % np.uint64(len(_IBAN_COUNTRIES))]
+    bank = _BANKS[(mixed >> np.uint64(8)) % np.uint64(len(_BANKS))]
+    check = np.char.zfill(((mixed >> np.uint64(16)) % np.uint64(97) + np.uint64(2)).astype(str), 2)
+    high, low = _permute(entity, 10_000_000, 10_000_000, 11)
+    account = np.char.add(np.char.zfill(high.astype(str), 7), np.char.zfill(low.astype(str), 7))
+    iban = np.char.add(np.char.add(np.char.add(country, check), bank), account)
+    style = np.where(variant > 0, rng.integers(1, 4, len(entity)), 0)
+    frame = pl.DataFrame({"iban": iban, "style": style})
+    groups = pl.col("iban").str.extract_all(r".{1,4}")
+    value = (
+        pl.when(pl.col("style") == 1)
+        .then(groups.list.join(" "))
+        .when(pl.col("style") == 2)
+        .then(groups.list.join("-"))
+        .when(pl.col("style") == 3)
+        .then(pl.col("iban").str.to_lowercase())
+        .otherwise(pl.col("iban"))
+    )
+    return frame.select(value.alias("value")).to_series()
+
+
+def _hex16(entity: np.ndarray, salt: int) -> np.ndarray:
+    mixed = _mix64(entity.astype(np.uint64) * np.uint64(2654435761) + np.uint64(salt))
+    shifts = np.arange(60, -4, -4, dtype=np.uint64)
+    nibbles = (mixed[:, None] >> shifts[None, :]) & np.uint64(0xF)
+    chars = np.array(list("0123456789abcdef"))[nibbles.astype(np.int64)]
+    return np.ascontiguousarray(chars).view("<U16").ravel()
+
+
+def _render_device(entity: np.ndarray, variant: np.ndarray, rng: np.random.Generator) -> pl.Series:
+    device = _hex16(entity, 5)
+    style = np.where(variant > 0, rng.integers(1, 3, len(entity)), 0)
+    device = np.where(style == 1, np.char.upper(device), device)
+    device = np.where(style == 2, np.char.add(np.char.add("  ", device), " "), device)
+    return pl.Series("value", device)
+
+
+def _render_ip(entity: np.ndarray, variant: np.ndarray, rng: np.random.Generator) -> pl.Series:
+    first, x = _permute(entity, 223, 2**24, 53)
+    a, b, c, d = 1 + first, (x >> 16) & 255, (x >> 8) & 255, x & 255
+    frame = pl.DataFrame({"a": a, "b": b, "c": c, "d": d, "pad": variant > 0})
+    ip = pl.concat_str([pl.col(k).cast(pl.String) for k in "abcd"], separator=".")
+    value = pl.when(pl.col("pad")).then(pl.concat_str(pl.lit(" "), ip, pl.lit(" "))).otherwise(ip)
+    return frame.select(value.alias("value")).to_series()
+
+
+_RENDERERS = (_render_device, _render_address, _render_payout, _render_email, _render_phone, _render_ip)
+
+
+# ---------------------------------------------------------------------------------------
+# structure
+
+
+def _group_sizes(rng: np.random.Generator, target: int, sizes: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """Draw group sizes until adding one more would pass ``target`` members."""
+    if target < sizes.min():
+        return np.zeros(0, dtype=np.int64)
+    draws = rng.choice(sizes, size=int(2 * target / sizes.min()) + 8, p=weights / weights.sum())
+    total = np.cumsum(draws)
+    return draws[: int(np.searchsorted(total, target, side="right"))].astype(np.int64)
+
+
+class _LinkBuilder:
+    """Accumulates (seller, kind, entity, role) rows and hands out fresh entity numbers."""
+
+    def __init__(self) -> None:
+        self.next_entity = [0] * len(KINDS)
+        self.parts: list[tuple[int, np.ndarray, np.ndarray, int]] = []
+
+    def fresh(self, kind: int, count: int) -> np.ndarray:
+        start = self.next_entity[kind]
+        self.next_entity[kind] += int(count)
+        return np.arange(start, start + int(count), dtype=np.int64)
+
+    def add(self, kind: int, sellers: np.ndarray, entities: np.ndarray, role: int) -> None:
+        if len(sellers):
+            self.parts.append((kind, sellers.astype(np.int64), entities.astype(np.int64), role))
+
+
+def _shared_by_group(
+    rng: np.random.Generator,
+    builder: _LinkBuilder,
+    kind: int,
+    members: np.ndarray,
+    member_group: np.ndarray,
+    n_groups: int,
+    group_prob: float,
+    member_prob: float,
+    role: int,
+) -> np.ndarray:
+    """Give a share of groups one value of ``kind``; return the members that use it."""
+    has_value = rng.random(n_groups) < group_prob
+    entity = np.full(n_groups, -1, dtype=np.int64)
+    entity[has_value] = builder.fresh(kind, int(has_value.sum()))
+    uses = has_value[member_group] & (rng.random(len(members)) < member_prob)
+    builder.add(kind, members[uses], entity[member_group[uses]], role)
+    return members[uses]
+
+
+def generate_marketplace(config: SynthConfig | None = None, **overrides: object) -> Marketplace:
+    """Generate a synthetic marketplace with planted rings, hubs, legit groups and labels.
+
+    Parameters
+    ----------
+    config
+        The parameters; :class:`SynthConfig` defaults when omitted.
+    **overrides
+        Fields of :class:`SynthConfig` to change, e.g. ``n_sellers=10_000, seed=7``.
+
+    Examples
+    --------
+    >>> market = generate_marketplace(n_sellers=2000, seed=1)
+    >>> market.sellers.height
+    2000
+    >>> sorted(market.links["kind"].unique().to_list())
+    ['address', 'device', 'email', 'ip', 'payout', 'phone']
+    >>> market.truth.filter(market.truth["ring"].is_not_null())["is_bad"].all()
+    True
+    """
+    base = config or SynthConfig()
+    if overrides:
+        unknown = sorted(set(overrides) - {f.name for f in fields(SynthConfig)})
+        if unknown:
+            raise ConfigError(f"unknown SynthConfig fields: {', '.join(unknown)}")
+        base = SynthConfig(**{**asdict(base), **overrides})  # type: ignore[arg-type]
+    cfg = base
+    rng = np.random.default_rng(cfg.seed)
+    n = cfg.n_sellers
+
+    # -- groups: rings, households, businesses; everyone else is solo ------------------
+    ring_sizes_all = np.arange(cfg.ring_size_min, cfg.ring_size_max + 1)
+    ring_sizes = _group_sizes(
+        rng, round(cfg.ring_share * n), ring_sizes_all, ring_sizes_all.astype(float) ** -cfg.ring_size_exponent
+    )
+    household_sizes = _group_sizes(rng, round(cfg.household_share * n), np.array([2, 3, 4]), np.array([0.6, 0.3, 0.1]))
+    business_sizes = _group_sizes(
+        rng, round(cfg.business_share * n), np.arange(2, 9), 1.0 / np.arange(2, 9, dtype=float)
+    )
+    sizes = np.concatenate([ring_sizes, household_sizes, business_sizes])
+    group_kind = np.concatenate(
+        [
+            np.full(len(ring_sizes), _RING_GROUP),
+            np.full(len(household_sizes), _HOUSEHOLD_GROUP),
+            np.full(len(business_sizes), _BUSINESS_GROUP),
+        ]
+    )
+    order = rng.permutation(n)  # seller indices in group order: groups are scattered over ids
+    grouped = order[: sizes.sum()]
+    seller_group = np.full(n, -1, dtype=np.int64)
+    seller_group[grouped] = np.repeat(np.arange(len(sizes)), sizes)
+    seller_kind = np.full(n, _SOLO, dtype=np.int64)
+    seller_kind[grouped] = np.repeat(group_kind, sizes)
+    n_rings, n_households = len(ring_sizes), len(household_sizes)
+
+    builder = _LinkBuilder()
+    everyone = np.arange(n, dtype=np.int64)
+
+    # -- rings: per kind a small pool; each member draws from it or uses a fresh value ---
+    ring_members = grouped[: ring_sizes.sum()]
+    member_ring = seller_group[ring_members]
+    m = len(ring_members)
+    uses_pool = np.zeros((m, len(KINDS)), dtype=bool)
+    for kind in range(len(KINDS)):
+        uses_pool[:, kind] = rng.random(m) >= cfg.ring_fresh_prob[kind]
+    anchor = rng.integers(0, len(KINDS), n_rings)  # every member shares the ring's anchor kind
+    uses_pool[np.arange(m), anchor[member_ring]] = True
+    ring_pools: list[tuple[np.ndarray, np.ndarray]] = []
+    for kind in range(len(KINDS)):
+        lo, hi = cfg.ring_pool_fraction[kind]
+        pool_size = np.maximum(1, np.round(ring_sizes * rng.uniform(lo, hi, n_rings))).astype(np.int64)
+        pool_start = builder.fresh(kind, int(pool_size.sum()))[np.concatenate([[0], np.cumsum(pool_size)[:-1]])] if n_rings else pool_size
+        ring_pools.append((pool_start, pool_size))
+        pick = pool_start[member_ring] + (rng.random(m) * pool_size[member_ring]).astype(np.int64)
+        builder.add(kind, ring_members[uses_pool[:, kind]], pick[uses_pool[:, kind]], _RING)
+
+    # -- households and businesses: shared values of some kinds --------------------------
+    hh_members = grouped[ring_sizes.sum() : ring_sizes.sum() + household_sizes.sum()]
+    hh_group = seller_group[hh_members] - n_rings
+    biz_members = grouped[ring_sizes.sum() + household_sizes.sum() :]
+    biz_group = seller_group[biz_members] - n_rings - n_households
+    shared = np.zeros((n, len(KINDS)), dtype=bool)  # seller already has a shared value of kind
+    shared[ring_members] = uses_pool
+    for kind, group_prob in ((_ADDRESS, 1.0), (_IP, 0.7)):
+        users = _shared_by_group(rng, builder, kind, hh_members, hh_group, len(household_sizes), group_prob, 1.0, _HOUSEHOLD)
+        shared[users, kind] = True
+    _shared_by_group(rng, builder, _DEVICE, hh_members, hh_group, len(household_sizes), 0.25, 1.0, _HOUSEHOLD)
+    for kind, group_prob in ((_PAYOUT, 0.9), (_ADDRESS, 0.8), (_PHONE, 0.5)):
+        users = _shared_by_group(rng, builder, kind, biz_members, biz_group, len(business_sizes), group_prob, 1.0, _BUSINESS)
+        shared[users, kind] = True
+    _shared_by_group(rng, builder, _DEVICE, biz_members, biz_group, len(business_sizes), 0.4, 0.8, _BUSINESS)
+
+    # -- hubs: warehouse addresses, aggregator payouts, public Wi-Fi ---------------------
+    aggregator_users = everyone[rng.random(n) < cfg.aggregator_share]
+    shared[aggregator_users, _PAYOUT] = True
+    hub_entities: list[tuple[int, np.ndarray, np.ndarray]] = []
+    for kind, share, users in (
+        (_ADDRESS, cfg.warehouse_share, everyone[rng.random(n) < cfg.warehouse_share]),
+        (_PAYOUT, cfg.aggregator_share, aggregator_users),
+        (_IP, cfg.wifi_share, everyone[rng.random(n) < cfg.wifi_share]),
+    ):
+        n_hubs = max(2, round(share * n / cfg.hub_mean_sellers))
+        hubs = builder.fresh(kind, n_hubs)
+        popularity = 1.0 / np.arange(1, n_hubs + 1) ** 0.7
+        chosen = hubs[rng.choice(n_hubs, size=len(users), p=popularity / popularity.sum())]
+        hub_entities.append((kind, users, chosen))
+        builder.add(kind, users, chosen, _HUB)
+
+    # -- own values for every kind a seller does not share ------------------------------
+    for kind in range(len(KINDS)):
+        owners = everyone[~shared[:, kind]]
+        builder.add(kind, owners, builder.fresh(kind, len(owners)), _OWN)
+    extra_devices = np.repeat(everyone, rng.poisson(0.35, n))
+    builder.add(_DEVICE, extra_devices, builder.fresh(_DEVICE, len(extra_devices)), _OWN)
+    extra_ips = np.repeat(everyone, rng.poisson(0.3, n))
+    builder.add(_IP, extra_ips, builder.fresh(_IP, len(extra_ips)), _OWN)
+
+    # -- bridges: a member of one ring uses a device of another ring --------------------
+    n_bridges = round(cfg.bridge_share * n_rings) if n_rings >= 2 else 0
+    if n_bridges:
+        from_ring = rng.choice(n_rings, size=n_bridges, replace=False)
+        to_ring = (from_ring + rng.integers(1, n_rings, n_bridges)) % n_rings
+        ring_offsets = np.concatenate([[0], np.cumsum(ring_sizes)[:-1]])
+        bridge_member = ring_members[ring_offsets[from_ring] + (rng.random(n_bridges) * ring_sizes[from_ring]).astype(np.int64)]
+        pool_start, pool_size = ring_pools[_DEVICE]
+        device = pool_start[to_ring] + (rng.random(n_bridges) * pool_size[to_ring]).astype(np.int64)
+        builder.add(_DEVICE, bridge_member, device, _BRIDGE)
+
+    links, link_truth = _render_links(builder, rng, cfg, n)
+
+    # -- sellers: onboarding times and tabular columns ----------------------------------
+    sellers, truth, labels = _sellers_truth_labels(rng, cfg, seller_group, seller_kind, ring_sizes, n_rings, n_households)
+    seen_offset_days = rng.exponential(60.0, links.height)
+    links = (
+        links.join(sellers.select("seller_id", "created_at"), on="seller_id", how="left")
+        .with_columns(
+            (pl.col("created_at") + pl.duration(seconds=pl.lit(pl.Series(seen_offset_days * 86400.0)).cast(pl.Int64))).alias("seen_at")
+        )
+        .drop("created_at")
+        .sort("seller_id", "kind", "value", "seen_at")
+    )
+    link_truth = link_truth.sort("seller_id", "kind", "value", "identifier", "role")
+    return Marketplace(sellers=sellers, links=links, labels=labels, truth=truth, link_truth=link_truth, config=cfg)
+
+
+def _seller_ids(index: np.ndarray, n: int) -> pl.Series:
+    width = max(6, len(str(n - 1)))
+    return pl.select(pl.concat_str(pl.lit("s"), pl.lit(pl.Series(index)).cast(pl.String).str.zfill(width))).to_series()
+
+
+def _render_links(builder: _LinkBuilder, rng: np.random.Generator, cfg: SynthConfig, n: int) -> tuple[pl.DataFrame, pl.DataFrame]:
+    frames = []
+    for kind in range(len(KINDS)):
+        parts = [p for p in builder.parts if p[0] == kind]
+        sellers = np.concatenate([p[1] for p in parts])
+        entities = np.concatenate([p[2] for p in parts])
+        roles = np.concatenate([np.full(len(p[1]), p[3]) for p in parts])
+        # A seller listing the same value twice (say, a household IP and a Wi-Fi hub that
+        # happen to coincide) is one link.
+        keep = np.unique(sellers * (entities.max() + 1) + entities, return_index=True)[1]
+        keep.sort()
+        sellers, entities, roles = sellers[keep], entities[keep], roles[keep]
+        variant = (rng.random(len(sellers)) < cfg.obfuscation_prob).astype(np.int64)
+        value = _RENDERERS[kind](entities, variant, rng)
+        canonical = _RENDERERS[kind](entities, np.zeros(len(entities), dtype=np.int64), rng)
+        frames.append(
+            pl.DataFrame(
+                {
+                    "seller_id": _seller_ids(sellers, n),
+                    "kind": pl.select(pl.repeat(KINDS[kind], len(sellers), dtype=pl.String)).to_series(),
+                    "value": value,
+                    "identifier": canonical,
+                    "role": np.array(_ROLES)[roles],
+                }
+            )
+        )
+    everything = pl.concat(frames)
+    return everything.select("seller_id", "kind", "value"), everything
+
+
+def _sellers_truth_labels(
+    rng: np.random.Generator,
+    cfg: SynthConfig,
+    seller_group: np.ndarray,
+    seller_kind: np.ndarray,
+    ring_sizes: np.ndarray,
+    n_rings: int,
+    n_households: int,
+) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    n = cfg.n_sellers
+    span = (cfg.end - cfg.start).total_seconds()
+    created = rng.random(n) * span
+    in_ring = seller_kind == _RING_GROUP
+    # Rings onboard in a burst: a start per ring, members days apart.
+    ring_start = rng.random(max(n_rings, 1)) * span * 0.95
+    created[in_ring] = ring_start[seller_group[in_ring]] + rng.exponential(3 * 86400.0, in_ring.sum())
+    # Businesses open stores over months.
+    in_biz = seller_kind == _BUSINESS_GROUP
+    n_groups = int(seller_group.max()) + 1 if len(seller_group) else 0
+    group_start = rng.random(max(n_groups, 1)) * span * 0.8
+    created[in_biz] = group_start[seller_group[in_biz]] + rng.exponential(120 * 86400.0, in_biz.sum())
+    created = np.minimum(created, span)
+
+    lone_bad = (seller_kind == _SOLO) & (rng.random(n) < cfg.lone_bad_share)
+    is_bad = in_ring | lone_bad
+
+    listings = rng.lognormal(3.5, 1.0, n)
+    listings[in_ring] = rng.lognormal(3.3, 0.9, in_ring.sum())
+    listings[lone_bad] = rng.lognormal(2.8, 0.8, lone_bad.sum())
+    orders = rng.poisson(np.maximum(listings * rng.gamma(2.0, 0.6, n), 0.1))
+    price = rng.lognormal(3.2, 0.8, n)
+    price[in_ring] = rng.lognormal(3.05, 0.8, in_ring.sum())
+    gmv = orders * price
+    return_rate = rng.beta(2.0, 30.0, n)
+    return_rate[in_ring] = rng.beta(2.4, 28.0, in_ring.sum())
+    return_rate[lone_bad] = rng.beta(6.0, 20.0, lone_bad.sum())
+    rating = np.clip(rng.normal(4.4, 0.35, n), 1.0, 5.0)
+    rating[in_ring] = np.clip(rng.normal(4.3, 0.4, in_ring.sum()), 1.0, 5.0)
+    rating[lone_bad] = np.clip(rng.normal(3.6, 0.6, lone_bad.sum()), 1.0, 5.0)
+    category = rng.integers(0, len(_CATEGORIES), n)
+    ring_category = rng.integers(0, len(_CATEGORIES), max(n_rings, 1))
+    same_category = in_ring & (rng.random(n) < 0.5)
+    category[same_category] = ring_category[seller_group[same_category]]
+
+    seller_id = _seller_ids(np.arange(n), n)
+    start_us = int(cfg.start.timestamp() * 1_000_000) if cfg.start.tzinfo else int(
+        (cfg.start - datetime(1970, 1, 1)).total_seconds() * 1_000_000
+    )
+    created_at = pl.Series((start_us + created * 1_000_000).astype(np.int64)).cast(pl.Datetime("us"))
+    sellers = pl.DataFrame(
+        {
+            "seller_id": seller_id,
+            "created_at": created_at.dt.truncate("1s"),
+            "category": _CATEGORIES[category],
+            "listings": np.round(listings).astype(np.int64),
+            "orders_30d": orders.astype(np.int64),
+            "gmv_30d": np.round(gmv, 2),
+            "return_rate": np.round(return_rate, 4),
+            "rating": np.round(rating, 2),
+        }
+    )
+
+    in_legit = (seller_kind == _HOUSEHOLD_GROUP) | (seller_kind == _BUSINESS_GROUP)
+    legit_index = np.where(seller_kind == _HOUSEHOLD_GROUP, seller_group - n_rings, seller_group - n_rings - n_households)
+    legit_name = np.char.add(
+        np.where(seller_kind == _HOUSEHOLD_GROUP, "household-", "business-"), np.char.zfill(legit_index.astype(str), 6)
+    )
+    ring_name = np.char.add("ring-", np.char.zfill(seller_group.astype(str), 5))
+    truth = pl.DataFrame(
+        {"seller_id": seller_id, "ring": ring_name, "is_bad": is_bad, "legit_group": legit_name,
+         "in_ring": in_ring, "in_legit": in_legit}
+    ).select(
+        "seller_id",
+        pl.when("in_ring").then("ring").alias("ring"),
+        "is_bad",
+        pl.when("in_legit").then("legit_group").alias("legit_group"),
+    )
+
+    draw = rng.random(n)
+    bad_label = (in_ring & (draw < cfg.ring_label_prob)) | (lone_bad & (draw < cfg.lone_bad_label_prob))
+    good_label = ~is_bad & (draw < cfg.good_label_prob)
+    source_draw = rng.integers(0, 2, n)
+    labelled = bad_label | good_label
+    labels = pl.DataFrame(
+        {
+            "seller_id": seller_id.filter(pl.Series(labelled)),
+            "label": bad_label[labelled].astype(np.int8),
+            "source": np.where(
+                bad_label, np.where(source_draw == 0, "chargeback", "manual_review"), "kyc_verified"
+            )[labelled],
+        }
+    )
+    return sellers, truth, labels
+
+
+def write_marketplace(market: Marketplace, out: str | os.PathLike[str]) -> dict[str, Path]:
+    """Write ``sellers``, ``links``, ``labels``, ``truth`` and ``link_truth`` as Parquet.
+
+    Each file is written atomically. Returns the paths by table name.
+    """
+    folder = Path(out)
+    folder.mkdir(parents=True, exist_ok=True)
+    tables = {
+        "sellers": market.sellers,
+        "links": market.links,
+        "labels": market.labels,
+        "truth": market.truth,
+        "link_truth": market.link_truth,
+    }
+    return {name: write_parquet_atomic(frame, folder / f"{name}.parquet") for name, frame in tables.items()}

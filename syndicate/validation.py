@@ -1,0 +1,511 @@
+"""The data contract: load the four input tables, check them and refuse bad rows.
+
+Problems that make a run meaningless stop it with an :class:`~syndicate.errors.InputError`
+that names the table, the column and the first offending rows. Problems with single rows
+do not stop a batch: the row is refused, counted and written to ``rejects`` with a reason
+(see :data:`REJECT_REASONS`). Nothing is dropped silently.
+
+Row numbers (in messages and in ``rejects.row``) are 0-based positions in the table as
+given; in a CSV file with a header, row ``r`` is on line ``r + 2``.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import polars as pl
+
+from syndicate.errors import SchemaError
+from syndicate.io import TableSource, to_polars
+
+__all__ = [
+    "CONTRACT",
+    "REJECT_REASONS",
+    "REJECTS_SCHEMA",
+    "MarketplaceInputs",
+    "TableSpec",
+    "load_inputs",
+]
+
+_ROW = "__syndicate_row__"
+_TABLE = "__syndicate_table__"
+_SHOW = 5  # offending rows quoted in an error message
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    """Required and optional columns of one input table."""
+
+    required: tuple[str, ...]
+    optional: tuple[str, ...]
+
+
+#: The data contract of design.md, table by table.
+CONTRACT: dict[str, TableSpec] = {
+    "sellers": TableSpec(required=("seller_id",), optional=("created_at", "label")),
+    "links": TableSpec(required=("seller_id", "kind", "value"), optional=("seen_at",)),
+    "edges": TableSpec(required=("src", "dst"), optional=("relation", "weight")),
+    "labels": TableSpec(required=("seller_id", "label"), optional=("source",)),
+}
+
+#: Why a row can be refused. Every refused row lands in ``rejects`` with one of these.
+REJECT_REASONS: dict[str, str] = {
+    "null_seller_id": "seller id (seller_id, src or dst) is null or empty",
+    "null_kind": "link kind is null or empty",
+    "null_value": "link value is null or empty",
+    "duplicate_row": "exact duplicate of another row of the same table (after trimming ids)",
+    "duplicate_seller_id": "another sellers row has the same seller_id; the row that sorts "
+    "first over all columns is kept",
+    "unknown_seller": "the seller id is not in the sellers table",
+    "self_loop": "edge from a seller to itself",
+    "invalid_weight": "edge weight is null, NaN, infinite, zero or negative",
+    "null_label": "label is null",
+    "conflicting_label": "the seller is labelled both 0 and 1; all its label rows are refused",
+    "duplicate_label": "the seller already has the same label from another row; the row with "
+    "the smallest source is kept",
+}
+
+#: Columns and dtypes of the ``rejects`` table.
+REJECTS_SCHEMA: dict[str, pl.DataType] = {
+    "table": pl.String(),
+    "row": pl.Int64(),
+    "reason": pl.String(),
+    "seller_id": pl.String(),
+    "record": pl.String(),
+}
+
+_DATETIME_FORMATS_TZ = ("%Y-%m-%dT%H:%M:%S%.f%#z", "%Y-%m-%d %H:%M:%S%.f%#z")
+_DATETIME_FORMATS = (
+    "%Y-%m-%dT%H:%M:%S%.f",
+    "%Y-%m-%d %H:%M:%S%.f",
+    "%Y-%m-%dT%H:%M",
+    "%Y-%m-%d %H:%M",
+    "%Y-%m-%d",
+)
+
+
+@dataclass(frozen=True)
+class MarketplaceInputs:
+    """Validated input tables, sorted so that row order of the inputs never matters.
+
+    Attributes
+    ----------
+    sellers
+        ``seller_id`` (String, unique), ``created_at`` (Datetime, when given) and any other
+        columns as given; numeric ones are tabular features. Sorted by ``seller_id``.
+    links
+        ``seller_id``, ``kind`` (trimmed, lower-case), ``value`` (as given), ``seen_at``
+        (when given). Sorted.
+    edges
+        ``src``, ``dst``, ``relation`` (default ``"edge"``), ``weight`` (Float64, default 1.0).
+    labels
+        ``seller_id``, ``label`` (Int8, 1 = known bad, 0 = known good), ``source``. Labels
+        come from the labels table and from a ``label`` column of the sellers table
+        (source ``"sellers"``); at most one row per seller.
+    rejects
+        Every refused row: ``table``, ``row``, ``reason``, ``seller_id``, ``record`` (the
+        row as JSON).
+    """
+
+    sellers: pl.DataFrame
+    links: pl.DataFrame
+    edges: pl.DataFrame
+    labels: pl.DataFrame
+    rejects: pl.DataFrame
+
+    def reject_counts(self) -> dict[str, dict[str, int]]:
+        """Refused rows counted by table and reason.
+
+        Examples
+        --------
+        >>> import polars as pl
+        >>> inputs = load_inputs(
+        ...     pl.DataFrame({"seller_id": ["a", "b"]}),
+        ...     pl.DataFrame({"seller_id": ["a", "a", "zz"], "kind": ["ip"] * 3,
+        ...                   "value": ["1.2.3.4", "1.2.3.4", "5.6.7.8"]}),
+        ... )
+        >>> inputs.reject_counts()
+        {'links': {'duplicate_row': 1, 'unknown_seller': 1}}
+        """
+        counts: dict[str, dict[str, int]] = {}
+        grouped = self.rejects.group_by("table", "reason").len().sort("table", "reason")
+        for table, reason, n in grouped.iter_rows():
+            counts.setdefault(table, {})[reason] = n
+        return counts
+
+
+# ---------------------------------------------------------------------------------------
+# column checks that stop a run
+
+
+def _rows_text(rows: Sequence[int], values: Sequence[Any] | None = None, total: int = 0) -> str:
+    shown = list(rows[:_SHOW])
+    if values is None:
+        text = ", ".join(str(r) for r in shown)
+    else:
+        text = ", ".join(f"{r} ({v!r})" for r, v in zip(shown, values[:_SHOW], strict=False))
+    more = total - len(shown)
+    return f"rows {text}" + (f" and {more} more" if more > 0 else "")
+
+
+def _offending(frame: pl.DataFrame, mask: pl.Expr, column: str) -> str:
+    bad = frame.filter(mask).select(_ROW, column)
+    return _rows_text(bad[_ROW].to_list(), bad[column].to_list(), bad.height)
+
+
+def _check_columns(frame: pl.DataFrame, table: str, origin: str) -> None:
+    spec = CONTRACT[table]
+    missing = [name for name in spec.required if name not in frame.columns]
+    if not missing:
+        return
+    hints = []
+    for name in missing:
+        close = difflib.get_close_matches(name, frame.columns, n=1, cutoff=0.6)
+        lowered = [c for c in frame.columns if c.strip().lower() == name]
+        guess = lowered or close
+        if guess:
+            hints.append(f"{guess[0]!r} for {name!r}")
+    names = ", ".join(repr(m) for m in missing)
+    found = ", ".join(repr(c) for c in frame.columns) or "none"
+    hint = f"; did you mean {', '.join(hints)}?" if hints else ""
+    plural = "s" if len(missing) > 1 else ""
+    raise SchemaError(f"{origin}: missing required column{plural} {names} (found: {found}){hint}")
+
+
+def _ids_to_string(frame: pl.DataFrame, column: str, origin: str) -> pl.DataFrame:
+    """Seller ids become trimmed strings; empty ones become null (refused later)."""
+    dtype = frame.schema[column]
+    expr = pl.col(column)
+    if dtype.is_integer():
+        expr = expr.cast(pl.String)
+    elif dtype.is_float():
+        # pandas turns an integer column with missing values into floats: accept whole numbers.
+        fractional = expr.is_not_null() & (expr.is_nan() | (expr.round(0) != expr))
+        if frame.select(fractional.any()).item():
+            where = _offending(frame, fractional, column)
+            raise SchemaError(
+                f"{origin}: column {column!r} must hold integer or string ids; "
+                f"got non-integer numbers at {where}"
+            )
+        expr = expr.cast(pl.Int64).cast(pl.String)
+    elif dtype == pl.Null:
+        expr = expr.cast(pl.String)
+    elif dtype not in (pl.String, pl.Categorical) and not isinstance(dtype, pl.Enum):
+        raise SchemaError(
+            f"{origin}: column {column!r} must hold integer or string ids; got dtype {dtype}"
+        )
+    expr = expr.cast(pl.String).str.strip_chars()
+    return frame.with_columns(pl.when(expr == "").then(None).otherwise(expr).alias(column))
+
+
+def _parse_datetime(frame: pl.DataFrame, column: str, origin: str) -> pl.DataFrame:
+    """Datetime, Date or ISO-8601 text become naive UTC ``Datetime('us')``."""
+    dtype = frame.schema[column]
+    col = pl.col(column)
+    if isinstance(dtype, pl.Datetime):
+        if dtype.time_zone is not None:
+            col = col.dt.convert_time_zone("UTC").dt.replace_time_zone(None)
+        return frame.with_columns(col.cast(pl.Datetime("us")).alias(column))
+    if dtype == pl.Date or dtype == pl.Null:
+        return frame.with_columns(col.cast(pl.Datetime("us")).alias(column))
+    if dtype != pl.String:
+        raise SchemaError(
+            f"{origin}: column {column!r} must be a datetime, a date or ISO-8601 text "
+            f"(e.g. '2024-05-01T12:30:00'); got dtype {dtype}"
+        )
+    text = col.str.strip_chars()
+    attempts = [
+        text.str.to_datetime(fmt, strict=False, time_unit="us")
+        .dt.convert_time_zone("UTC")
+        .dt.replace_time_zone(None)
+        for fmt in _DATETIME_FORMATS_TZ
+    ] + [text.str.to_datetime(fmt, strict=False, time_unit="us") for fmt in _DATETIME_FORMATS]
+    parsed = frame.with_columns(pl.coalesce(attempts).alias("__parsed__"))
+    blank = text.is_null() | (text == "")
+    failed = ~blank & pl.col("__parsed__").is_null()
+    if parsed.select(failed.any()).item():
+        where = _offending(parsed, failed, column)
+        raise SchemaError(
+            f"{origin}: column {column!r} has values that are not datetimes at {where}; "
+            "use ISO-8601 such as '2024-05-01', '2024-05-01 12:30:00' or '2024-05-01T12:30:00Z'"
+        )
+    return parsed.with_columns(pl.col("__parsed__").alias(column)).drop("__parsed__")
+
+
+def _parse_label(frame: pl.DataFrame, column: str, origin: str) -> pl.DataFrame:
+    """Labels become Int8 0/1 (null stays null); anything else stops the run."""
+    dtype = frame.schema[column]
+    col = pl.col(column)
+    if dtype == pl.Boolean or dtype == pl.Null:
+        return frame.with_columns(col.cast(pl.Int8).alias(column))
+    if dtype.is_numeric():
+        value = col.cast(pl.Float64)
+        value = pl.when(value.is_nan()).then(None).otherwise(value)
+    elif dtype == pl.String:
+        text = col.str.strip_chars().str.to_lowercase()
+        value = (
+            pl.when(text.is_null() | (text == ""))
+            .then(None)
+            .when(text.is_in(["1", "1.0", "true"]))
+            .then(1.0)
+            .when(text.is_in(["0", "0.0", "false"]))
+            .then(0.0)
+            .otherwise(-1.0)
+        )
+    else:
+        raise SchemaError(f"{origin}: column {column!r} must be 0 or 1; got dtype {dtype}")
+    checked = frame.with_columns(value.alias("__label__"))
+    bad = pl.col("__label__").is_not_null() & ~pl.col("__label__").is_in([0.0, 1.0])
+    if checked.select(bad.any()).item():
+        where = _offending(checked, bad, column)
+        raise SchemaError(
+            f"{origin}: column {column!r} must be 0 or 1 (1 = known bad, 0 = known good); "
+            f"got {where}"
+        )
+    return checked.with_columns(pl.col("__label__").cast(pl.Int8).alias(column)).drop("__label__")
+
+
+def _require_rows(frame: pl.DataFrame, origin: str, what: str = "has no rows") -> None:
+    if frame.height == 0:
+        raise SchemaError(f"{origin}: table {what}; at least one row is required")
+
+
+# ---------------------------------------------------------------------------------------
+# row-level refusals
+
+
+class _Refusals:
+    """Collects refused rows of all tables, with their reason."""
+
+    def __init__(self) -> None:
+        self._parts: list[pl.DataFrame] = []
+
+    def split(
+        self, frame: pl.DataFrame, bad: pl.Expr, reason: str, table: str, id_column: str
+    ) -> pl.DataFrame:
+        """Remove the rows where ``bad`` holds, record them, return the rest."""
+        flagged = frame.with_columns(bad.fill_null(False).alias("__bad__"))
+        refused = flagged.filter(pl.col("__bad__")).drop("__bad__")
+        if refused.height:
+            self.add(refused, reason, table, id_column)
+        return flagged.filter(~pl.col("__bad__")).drop("__bad__")
+
+    def add(self, refused: pl.DataFrame, reason: str, table: str, id_column: str) -> None:
+        table_expr = pl.col(_TABLE) if _TABLE in refused.columns else pl.lit(table)
+        payload = [c for c in refused.columns if c not in (_ROW, _TABLE)]
+        self._parts.append(
+            refused.select(
+                table_expr.alias("table"),
+                pl.col(_ROW).cast(pl.Int64).alias("row"),
+                pl.lit(reason).alias("reason"),
+                pl.col(id_column).cast(pl.String).alias("seller_id"),
+                pl.struct(payload).struct.json_encode().alias("record"),
+            )
+        )
+
+    def frame(self) -> pl.DataFrame:
+        if not self._parts:
+            return pl.DataFrame(schema=REJECTS_SCHEMA)
+        return pl.concat(self._parts).sort("table", "row", "reason")
+
+
+def _refuse_duplicates(frame: pl.DataFrame, refusals: _Refusals, table: str, id_col: str) -> pl.DataFrame:
+    payload = [c for c in frame.columns if c != _ROW]
+    # Keep the copy with the smallest row number, whatever the order of the frame.
+    ordered = frame.sort(_ROW)
+    return refusals.split(
+        ordered, ~pl.struct(payload).is_first_distinct(), "duplicate_row", table, id_col
+    )
+
+
+# ---------------------------------------------------------------------------------------
+# the four tables
+
+
+def _prepare(source: TableSource | None, table: str, id_columns: Sequence[str]) -> tuple[pl.DataFrame, str]:
+    frame, origin = to_polars(source, table=table, string_columns=(*id_columns, "value", "kind"))
+    _check_columns(frame, table, origin)
+    for column in (_ROW, _TABLE):
+        if column in frame.columns:
+            raise SchemaError(f"{origin}: column name {column!r} is reserved by syndicate")
+    return frame.with_row_index(_ROW), origin
+
+
+def _validate_sellers(
+    source: TableSource, refusals: _Refusals
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    frame, origin = _prepare(source, "sellers", ("seller_id",))
+    _require_rows(frame, origin)
+    frame = _ids_to_string(frame, "seller_id", origin)
+    if "created_at" in frame.columns:
+        frame = _parse_datetime(frame, "created_at", origin)
+    if "label" in frame.columns:
+        frame = _parse_label(frame, "label", origin)
+    frame = refusals.split(frame, pl.col("seller_id").is_null(), "null_seller_id", "sellers", "seller_id")
+    frame = _refuse_duplicates(frame, refusals, "sellers", "seller_id")
+    # Same id, different content: keep the row that sorts first over every column.
+    payload = [c for c in frame.columns if c != _ROW]
+    ordered = frame.sort([*payload, _ROW], nulls_last=True)
+    frame = refusals.split(
+        ordered, ~pl.col("seller_id").is_first_distinct(), "duplicate_seller_id", "sellers", "seller_id"
+    )
+    _require_rows(frame, origin, "has no valid seller rows after refusing bad rows")
+    labels = pl.DataFrame(schema={_ROW: pl.UInt32, "seller_id": pl.String, "label": pl.Int8})
+    if "label" in frame.columns:
+        labels = frame.filter(pl.col("label").is_not_null()).select(_ROW, "seller_id", "label")
+        frame = frame.drop("label")
+    labels = labels.with_columns(pl.lit("sellers").alias("source"), pl.lit("sellers").alias(_TABLE))
+    return frame.sort("seller_id").drop(_ROW), labels
+
+
+def _refuse_unknown(
+    frame: pl.DataFrame, columns: Sequence[str], known: pl.Series, refusals: _Refusals, table: str
+) -> pl.DataFrame:
+    for column in columns:
+        frame = refusals.split(frame, ~pl.col(column).is_in(known), "unknown_seller", table, column)
+    return frame
+
+
+def _validate_links(source: TableSource, known: pl.Series, refusals: _Refusals) -> pl.DataFrame:
+    frame, origin = _prepare(source, "links", ("seller_id",))
+    _require_rows(frame, origin)
+    frame = _ids_to_string(frame, "seller_id", origin)
+    for column in ("kind", "value"):
+        dtype = frame.schema[column]
+        if not (dtype == pl.String or dtype.is_integer() or dtype == pl.Null):
+            raise SchemaError(f"{origin}: column {column!r} must be text; got dtype {dtype}")
+    kind = pl.col("kind").cast(pl.String).str.strip_chars().str.to_lowercase()
+    frame = frame.with_columns(kind.alias("kind"), pl.col("value").cast(pl.String))
+    if "seen_at" in frame.columns:
+        frame = _parse_datetime(frame, "seen_at", origin)
+    columns = [c for c in ("seller_id", "kind", "value", "seen_at") if c in frame.columns]
+    frame = frame.select(_ROW, *columns)
+    frame = refusals.split(frame, pl.col("seller_id").is_null(), "null_seller_id", "links", "seller_id")
+    empty_kind = pl.col("kind").is_null() | (pl.col("kind") == "")
+    frame = refusals.split(frame, empty_kind, "null_kind", "links", "seller_id")
+    empty_value = pl.col("value").is_null() | (pl.col("value").str.strip_chars() == "")
+    frame = refusals.split(frame, empty_value, "null_value", "links", "seller_id")
+    frame = _refuse_duplicates(frame, refusals, "links", "seller_id")
+    frame = _refuse_unknown(frame, ["seller_id"], known, refusals, "links")
+    return frame.drop(_ROW).sort(columns, nulls_last=True)
+
+
+def _validate_edges(source: TableSource | None, known: pl.Series, refusals: _Refusals) -> pl.DataFrame:
+    schema = {"src": pl.String, "dst": pl.String, "relation": pl.String, "weight": pl.Float64}
+    if source is None:
+        return pl.DataFrame(schema=schema)
+    frame, origin = _prepare(source, "edges", ("src", "dst"))
+    frame = _ids_to_string(_ids_to_string(frame, "src", origin), "dst", origin)
+    if "relation" not in frame.columns:
+        frame = frame.with_columns(pl.lit("edge").alias("relation"))
+    relation = pl.col("relation").cast(pl.String).str.strip_chars()
+    frame = frame.with_columns(
+        pl.when(relation.is_null() | (relation == "")).then(pl.lit("edge")).otherwise(relation).alias("relation")
+    )
+    if "weight" not in frame.columns:
+        frame = frame.with_columns(pl.lit(1.0).alias("weight"))
+    if not (frame.schema["weight"].is_numeric() or frame.schema["weight"] == pl.Null):
+        raise SchemaError(
+            f"{origin}: column 'weight' must be numeric; got dtype {frame.schema['weight']}"
+        )
+    frame = frame.with_columns(pl.col("weight").cast(pl.Float64)).select(_ROW, *schema)
+    null_end = pl.col("src").is_null() | pl.col("dst").is_null()
+    frame = refusals.split(frame, null_end, "null_seller_id", "edges", "src")
+    weight = pl.col("weight")
+    bad_weight = weight.is_null() | weight.is_nan() | weight.is_infinite() | (weight <= 0)
+    frame = refusals.split(frame, bad_weight, "invalid_weight", "edges", "src")
+    frame = refusals.split(frame, pl.col("src") == pl.col("dst"), "self_loop", "edges", "src")
+    frame = _refuse_duplicates(frame, refusals, "edges", "src")
+    frame = _refuse_unknown(frame, ["src", "dst"], known, refusals, "edges")
+    return frame.drop(_ROW).sort(list(schema))
+
+
+def _validate_labels(
+    source: TableSource | None,
+    from_sellers: pl.DataFrame,
+    known: pl.Series,
+    refusals: _Refusals,
+) -> pl.DataFrame:
+    columns = [_ROW, "seller_id", "label", "source", _TABLE]
+    parts = [from_sellers.select(columns)]
+    if source is not None:
+        frame, origin = _prepare(source, "labels", ("seller_id",))
+        frame = _ids_to_string(frame, "seller_id", origin)
+        frame = _parse_label(frame, "label", origin)
+        if "source" not in frame.columns:
+            frame = frame.with_columns(pl.lit("labels").alias("source"))
+        source_text = pl.col("source").cast(pl.String).str.strip_chars()
+        frame = frame.with_columns(
+            pl.when(source_text.is_null() | (source_text == "")).then(pl.lit("labels")).otherwise(source_text).alias("source"),
+            pl.lit("labels").alias(_TABLE),
+        ).select(columns)
+        frame = refusals.split(frame, pl.col("seller_id").is_null(), "null_seller_id", "labels", "seller_id")
+        frame = refusals.split(frame, pl.col("label").is_null(), "null_label", "labels", "seller_id")
+        frame = _refuse_duplicates(frame.drop(_TABLE), refusals, "labels", "seller_id").with_columns(
+            pl.lit("labels").alias(_TABLE)
+        )
+        frame = _refuse_unknown(frame, ["seller_id"], known, refusals, "labels")
+        parts.append(frame.select(columns))
+    merged = pl.concat(parts)
+    conflict = pl.col("label").n_unique().over("seller_id") > 1
+    merged = refusals.split(merged, conflict, "conflicting_label", "labels", "seller_id")
+    ordered = merged.sort("seller_id", "source", _TABLE, _ROW)
+    merged = refusals.split(
+        ordered, ~pl.col("seller_id").is_first_distinct(), "duplicate_label", "labels", "seller_id"
+    )
+    return merged.select("seller_id", "label", "source").sort("seller_id")
+
+
+def load_inputs(
+    sellers: TableSource,
+    links: TableSource,
+    edges: TableSource | None = None,
+    labels: TableSource | None = None,
+) -> MarketplaceInputs:
+    """Load and validate the input tables of a run.
+
+    Each table may be a path (``.parquet``, ``.csv``, ``.ndjson``), a Polars DataFrame or
+    LazyFrame, or a pandas DataFrame. ``sellers`` and ``links`` are required and must have
+    rows; ``edges`` and ``labels`` are optional (no labels is the cold-start case).
+
+    Raises
+    ------
+    InputFileError
+        A file is missing, has an unknown extension or cannot be read.
+    SchemaError
+        A required column is missing (all are named at once), a column has the wrong type
+        (``label`` not 0/1, ``created_at`` not a datetime, ...), or a required table is
+        empty.
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> inputs = load_inputs(
+    ...     sellers=pl.DataFrame({"seller_id": [2, 1, 3]}),
+    ...     links=pl.DataFrame({"seller_id": [1, 2, 9], "kind": ["Device"] * 3,
+    ...                         "value": ["d1", "d1", "d2"]}),
+    ...     labels=pl.DataFrame({"seller_id": [1], "label": [1]}),
+    ... )
+    >>> inputs.sellers["seller_id"].to_list()
+    ['1', '2', '3']
+    >>> inputs.links.rows()
+    [('1', 'device', 'd1'), ('2', 'device', 'd1')]
+    >>> inputs.rejects.select("table", "row", "reason", "seller_id").rows()
+    [('links', 2, 'unknown_seller', '9')]
+    """
+    refusals = _Refusals()
+    seller_frame, seller_labels = _validate_sellers(sellers, refusals)
+    known = seller_frame["seller_id"]
+    link_frame = _validate_links(links, known, refusals)
+    edge_frame = _validate_edges(edges, known, refusals)
+    label_frame = _validate_labels(labels, seller_labels, known, refusals)
+    return MarketplaceInputs(
+        sellers=seller_frame,
+        links=link_frame,
+        edges=edge_frame,
+        labels=label_frame,
+        rejects=refusals.frame(),
+    )

@@ -1,0 +1,5 @@
+"""Investigator pages: pyvis ring views, the ranked index, report plots."""
+
+from __future__ import annotations
+
+__all__: list[str] = []
