@@ -72,11 +72,17 @@ def build_parser() -> argparse.ArgumentParser:
         ),
     )
     demo.add_argument(
-        "--sellers", type=_positive_int, default=DEMO_SELLERS, metavar="N",
+        "--sellers",
+        type=_positive_int,
+        default=DEMO_SELLERS,
+        metavar="N",
         help=f"number of sellers to generate (default {DEMO_SELLERS:,})",
     )
     demo.add_argument(
-        "--out", type=Path, default=Path("syndicate-demo"), metavar="DIR",
+        "--out",
+        type=Path,
+        default=Path("syndicate-demo"),
+        metavar="DIR",
         help="output folder, created if missing (default ./syndicate-demo)",
     )
     demo.add_argument("--seed", type=_seed, default=0, metavar="S", help="random seed (default 0)")
@@ -91,8 +97,12 @@ def build_parser() -> argparse.ArgumentParser:
             "role) for a marketplace with planted rings. Deterministic by seed."
         ),
     )
-    synth.add_argument("--sellers", type=_positive_int, required=True, metavar="N", help="number of sellers")
-    synth.add_argument("--out", type=Path, required=True, metavar="DIR", help="output folder, created if missing")
+    synth.add_argument(
+        "--sellers", type=_positive_int, required=True, metavar="N", help="number of sellers"
+    )
+    synth.add_argument(
+        "--out", type=Path, required=True, metavar="DIR", help="output folder, created if missing"
+    )
     synth.add_argument("--seed", type=_seed, default=0, metavar="S", help="random seed (default 0)")
     _add_common(synth)
     return parser
@@ -102,14 +112,23 @@ def _cmd_demo(args: argparse.Namespace, reporter: Reporter) -> int:
     result = run_demo(args.out, n_sellers=args.sellers, seed=args.seed, reporter=reporter)
     summary = result.summary()
     out = sys.stdout
-    print(f"syndicate demo: {summary['sellers']:,} sellers, {summary['links']:,} links, "
-          f"{summary['labels']:,} labels ({summary['known_bad']:,} known bad)", file=out)
-    print(f"  planted: {summary['planted_rings']:,} rings ({summary['ring_members']:,} members), "
-          f"{summary['households']:,} households, {summary['businesses']:,} businesses", file=out)
+    print(
+        f"syndicate demo: {summary['sellers']:,} sellers, {summary['links']:,} links, "
+        f"{summary['labels']:,} labels ({summary['known_bad']:,} known bad)",
+        file=out,
+    )
+    print(
+        f"  planted: {summary['planted_rings']:,} rings ({summary['ring_members']:,} members), "
+        f"{summary['households']:,} households, {summary['businesses']:,} businesses",
+        file=out,
+    )
     print(f"  rejected input rows: {summary['rejected_rows']:,}", file=out)
     for kind, links, distinct in links_per_kind(result.inputs).iter_rows():
         print(f"  {kind:<8} {links:>10,} links {distinct:>10,} distinct raw values", file=out)
-    print(f"Inputs:   {result.out / 'input'}/ (sellers, links, labels, truth, link_truth .parquet)", file=out)
+    print(
+        f"Inputs:   {result.out / 'input'}/ (sellers, links, labels, truth, link_truth .parquet)",
+        file=out,
+    )
     for name, path in result.outputs.items():
         print(f"{name.capitalize() + ':':<9} {path}", file=out)
     return EXIT_OK
@@ -121,9 +140,11 @@ def _cmd_synth(args: argparse.Namespace, reporter: Reporter) -> int:
     with reporter.step("Writing Parquet files"):
         files = write_marketplace(market, args.out)
     rings = market.truth["ring"].drop_nulls()
-    print(f"syndicate synth: {market.sellers.height:,} sellers, {market.links.height:,} links, "
-          f"{market.labels.height:,} labels, {rings.n_unique():,} planted rings "
-          f"({rings.len():,} members)")
+    print(
+        f"syndicate synth: {market.sellers.height:,} sellers, {market.links.height:,} links, "
+        f"{market.labels.height:,} labels, {rings.n_unique():,} planted rings "
+        f"({rings.len():,} members)"
+    )
     for path in files.values():
         print(f"  {path}")
     return EXIT_OK
@@ -154,8 +175,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_INTERNAL
     except Exception:
         traceback.print_exc(file=sys.stderr)
-        print(f"syndicate {args.command}: internal error (a bug: please report it with the "
-              "traceback above)", file=sys.stderr)
+        print(
+            f"syndicate {args.command}: internal error (a bug: please report it with the "
+            "traceback above)",
+            file=sys.stderr,
+        )
         return EXIT_INTERNAL
 
 

@@ -23,6 +23,7 @@ __all__ = [
     "SUPPORTED_SUFFIXES",
     "TableSource",
     "atomic_path",
+    "ensure_output_dir",
     "read_table",
     "to_polars",
     "write_json_atomic",
@@ -49,7 +50,7 @@ def _utf8_error_line(path: Path) -> str:
         raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = raw.count(b"\n", 0, exc.start) + 1
-        return f"line {line} (byte {exc.start}: {raw[exc.start:exc.start + 1]!r})"
+        return f"line {line} (byte {exc.start}: {raw[exc.start : exc.start + 1]!r})"
     return "an unknown line"
 
 
@@ -103,10 +104,11 @@ def read_table(
         if "utf-8" in reason.lower() or "utf8" in reason.lower():
             where = _utf8_error_line(file)
             raise InputFileError(
-                f"{table} file {str(file)!r} is not valid UTF-8 at {where}; "
-                "re-encode it as UTF-8"
+                f"{table} file {str(file)!r} is not valid UTF-8 at {where}; re-encode it as UTF-8"
             ) from exc
-        raise InputFileError(f"{table} file {str(file)!r} cannot be read as {reader}: {reason}") from exc
+        raise InputFileError(
+            f"{table} file {str(file)!r} cannot be read as {reader}: {reason}"
+        ) from exc
     except OSError as exc:
         raise InputFileError(f"{table} file {str(file)!r} cannot be read: {exc}") from exc
 
@@ -147,6 +149,26 @@ def to_polars(
     )
 
 
+def ensure_output_dir(path: str | os.PathLike[str]) -> Path:
+    """Create the output folder ``path`` if needed, or say clearly why it cannot be.
+
+    Raises
+    ------
+    InputFileError
+        ``path`` (or a parent) is a file, or the folder cannot be created or written.
+    """
+    folder = Path(path)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputFileError(
+            f"cannot write to output folder {str(folder)!r}: {exc.strerror}"
+        ) from exc
+    if not os.access(folder, os.W_OK):
+        raise InputFileError(f"cannot write to output folder {str(folder)!r}: permission denied")
+    return folder
+
+
 @contextmanager
 def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; rename it onto ``path`` only on success.
@@ -154,7 +176,7 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     If the body raises, the temporary file is removed and ``path`` is left as it was.
     """
     target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
+    ensure_output_dir(target.parent)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     os.close(fd)
     tmp = Path(tmp_name)
@@ -180,4 +202,8 @@ def write_parquet_atomic(frame: pl.DataFrame, path: str | os.PathLike[str]) -> P
 def write_json_atomic(document: Mapping[str, Any], path: str | os.PathLike[str]) -> Path:
     """Write ``document`` as indented, key-sorted JSON to ``path`` atomically."""
     text = json.dumps(document, indent=2, sort_keys=True, default=str) + "\n"
-    return _write_atomic(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+
+    def write(tmp: Path) -> None:
+        tmp.write_text(text, encoding="utf-8")
+
+    return _write_atomic(path, write)

@@ -48,7 +48,7 @@ import numpy as np
 import polars as pl
 
 from syndicate.errors import ConfigError
-from syndicate.io import write_parquet_atomic
+from syndicate.io import ensure_output_dir, write_parquet_atomic
 
 __all__ = ["KINDS", "Marketplace", "SynthConfig", "generate_marketplace", "write_marketplace"]
 
@@ -685,7 +685,7 @@ def write_marketplace(market: Marketplace, out: str | os.PathLike[str]) -> dict[
     Each file is written atomically. Returns the paths by table name.
     """
     folder = Path(out)
-    folder.mkdir(parents=True, exist_ok=True)
+    ensure_output_dir(folder)
     tables = {
         "sellers": market.sellers,
         "links": market.links,

@@ -23,8 +23,8 @@ from syndicate.io import TableSource, to_polars
 
 __all__ = [
     "CONTRACT",
-    "REJECT_REASONS",
     "REJECTS_SCHEMA",
+    "REJECT_REASONS",
     "MarketplaceInputs",
     "TableSpec",
     "load_inputs",
@@ -312,7 +312,9 @@ class _Refusals:
         return pl.concat(self._parts).sort("table", "row", "reason")
 
 
-def _refuse_duplicates(frame: pl.DataFrame, refusals: _Refusals, table: str, id_col: str) -> pl.DataFrame:
+def _refuse_duplicates(
+    frame: pl.DataFrame, refusals: _Refusals, table: str, id_col: str
+) -> pl.DataFrame:
     payload = [c for c in frame.columns if c != _ROW]
     # Keep the copy with the smallest row number, whatever the order of the frame.
     ordered = frame.sort(_ROW)
@@ -325,7 +327,9 @@ def _refuse_duplicates(frame: pl.DataFrame, refusals: _Refusals, table: str, id_
 # the four tables
 
 
-def _prepare(source: TableSource | None, table: str, id_columns: Sequence[str]) -> tuple[pl.DataFrame, str]:
+def _prepare(
+    source: TableSource | None, table: str, id_columns: Sequence[str]
+) -> tuple[pl.DataFrame, str]:
     frame, origin = to_polars(source, table=table, string_columns=(*id_columns, "value", "kind"))
     _check_columns(frame, table, origin)
     for column in (_ROW, _TABLE):
@@ -344,13 +348,19 @@ def _validate_sellers(
         frame = _parse_datetime(frame, "created_at", origin)
     if "label" in frame.columns:
         frame = _parse_label(frame, "label", origin)
-    frame = refusals.split(frame, pl.col("seller_id").is_null(), "null_seller_id", "sellers", "seller_id")
+    frame = refusals.split(
+        frame, pl.col("seller_id").is_null(), "null_seller_id", "sellers", "seller_id"
+    )
     frame = _refuse_duplicates(frame, refusals, "sellers", "seller_id")
     # Same id, different content: keep the row that sorts first over every column.
     payload = [c for c in frame.columns if c != _ROW]
     ordered = frame.sort([*payload, _ROW], nulls_last=True)
     frame = refusals.split(
-        ordered, ~pl.col("seller_id").is_first_distinct(), "duplicate_seller_id", "sellers", "seller_id"
+        ordered,
+        ~pl.col("seller_id").is_first_distinct(),
+        "duplicate_seller_id",
+        "sellers",
+        "seller_id",
     )
     _require_rows(frame, origin, "has no valid seller rows after refusing bad rows")
     labels = pl.DataFrame(schema={_ROW: pl.UInt32, "seller_id": pl.String, "label": pl.Int8})
@@ -383,7 +393,9 @@ def _validate_links(source: TableSource, known: pl.Series, refusals: _Refusals) 
         frame = _parse_datetime(frame, "seen_at", origin)
     columns = [c for c in ("seller_id", "kind", "value", "seen_at") if c in frame.columns]
     frame = frame.select(_ROW, *columns)
-    frame = refusals.split(frame, pl.col("seller_id").is_null(), "null_seller_id", "links", "seller_id")
+    frame = refusals.split(
+        frame, pl.col("seller_id").is_null(), "null_seller_id", "links", "seller_id"
+    )
     empty_kind = pl.col("kind").is_null() | (pl.col("kind") == "")
     frame = refusals.split(frame, empty_kind, "null_kind", "links", "seller_id")
     empty_value = pl.col("value").is_null() | (pl.col("value").str.strip_chars() == "")
@@ -393,7 +405,9 @@ def _validate_links(source: TableSource, known: pl.Series, refusals: _Refusals) 
     return frame.drop(_ROW).sort(columns, nulls_last=True)
 
 
-def _validate_edges(source: TableSource | None, known: pl.Series, refusals: _Refusals) -> pl.DataFrame:
+def _validate_edges(
+    source: TableSource | None, known: pl.Series, refusals: _Refusals
+) -> pl.DataFrame:
     schema = {"src": pl.String, "dst": pl.String, "relation": pl.String, "weight": pl.Float64}
     if source is None:
         return pl.DataFrame(schema=schema)
@@ -403,7 +417,10 @@ def _validate_edges(source: TableSource | None, known: pl.Series, refusals: _Ref
         frame = frame.with_columns(pl.lit("edge").alias("relation"))
     relation = pl.col("relation").cast(pl.String).str.strip_chars()
     frame = frame.with_columns(
-        pl.when(relation.is_null() | (relation == "")).then(pl.lit("edge")).otherwise(relation).alias("relation")
+        pl.when(relation.is_null() | (relation == ""))
+        .then(pl.lit("edge"))
+        .otherwise(relation)
+        .alias("relation")
     )
     if "weight" not in frame.columns:
         frame = frame.with_columns(pl.lit(1.0).alias("weight"))
@@ -439,14 +456,21 @@ def _validate_labels(
             frame = frame.with_columns(pl.lit("labels").alias("source"))
         source_text = pl.col("source").cast(pl.String).str.strip_chars()
         frame = frame.with_columns(
-            pl.when(source_text.is_null() | (source_text == "")).then(pl.lit("labels")).otherwise(source_text).alias("source"),
+            pl.when(source_text.is_null() | (source_text == ""))
+            .then(pl.lit("labels"))
+            .otherwise(source_text)
+            .alias("source"),
             pl.lit("labels").alias(_TABLE),
         ).select(columns)
-        frame = refusals.split(frame, pl.col("seller_id").is_null(), "null_seller_id", "labels", "seller_id")
-        frame = refusals.split(frame, pl.col("label").is_null(), "null_label", "labels", "seller_id")
-        frame = _refuse_duplicates(frame.drop(_TABLE), refusals, "labels", "seller_id").with_columns(
-            pl.lit("labels").alias(_TABLE)
+        frame = refusals.split(
+            frame, pl.col("seller_id").is_null(), "null_seller_id", "labels", "seller_id"
         )
+        frame = refusals.split(
+            frame, pl.col("label").is_null(), "null_label", "labels", "seller_id"
+        )
+        frame = _refuse_duplicates(
+            frame.drop(_TABLE), refusals, "labels", "seller_id"
+        ).with_columns(pl.lit("labels").alias(_TABLE))
         frame = _refuse_unknown(frame, ["seller_id"], known, refusals, "labels")
         parts.append(frame.select(columns))
     merged = pl.concat(parts)

@@ -1,0 +1,102 @@
+"""The command line: help, exit codes, and the synth and demo commands."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from syndicate.cli import main
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["demo", "--help"], ["synth", "--help"]])
+def test_help_explains_the_options(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert "usage: syndicate" in out
+    if argv == ["--help"]:
+        assert "demo" in out and "synth" in out and "Exit codes" in out
+    else:
+        for option in ("--sellers", "--out", "--seed", "--quiet"):
+            assert option in out
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        ([], "the following arguments are required: COMMAND"),
+        (["synth", "--out", "x"], "the following arguments are required: --sellers"),
+        (
+            ["synth", "--sellers", "many", "--out", "x"],
+            "argument --sellers: expected a whole number; got 'many'",
+        ),
+        (["demo", "--sellers", "3"], "argument --sellers: expected at least 10; got 3"),
+        (["demo", "--seed", "-1"], "argument --seed: expected a seed of 0 or more; got -1"),
+        (["launch"], "invalid choice: 'launch'"),
+    ],
+)
+def test_usage_errors_exit_2(
+    argv: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(argv) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_synth_writes_parquet_tables(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert (
+        main(["synth", "--sellers", "2_000", "--out", str(tmp_path), "--seed", "4", "--quiet"]) == 0
+    )
+    out = capsys.readouterr()
+    assert "syndicate synth: 2,000 sellers" in out.out
+    assert out.err == ""  # --quiet: no progress
+    for name in ("sellers", "links", "labels", "truth", "link_truth"):
+        assert (tmp_path / f"{name}.parquet").is_file()
+    assert pl.read_parquet(tmp_path / "sellers.parquet").height == 2000
+
+
+def test_demo_runs_and_says_where_to_look(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out_dir = tmp_path / "demo"
+    assert main(["demo", "--sellers", "3000", "--out", str(out_dir)]) == 0
+    captured = capsys.readouterr()
+    assert "syndicate demo: 3,000 sellers" in captured.out
+    assert str(out_dir / "rejects.parquet") in captured.out
+    assert "Generating a synthetic marketplace" in captured.err  # progress goes to stderr
+    summary = json.loads((out_dir / "summary.json").read_text())
+    assert summary["sellers"] == 3000 and summary["rejected_rows"] == 0
+    assert pl.read_parquet(out_dir / "rejects.parquet").columns == [
+        "table",
+        "row",
+        "reason",
+        "seller_id",
+        "record",
+    ]
+
+
+def test_output_folder_that_is_a_file_is_an_input_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    assert main(["synth", "--sellers", "100", "--out", str(blocker / "sub"), "--quiet"]) == 2
+    assert "cannot write" in capsys.readouterr().err
+
+
+def test_console_script_is_installed() -> None:
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from syndicate.cli import main; raise SystemExit(main(['--version']))",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0
+    assert done.stdout.startswith("syndicate ")
