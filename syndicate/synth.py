@@ -40,6 +40,7 @@ its ``role`` (own, ring, household, business, hub, bridge).
 from __future__ import annotations
 
 import os
+from collections import defaultdict
 from dataclasses import asdict, dataclass, fields
 from datetime import datetime
 from pathlib import Path
@@ -98,7 +99,9 @@ class SynthConfig:
 
     def __post_init__(self) -> None:
         if not isinstance(self.n_sellers, int) or self.n_sellers < 10:
-            raise ConfigError(f"n_sellers must be an integer of at least 10; got {self.n_sellers!r}")
+            raise ConfigError(
+                f"n_sellers must be an integer of at least 10; got {self.n_sellers!r}"
+            )
         if not 0 <= self.seed < 2**63:
             raise ConfigError(f"seed must be in [0, 2**63); got {self.seed!r}")
         if not 2 <= self.ring_size_min <= self.ring_size_max:
@@ -108,7 +111,11 @@ class SynthConfig:
             )
         for field in fields(self):
             value = getattr(self, field.name)
-            if field.name.endswith(("_share", "_prob")) and isinstance(value, float) and not 0 <= value <= 1:
+            if (
+                field.name.endswith(("_share", "_prob"))
+                and isinstance(value, float)
+                and not 0 <= value <= 1
+            ):
                 raise ConfigError(f"{field.name} must be in [0, 1]; got {value!r}")
         grouped = self.ring_share + self.household_share + self.business_share
         if grouped > 0.9:
@@ -117,7 +124,9 @@ class SynthConfig:
                 f"got {grouped!r}"
             )
         if len(self.ring_fresh_prob) != len(KINDS) or len(self.ring_pool_fraction) != len(KINDS):
-            raise ConfigError(f"ring_fresh_prob and ring_pool_fraction need one entry per kind {KINDS}")
+            raise ConfigError(
+                f"ring_fresh_prob and ring_pool_fraction need one entry per kind {KINDS}"
+            )
         if self.end <= self.start:
             raise ConfigError(f"end must be after start; got {self.start} and {self.end}")
 
@@ -136,44 +145,77 @@ class Marketplace:
 
 # ---------------------------------------------------------------------------------------
 # identifier spelling
+#
+# Each renderer spells entity numbers of one kind: canonically (the ``identifier``), or with
+# ``obfuscate`` in a random variant spelling per entity, drawn from ``rng``. Strings are built
+# with Polars expressions over small vocabularies; numpy only does the integer arithmetic.
 
-_STREET_BASES = np.array(
-    "Oak Maple Pine Cedar Elm Birch Willow Ash Spruce Walnut Cherry Chestnut Hickory Poplar "
-    "Laurel Magnolia Juniper Sycamore Aspen Alder Hawthorn Linden Holly Cypress Hazel Rowan "
-    "Sequoia Redwood Beech Cottonwood Meadow River Lake Hill Valley Forest Park Garden "
-    "Harbor Sunset".split()
+# fmt: off
+_STREET_BASES = (
+    "Oak", "Maple", "Pine", "Cedar", "Elm", "Birch", "Willow", "Ash", "Spruce", "Walnut", "Cherry",
+    "Chestnut", "Hickory", "Poplar", "Laurel", "Magnolia", "Juniper", "Sycamore", "Aspen", "Alder",
+    "Hawthorn", "Linden", "Holly", "Cypress", "Hazel", "Rowan", "Sequoia", "Redwood", "Beech",
+    "Cottonwood", "Meadow", "River", "Lake", "Hill", "Valley", "Forest", "Park", "Garden",
+    "Harbor", "Sunset",
 )
-_STREET_QUALIFIERS = np.array(["", "North ", "South ", "East ", "West ", "Old ", "New ", "Upper ", "Lower ", "Little "])
+_CITIES = (
+    "Springfield", "Riverton", "Fairview", "Greenville", "Franklin", "Clinton", "Georgetown",
+    "Salem", "Madison", "Arlington", "Ashland", "Burlington", "Manchester", "Milton", "Newport",
+    "Oxford", "Dover", "Hudson", "Kingston", "Lexington", "Marion", "Auburn", "Bristol", "Camden",
+    "Dayton", "Florence", "Jackson", "Lebanon", "Monroe", "Princeton", "Quincy", "Richmond",
+    "Shelby", "Troy", "Union", "Vernon", "Warren", "Winchester", "Yorktown", "Avon", "Bedford",
+    "Chester", "Denton", "Easton", "Fulton", "Hamilton", "Jasper", "Kent", "Lincoln", "Mayfield",
+    "Norwood", "Oakland", "Plymouth", "Rockport", "Sharon", "Trenton", "Utica", "Waverly",
+    "Weston", "Windsor",
+)
+_SYLLABLES_A = (
+    "ka", "ma", "lo", "ri", "sa", "ja", "na", "be", "to", "el", "an", "mi", "da", "ro", "vi", "le",
+    "ha", "ne", "co", "ju",
+)
+_SYLLABLES_B = (
+    "ren", "tin", "la", "ra", "son", "na", "vin", "lie", "dan", "mon",
+)
+_LAST_A = (
+    "smi", "joh", "wil", "bro", "gar", "mil", "dav", "rod", "mar", "her", "lop", "gon", "per",
+    "tay", "moo", "and", "tho", "jac", "whi", "har",
+)
+_LAST_B = (
+    "th", "son", "ez", "ton", "ley", "ner", "man", "ford", "wood", "well",
+)
+_STREET_QUALIFIERS = (
+    "", "North ", "South ", "East ", "West ", "Old ", "New ", "Upper ", "Lower ", "Little ",
+)
+_STREET_NAMES = tuple(q + b for q in _STREET_QUALIFIERS for b in _STREET_BASES)  # 400 streets
 # Rows: street types; columns: spellings (the first is canonical).
-_STREET_TYPES = np.array(
-    [
-        ["Street", "St", "St.", "Str"],
-        ["Avenue", "Ave", "Ave.", "Av"],
-        ["Road", "Rd", "Rd.", "Road"],
-        ["Boulevard", "Blvd", "Blvd.", "Boul"],
-        ["Drive", "Dr", "Dr.", "Drv"],
-        ["Lane", "Ln", "Ln.", "Lane"],
-    ]
+_STREET_TYPES = (
+    ("Street", "St", "St.", "Str"),
+    ("Avenue", "Ave", "Ave.", "Av"),
+    ("Road", "Rd", "Rd.", "Road"),
+    ("Boulevard", "Blvd", "Blvd.", "Boul"),
+    ("Drive", "Dr", "Dr.", "Drv"),
+    ("Lane", "Ln", "Ln.", "Lane"),
 )
-_UNIT_PREFIXES = np.array(["Apt ", "Apartment ", "#", "Unit ", "Apt. ", "No. "])
-_CITIES = np.array(
-    "Springfield Riverton Fairview Greenville Franklin Clinton Georgetown Salem Madison "
-    "Arlington Ashland Burlington Manchester Milton Newport Oxford Dover Hudson Kingston "
-    "Lexington Marion Auburn Bristol Camden Dayton Florence Jackson Lebanon Monroe "
-    "Princeton Quincy Richmond Shelby Troy Union Vernon Warren Winchester Yorktown Avon "
-    "Bedford Chester Denton Easton Fulton Hamilton Jasper Kent Lincoln Mayfield Norwood "
-    "Oakland Plymouth Rockport Sharon Trenton Utica Waverly Weston Windsor".split()
+_STREET_TYPE_SPELLINGS = tuple(spelling for row in _STREET_TYPES for spelling in row)
+_UNIT_PREFIXES = ("Apt ", "Apartment ", "#", "Unit ", "Apt. ", "No. ")
+_ADDRESS_SEPARATORS = (", ", " ", " , ")
+_FIRST_NAMES = tuple(a + b for b in _SYLLABLES_B for a in _SYLLABLES_A)  # 200 names
+_LAST_NAMES = tuple(a + b for b in _LAST_B for a in _LAST_A)  # 200 names
+_EMAIL_DOMAINS = (
+    "gmail.com", "yahoo.com", "outlook.com", "hotmail.com", "proton.me", "icloud.com", "gmx.de",
+    "mail.com",
 )
-_SYLLABLES_A = np.array("ka ma lo ri sa ja na be to el an mi da ro vi le ha ne co ju".split())
-_SYLLABLES_B = np.array("ren tin la ra son na vin lie dan mon".split())
-_LAST_A = np.array("smi joh wil bro gar mil dav rod mar her lop gon per tay moo and tho jac whi har".split())
-_LAST_B = np.array("th son ez ton ley ner man ford wood well".split())
-_EMAIL_DOMAINS = np.array(["gmail.com", "yahoo.com", "outlook.com", "hotmail.com", "proton.me", "icloud.com", "gmx.de", "mail.com"])
-_BANKS = np.array(["NWBK", "BARC", "DEUT", "COBA", "BNPA", "INGB", "RABO", "SOGE"])
-_IBAN_COUNTRIES = np.array(["GB", "DE", "FR", "NL", "ES"])
-_CATEGORIES = np.array(
-    ["electronics", "fashion", "home", "beauty", "toys", "sports", "books", "auto", "garden", "jewelry", "health", "pets"]
+_GMAIL = _EMAIL_DOMAINS.index("gmail.com")
+_PHONE_COUNTRIES = ("1", "1", "1", "1", "1", "1", "1", "44", "44", "49")
+_BANKS = ("NWBK", "BARC", "DEUT", "COBA", "BNPA", "INGB", "RABO", "SOGE")
+_IBAN_COUNTRIES = ("GB", "DE", "FR", "NL", "ES")
+_CATEGORIES = (
+    "electronics", "fashion", "home", "beauty", "toys", "sports", "books", "auto", "garden",
+    "jewelry", "health", "pets",
 )
+# Two-character lower-case hex spellings of the bytes 0..255, as little-endian uint16.
+_HEX_PAIRS = np.frombuffer(b"".join(f"{i:02x}".encode() for i in range(256)), dtype="<u2")
+# fmt: on
+
 
 def _permute(entity: np.ndarray, low: int, high: int, salt: int) -> tuple[np.ndarray, np.ndarray]:
     """A keyed bijection of [0, low * high), returned as (x % low, x // low) digits.
@@ -187,7 +229,8 @@ def _permute(entity: np.ndarray, low: int, high: int, salt: int) -> tuple[np.nda
     for round_ in range(3):
         key = np.uint64(salt * 7919 + round_)
         a = (a + (_mix64(b.astype(np.uint64) ^ key) % np.uint64(low)).astype(np.int64)) % low
-        b = (b + (_mix64(a.astype(np.uint64) ^ (key << np.uint64(20))) % np.uint64(high)).astype(np.int64)) % high
+        b_key = _mix64(a.astype(np.uint64) ^ (key << np.uint64(20))) % np.uint64(high)
+        b = (b + b_key.astype(np.int64)) % high
     return a, b
 
 
@@ -199,8 +242,25 @@ def _mix64(x: np.ndarray) -> np.ndarray:
     return z ^ (z >> np.uint64(31))
 
 
-def _digits(values: np.ndarray, width: int) -> pl.Expr:
-    return pl.lit(pl.Series(values.astype(np.int64))).cast(pl.String).str.zfill(width)
+def _hash_pick(entity: np.ndarray, salt: int, count: int) -> np.ndarray:
+    """A hashed choice in [0, count) per entity, fixed for the entity."""
+    return (_mix64(entity.astype(np.uint64) + np.uint64(salt)) % np.uint64(count)).astype(np.int64)
+
+
+def _pick(vocabulary: tuple[str, ...], index: np.ndarray) -> pl.Series:
+    """``vocabulary[index]`` as a Polars string column."""
+    return pl.Series(vocabulary, dtype=pl.String).gather(index.astype(np.int64))
+
+
+def _choices(rng: np.random.Generator, obfuscate: bool, low: int, high: int, n: int) -> np.ndarray:
+    """Spelling choices in [low, high) when obfuscating, else 0 (the canonical choice)."""
+    return rng.integers(low, high, n) if obfuscate else np.zeros(n, dtype=np.int64)
+
+
+def _text(column: str, width: int = 0) -> pl.Expr:
+    """An integer column as decimal text, zero-padded to ``width``."""
+    text = pl.col(column).cast(pl.String)
+    return text.str.zfill(width) if width else text
 
 
 def _case(expr: pl.Expr, code: pl.Expr) -> pl.Expr:
@@ -213,7 +273,7 @@ def _case(expr: pl.Expr, code: pl.Expr) -> pl.Expr:
     )
 
 
-def _render_address(entity: np.ndarray, variant: np.ndarray, rng: np.random.Generator) -> pl.Series:
+def _render_address(entity: np.ndarray, obfuscate: bool, rng: np.random.Generator) -> pl.Series:
     low, rest = _permute(entity, 9973, 400 * 6 * 60, 17)
     number, x = low + 1, low * 400 * 6 * 60 + rest
     street, rest = rest % 400, rest // 400
@@ -222,143 +282,209 @@ def _render_address(entity: np.ndarray, variant: np.ndarray, rng: np.random.Gene
     has_unit = (x % 7) < 3
     unit = (x // 7) % 300 + 1
     postcode = 10000 + city * 1400 + (street * 3) % 1400
-    obfuscated = variant > 0
-    type_spelling = np.where(obfuscated, rng.integers(0, 4, len(x)), 0)
-    unit_spelling = np.where(obfuscated, rng.integers(0, len(_UNIT_PREFIXES), len(x)), 0)
-    separator = np.where(obfuscated, rng.integers(0, 3, len(x)), 0)
-    case = np.where(obfuscated, rng.integers(0, 3, len(x)), 0)
-    sep = pl.lit(pl.Series(np.array([", ", " ", " , "])[separator]))
-    street_name = np.char.add(_STREET_QUALIFIERS[street // 40], _STREET_BASES[street % 40])
-    unit_text = np.where(has_unit, np.char.add(_UNIT_PREFIXES[unit_spelling], unit.astype(str)), "")
+    n = len(entity)
+    type_spelling = _choices(rng, obfuscate, 0, 4, n)
+    unit_spelling = _choices(rng, obfuscate, 0, len(_UNIT_PREFIXES), n)
+    separator = _choices(rng, obfuscate, 0, len(_ADDRESS_SEPARATORS), n)
+    case = _choices(rng, obfuscate, 0, 3, n)
+    frame = pl.DataFrame(
+        {
+            "number": number,
+            "street": _pick(_STREET_NAMES, street),
+            "type": _pick(_STREET_TYPE_SPELLINGS, stype * 4 + type_spelling),
+            "unit_prefix": _pick(_UNIT_PREFIXES, unit_spelling),
+            "unit": unit,
+            "has_unit": has_unit,
+            "sep": _pick(_ADDRESS_SEPARATORS, separator),
+            "city": _pick(_CITIES, city),
+            "postcode": postcode,
+            "case": case,
+        }
+    )
+    unit_part = pl.when("has_unit").then(pl.concat_str("sep", "unit_prefix", _text("unit")))
     line = pl.concat_str(
-        pl.lit(pl.Series(number)).cast(pl.String),
+        _text("number"),
         pl.lit(" "),
-        pl.lit(pl.Series(street_name)),
+        "street",
         pl.lit(" "),
-        pl.lit(pl.Series(_STREET_TYPES[stype, type_spelling])),
-        pl.when(pl.lit(pl.Series(has_unit))).then(pl.concat_str(sep, pl.lit(pl.Series(unit_text)))).otherwise(pl.lit("")),
-        sep,
-        pl.lit(pl.Series(_CITIES[city])),
+        "type",
+        unit_part.otherwise(pl.lit("")),
+        "sep",
+        "city",
         pl.lit(" "),
-        pl.lit(pl.Series(postcode)).cast(pl.String),
+        _text("postcode"),
     )
-    return pl.select(_case(line, pl.lit(pl.Series(case))).alias("value")).to_series()
+    return frame.select(_case(line, pl.col("case")).alias("value")).to_series()
 
 
-def _render_email(entity: np.ndarray, variant: np.ndarray, rng: np.random.Generator) -> pl.Series:
+def _render_email(entity: np.ndarray, obfuscate: bool, rng: np.random.Generator) -> pl.Series:
     first, rest = _permute(entity, 200, 200 * 10000, 29)
-    x = rest
-    last, rest = rest % 200, rest // 200
-    number = rest % 10000
-    domain = _EMAIL_DOMAINS[_mix64(entity.astype(np.uint64) + np.uint64(7)) % np.uint64(len(_EMAIL_DOMAINS))]
-    first_name = np.char.add(_SYLLABLES_A[first % 20], _SYLLABLES_B[first // 20])
-    last_name = np.char.add(_LAST_A[last % 20], _LAST_B[last // 20])
-    gmail = domain == "gmail.com"
+    last, number = rest % 200, rest // 200 % 10000
+    domain = _hash_pick(entity, 7, len(_EMAIL_DOMAINS))
+    gmail = domain == _GMAIL
+    n = len(entity)
     # 0 canonical, 1 capitalised, 2 +tag, 3 dots moved (Gmail) or +tag, 4 upper case, 5 googlemail
-    style = np.where(variant > 0, rng.integers(1, 6, len(x)), 0)
+    style = _choices(rng, obfuscate, 1, 6, n)
     style = np.where(~gmail & (style == 5), 2, style)
-    tag = rng.integers(1, 99, len(x))
-    local_plain = np.char.add(np.char.add(first_name, number.astype(str)), np.char.add(".", last_name))
-    local_dotless = np.char.add(np.char.add(first_name, number.astype(str)), last_name)
-    spread = np.char.add(np.char.add(np.char.add(first_name, "."), number.astype(str)), np.char.add(".", last_name))
-    local = np.where(style == 3, np.where(gmail, np.where(tag % 2 == 0, local_dotless, spread), local_plain), local_plain)
-    local = np.where(style == 1, np.char.capitalize(local), local)
-    with_tag = (style == 2) | ((style == 3) & ~gmail)
-    local = np.where(with_tag, np.char.add(np.char.add(local, "+shop"), tag.astype(str)), local)
-    domain = np.where(style == 5, "googlemail.com", domain)
-    address = np.char.add(np.char.add(local, "@"), domain)
-    address = np.where(style == 4, np.char.upper(address), address)
-    return pl.Series("value", address)
-
-
-def _render_phone(entity: np.ndarray, variant: np.ndarray, rng: np.random.Generator) -> pl.Series:
-    area, line = _permute(entity, 800, 10_000_000, 41)
-    area, x = area + 200, line
-    country = np.array(["1", "1", "1", "1", "1", "1", "1", "44", "44", "49"])[
-        _mix64(entity.astype(np.uint64) + np.uint64(3)) % np.uint64(10)
-    ]
-    us = country == "1"
-    style = np.where(variant > 0, rng.integers(1, 6, len(x)), 0)
-    # National format only exists for +1 numbers here; others fall back to spaced international.
-    style = np.where(~us & (style >= 4), 1, style)
-    line_text = np.char.zfill(line.astype(str), 7)
-    area_text = area.astype(str)
-    a3, b4 = _split_digits(line_text)
-    e164 = np.char.add(np.char.add(np.char.add("+", country), area_text), line_text)
-    spaced = np.char.add(np.char.add(np.char.add("+", country), " "), np.char.add(np.char.add(area_text, " "), np.char.add(np.char.add(a3, " "), b4)))
-    brackets = np.char.add(np.char.add(np.char.add("+", country), " ("), np.char.add(np.char.add(area_text, ") "), np.char.add(np.char.add(a3, "-"), b4)))
-    zeros = np.char.add(np.char.add("00", country), np.char.add(" ", np.char.add(area_text, np.char.add(" ", line_text))))
-    national = np.char.add(np.char.add("(", area_text), np.char.add(") ", np.char.add(np.char.add(a3, "-"), b4)))
-    national_digits = np.char.add(area_text, line_text)
-    value = np.select(
-        [style == 0, style == 1, style == 2, style == 3, style == 4],
-        [e164, spaced, brackets, zeros, national],
-        national_digits,
+    tag = _choices(rng, obfuscate, 1, 99, n)
+    moved = (style == 3) & gmail  # Gmail ignores dots: drop them (even tag) or add one (odd)
+    first_names = (*_FIRST_NAMES, *(name.capitalize() for name in _FIRST_NAMES))
+    frame = pl.DataFrame(
+        {
+            "first": _pick(first_names, first + len(_FIRST_NAMES) * (style == 1)),
+            "dot_after_first": _pick(("", "."), moved & (tag % 2 == 1)),
+            "number": number,
+            "dot_after_number": _pick((".", ""), moved & (tag % 2 == 0)),
+            "last": _pick(_LAST_NAMES, last),
+            "with_tag": (style == 2) | ((style == 3) & ~gmail),
+            "tag": tag,
+            "domain": _pick(
+                (*_EMAIL_DOMAINS, "googlemail.com"),
+                np.where(style == 5, len(_EMAIL_DOMAINS), domain),
+            ),
+            "upper": style == 4,
+        }
     )
-    return pl.Series("value", value)
+    address = pl.concat_str(
+        "first",
+        "dot_after_first",
+        _text("number"),
+        "dot_after_number",
+        "last",
+        pl.when("with_tag")
+        .then(pl.concat_str(pl.lit("+shop"), _text("tag")))
+        .otherwise(pl.lit("")),
+        pl.lit("@"),
+        "domain",
+    )
+    value = pl.when("upper").then(address.str.to_uppercase()).otherwise(address)
+    return frame.select(value.alias("value")).to_series()
 
 
-def _split_digits(line_text: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    as_int = line_text.astype(np.int64)
-    return np.char.zfill((as_int // 10000).astype(str), 3), np.char.zfill((as_int % 10000).astype(str), 4)
+def _render_phone(entity: np.ndarray, obfuscate: bool, rng: np.random.Generator) -> pl.Series:
+    area, line = _permute(entity, 800, 10_000_000, 41)
+    country = _hash_pick(entity, 3, len(_PHONE_COUNTRIES))
+    frame = pl.DataFrame(
+        {
+            "cc": _pick(_PHONE_COUNTRIES, country),
+            "area": area + 200,
+            "line": line,
+            "a3": line // 10000,
+            "b4": line % 10000,
+            "style": _choices(rng, obfuscate, 1, 6, len(entity)),
+        }
+    )
+    cc, area_text, line_text = pl.col("cc"), _text("area"), _text("line", 7)
+    a3, b4 = _text("a3", 3), _text("b4", 4)
+    # National format only exists for +1 numbers here; others fall back to spaced international.
+    style = pl.when((cc != "1") & (pl.col("style") >= 4)).then(1).otherwise(pl.col("style"))
+    value = (
+        pl.when(style == 0)
+        .then(pl.concat_str(pl.lit("+"), cc, area_text, line_text))
+        .when(style == 1)
+        .then(
+            pl.concat_str(pl.lit("+"), cc, pl.lit(" "), area_text, pl.lit(" "), a3, pl.lit(" "), b4)
+        )
+        .when(style == 2)
+        .then(
+            pl.concat_str(
+                pl.lit("+"), cc, pl.lit(" ("), area_text, pl.lit(") "), a3, pl.lit("-"), b4
+            )
+        )
+        .when(style == 3)
+        .then(pl.concat_str(pl.lit("00"), cc, pl.lit(" "), area_text, pl.lit(" "), line_text))
+        .when(style == 4)
+        .then(pl.concat_str(pl.lit("("), area_text, pl.lit(") "), a3, pl.lit("-"), b4))
+        .otherwise(pl.concat_str(area_text, line_text))
+    )
+    return frame.select(value.alias("value")).to_series()
 
 
-def _render_payout(entity: np.ndarray, variant: np.ndarray, rng: np.random.Generator) -> pl.Series:
+def _render_payout(entity: np.ndarray, obfuscate: bool, rng: np.random.Generator) -> pl.Series:
     mixed = _mix64(entity.astype(np.uint64) + np.uint64(11))
-    country = _IBAN_COUNTRIES[mixed % np.uint64(len(_IBAN_COUNTRIES))]
-    bank = _BANKS[(mixed >> np.uint64(8)) % np.uint64(len(_BANKS))]
-    check = np.char.zfill(((mixed >> np.uint64(16)) % np.uint64(97) + np.uint64(2)).astype(str), 2)
     high, low = _permute(entity, 10_000_000, 10_000_000, 11)
-    account = np.char.add(np.char.zfill(high.astype(str), 7), np.char.zfill(low.astype(str), 7))
-    iban = np.char.add(np.char.add(np.char.add(country, check), bank), account)
-    style = np.where(variant > 0, rng.integers(1, 4, len(entity)), 0)
-    frame = pl.DataFrame({"iban": iban, "style": style})
-    groups = pl.col("iban").str.extract_all(r".{1,4}")
+    account = high * 10_000_000 + low  # 14 digits
+    frame = pl.DataFrame(
+        {
+            "country": _pick(_IBAN_COUNTRIES, mixed % np.uint64(len(_IBAN_COUNTRIES))),
+            "check": (mixed >> np.uint64(16)) % np.uint64(97) + np.uint64(2),
+            "bank": _pick(_BANKS, (mixed >> np.uint64(8)) % np.uint64(len(_BANKS))),
+            "g1": account // 10**10,
+            "g2": account // 10**6 % 10**4,
+            "g3": account // 100 % 10**4,
+            "g4": account % 100,
+            "style": _choices(rng, obfuscate, 1, 4, len(entity)),
+        }
+    )
+    # 22 characters (country, check digits, bank, account), in groups of four.
+    groups = [
+        pl.concat_str("country", _text("check", 2)),
+        pl.col("bank"),
+        _text("g1", 4),
+        _text("g2", 4),
+        _text("g3", 4),
+        _text("g4", 2),
+    ]
+    iban = pl.concat_str(groups)
     value = (
         pl.when(pl.col("style") == 1)
-        .then(groups.list.join(" "))
+        .then(pl.concat_str(groups, separator=" "))
         .when(pl.col("style") == 2)
-        .then(groups.list.join("-"))
+        .then(pl.concat_str(groups, separator="-"))
         .when(pl.col("style") == 3)
-        .then(pl.col("iban").str.to_lowercase())
-        .otherwise(pl.col("iban"))
+        .then(iban.str.to_lowercase())
+        .otherwise(iban)
     )
     return frame.select(value.alias("value")).to_series()
 
 
-def _hex16(entity: np.ndarray, salt: int) -> np.ndarray:
+def _hex16(entity: np.ndarray, salt: int) -> pl.Series:
+    """16 lower-case hex digits per entity, from a hash of it."""
     mixed = _mix64(entity.astype(np.uint64) * np.uint64(2654435761) + np.uint64(salt))
-    shifts = np.arange(60, -4, -4, dtype=np.uint64)
-    nibbles = (mixed[:, None] >> shifts[None, :]) & np.uint64(0xF)
-    chars = np.array(list("0123456789abcdef"))[nibbles.astype(np.int64)]
-    return np.ascontiguousarray(chars).view("<U16").ravel()
+    pairs = _HEX_PAIRS[mixed.astype(">u8").view(np.uint8).reshape(-1, 8)]  # big-endian bytes
+    return pl.Series(np.ascontiguousarray(pairs).view("S16").ravel()).cast(pl.String)
 
 
-def _render_device(entity: np.ndarray, variant: np.ndarray, rng: np.random.Generator) -> pl.Series:
-    device = _hex16(entity, 5)
-    style = np.where(variant > 0, rng.integers(1, 3, len(entity)), 0)
-    device = np.where(style == 1, np.char.upper(device), device)
-    device = np.where(style == 2, np.char.add(np.char.add("  ", device), " "), device)
-    return pl.Series("value", device)
-
-
-def _render_ip(entity: np.ndarray, variant: np.ndarray, rng: np.random.Generator) -> pl.Series:
-    first, x = _permute(entity, 223, 2**24, 53)
-    a, b, c, d = 1 + first, (x >> 16) & 255, (x >> 8) & 255, x & 255
-    frame = pl.DataFrame({"a": a, "b": b, "c": c, "d": d, "pad": variant > 0})
-    ip = pl.concat_str([pl.col(k).cast(pl.String) for k in "abcd"], separator=".")
-    value = pl.when(pl.col("pad")).then(pl.concat_str(pl.lit(" "), ip, pl.lit(" "))).otherwise(ip)
+def _render_device(entity: np.ndarray, obfuscate: bool, rng: np.random.Generator) -> pl.Series:
+    frame = pl.DataFrame(
+        {"device": _hex16(entity, 5), "style": _choices(rng, obfuscate, 1, 3, len(entity))}
+    )
+    device = pl.col("device")
+    value = (
+        pl.when(pl.col("style") == 1)
+        .then(device.str.to_uppercase())
+        .when(pl.col("style") == 2)
+        .then(pl.concat_str(pl.lit("  "), device, pl.lit(" ")))
+        .otherwise(device)
+    )
     return frame.select(value.alias("value")).to_series()
 
 
-_RENDERERS = (_render_device, _render_address, _render_payout, _render_email, _render_phone, _render_ip)
+def _render_ip(entity: np.ndarray, obfuscate: bool, rng: np.random.Generator) -> pl.Series:
+    first, x = _permute(entity, 223, 2**24, 53)
+    frame = pl.DataFrame({"a": 1 + first, "b": (x >> 16) & 255, "c": (x >> 8) & 255, "d": x & 255})
+    ip = pl.concat_str([_text(octet) for octet in "abcd"], separator=".")
+    value = pl.concat_str(pl.lit(" "), ip, pl.lit(" ")) if obfuscate else ip
+    return frame.select(value.alias("value")).to_series()
+
+
+_RENDERERS = (
+    _render_device,
+    _render_address,
+    _render_payout,
+    _render_email,
+    _render_phone,
+    _render_ip,
+)
 
 
 # ---------------------------------------------------------------------------------------
 # structure
 
 
-def _group_sizes(rng: np.random.Generator, target: int, sizes: np.ndarray, weights: np.ndarray) -> np.ndarray:
+def _group_sizes(
+    rng: np.random.Generator, target: int, sizes: np.ndarray, weights: np.ndarray
+) -> np.ndarray:
     """Draw group sizes until adding one more would pass ``target`` members."""
     if target < sizes.min():
         return np.zeros(0, dtype=np.int64)
@@ -429,7 +555,7 @@ def generate_marketplace(config: SynthConfig | None = None, **overrides: object)
         unknown = sorted(set(overrides) - {f.name for f in fields(SynthConfig)})
         if unknown:
             raise ConfigError(f"unknown SynthConfig fields: {', '.join(unknown)}")
-        base = SynthConfig(**{**asdict(base), **overrides})  # type: ignore[arg-type]
+        base = SynthConfig(**{**asdict(base), **overrides})
     cfg = base
     rng = np.random.default_rng(cfg.seed)
     n = cfg.n_sellers
@@ -437,9 +563,14 @@ def generate_marketplace(config: SynthConfig | None = None, **overrides: object)
     # -- groups: rings, households, businesses; everyone else is solo ------------------
     ring_sizes_all = np.arange(cfg.ring_size_min, cfg.ring_size_max + 1)
     ring_sizes = _group_sizes(
-        rng, round(cfg.ring_share * n), ring_sizes_all, ring_sizes_all.astype(float) ** -cfg.ring_size_exponent
+        rng,
+        round(cfg.ring_share * n),
+        ring_sizes_all,
+        ring_sizes_all.astype(float) ** -cfg.ring_size_exponent,
     )
-    household_sizes = _group_sizes(rng, round(cfg.household_share * n), np.array([2, 3, 4]), np.array([0.6, 0.3, 0.1]))
+    household_sizes = _group_sizes(
+        rng, round(cfg.household_share * n), np.array([2, 3, 4]), np.array([0.6, 0.3, 0.1])
+    )
     business_sizes = _group_sizes(
         rng, round(cfg.business_share * n), np.arange(2, 9), 1.0 / np.arange(2, 9, dtype=float)
     )
@@ -474,8 +605,12 @@ def generate_marketplace(config: SynthConfig | None = None, **overrides: object)
     ring_pools: list[tuple[np.ndarray, np.ndarray]] = []
     for kind in range(len(KINDS)):
         lo, hi = cfg.ring_pool_fraction[kind]
-        pool_size = np.maximum(1, np.round(ring_sizes * rng.uniform(lo, hi, n_rings))).astype(np.int64)
-        pool_start = builder.fresh(kind, int(pool_size.sum()))[np.concatenate([[0], np.cumsum(pool_size)[:-1]])] if n_rings else pool_size
+        pool_size = np.round(ring_sizes * rng.uniform(lo, hi, n_rings)).astype(np.int64)
+        pool_size = np.maximum(pool_size, 1)
+        pool_start = pool_size  # empty when there are no rings
+        if n_rings:
+            first_of_pool = np.concatenate([[0], np.cumsum(pool_size)[:-1]])
+            pool_start = builder.fresh(kind, int(pool_size.sum()))[first_of_pool]
         ring_pools.append((pool_start, pool_size))
         pick = pool_start[member_ring] + (rng.random(m) * pool_size[member_ring]).astype(np.int64)
         builder.add(kind, ring_members[uses_pool[:, kind]], pick[uses_pool[:, kind]], _RING)
@@ -488,13 +623,37 @@ def generate_marketplace(config: SynthConfig | None = None, **overrides: object)
     shared = np.zeros((n, len(KINDS)), dtype=bool)  # seller already has a shared value of kind
     shared[ring_members] = uses_pool
     for kind, group_prob in ((_ADDRESS, 1.0), (_IP, 0.7)):
-        users = _shared_by_group(rng, builder, kind, hh_members, hh_group, len(household_sizes), group_prob, 1.0, _HOUSEHOLD)
+        users = _shared_by_group(
+            rng,
+            builder,
+            kind,
+            hh_members,
+            hh_group,
+            len(household_sizes),
+            group_prob,
+            1.0,
+            _HOUSEHOLD,
+        )
         shared[users, kind] = True
-    _shared_by_group(rng, builder, _DEVICE, hh_members, hh_group, len(household_sizes), 0.25, 1.0, _HOUSEHOLD)
+    _shared_by_group(
+        rng, builder, _DEVICE, hh_members, hh_group, len(household_sizes), 0.25, 1.0, _HOUSEHOLD
+    )
     for kind, group_prob in ((_PAYOUT, 0.9), (_ADDRESS, 0.8), (_PHONE, 0.5)):
-        users = _shared_by_group(rng, builder, kind, biz_members, biz_group, len(business_sizes), group_prob, 1.0, _BUSINESS)
+        users = _shared_by_group(
+            rng,
+            builder,
+            kind,
+            biz_members,
+            biz_group,
+            len(business_sizes),
+            group_prob,
+            1.0,
+            _BUSINESS,
+        )
         shared[users, kind] = True
-    _shared_by_group(rng, builder, _DEVICE, biz_members, biz_group, len(business_sizes), 0.4, 0.8, _BUSINESS)
+    _shared_by_group(
+        rng, builder, _DEVICE, biz_members, biz_group, len(business_sizes), 0.4, 0.8, _BUSINESS
+    )
 
     # -- hubs: warehouse addresses, aggregator payouts, public Wi-Fi ---------------------
     aggregator_users = everyone[rng.random(n) < cfg.aggregator_share]
@@ -527,61 +686,90 @@ def generate_marketplace(config: SynthConfig | None = None, **overrides: object)
         from_ring = rng.choice(n_rings, size=n_bridges, replace=False)
         to_ring = (from_ring + rng.integers(1, n_rings, n_bridges)) % n_rings
         ring_offsets = np.concatenate([[0], np.cumsum(ring_sizes)[:-1]])
-        bridge_member = ring_members[ring_offsets[from_ring] + (rng.random(n_bridges) * ring_sizes[from_ring]).astype(np.int64)]
+        bridge_member = ring_members[
+            ring_offsets[from_ring]
+            + (rng.random(n_bridges) * ring_sizes[from_ring]).astype(np.int64)
+        ]
         pool_start, pool_size = ring_pools[_DEVICE]
         device = pool_start[to_ring] + (rng.random(n_bridges) * pool_size[to_ring]).astype(np.int64)
         builder.add(_DEVICE, bridge_member, device, _BRIDGE)
 
-    links, link_truth = _render_links(builder, rng, cfg, n)
+    links = _render_links(builder, rng, cfg)
 
     # -- sellers: onboarding times and tabular columns ----------------------------------
-    sellers, truth, labels = _sellers_truth_labels(rng, cfg, seller_group, seller_kind, ring_sizes, n_rings, n_households)
-    seen_offset_days = rng.exponential(60.0, links.height)
-    links = (
-        links.join(sellers.select("seller_id", "created_at"), on="seller_id", how="left")
-        .with_columns(
-            (pl.col("created_at") + pl.duration(seconds=pl.lit(pl.Series(seen_offset_days * 86400.0)).cast(pl.Int64))).alias("seen_at")
-        )
-        .drop("created_at")
-        .sort("seller_id", "kind", "value", "seen_at")
+    sellers, truth, labels = _sellers_truth_labels(
+        rng, cfg, seller_group, seller_kind, ring_sizes, n_rings, n_households
     )
-    link_truth = link_truth.sort("seller_id", "kind", "value", "identifier", "role")
-    return Marketplace(sellers=sellers, links=links, labels=labels, truth=truth, link_truth=link_truth, config=cfg)
+    seen_offset = (rng.exponential(60.0, links.height) * 86400.0).astype(np.int64)  # seconds
+    seen_at = sellers["created_at"].gather(links["seller"]) + pl.Series(
+        seen_offset * 1_000_000, dtype=pl.Duration("us")
+    )
+    # One sort serves both tables: a spelling never means two identifiers and a seller lists
+    # an identifier once, so (seller, kind, value) is unique. The seller number sorts like
+    # the zero-padded seller id, and faster.
+    everything = (
+        links.with_columns(seen_at.alias("seen_at"))
+        .sort("seller", "kind", "value", maintain_order=True)
+        .with_columns(_seller_ids(pl.col("seller"), n).alias("seller_id"))
+    )
+    links = everything.select("seller_id", "kind", "value", "seen_at")
+    link_truth = everything.select("seller_id", "kind", "value", "identifier", "role")
+    return Marketplace(
+        sellers=sellers, links=links, labels=labels, truth=truth, link_truth=link_truth, config=cfg
+    )
 
 
-def _seller_ids(index: np.ndarray, n: int) -> pl.Series:
+def _seller_ids(index: pl.Expr, n: int) -> pl.Expr:
+    """Seller ids ``s000042`` from seller numbers, zero-padded so that they sort as numbers."""
     width = max(6, len(str(n - 1)))
-    return pl.select(pl.concat_str(pl.lit("s"), pl.lit(pl.Series(index)).cast(pl.String).str.zfill(width))).to_series()
+    return pl.concat_str(pl.lit("s"), index.cast(pl.String).str.zfill(width))
 
 
-def _render_links(builder: _LinkBuilder, rng: np.random.Generator, cfg: SynthConfig, n: int) -> tuple[pl.DataFrame, pl.DataFrame]:
-    frames = []
+def _render_links(
+    builder: _LinkBuilder, rng: np.random.Generator, cfg: SynthConfig
+) -> pl.DataFrame:
+    """One row per link: seller number, kind, written value, canonical identifier and role.
+
+    Each distinct entity is spelled canonically once, and a variant spelling is rendered only
+    for the links written obfuscated; every link then picks its value and its identifier from
+    that list of spellings.
+    """
+    spellings: list[pl.Series] = []
+    n_spellings = 0
+    columns: defaultdict[str, list[np.ndarray]] = defaultdict(list)
     for kind in range(len(KINDS)):
         parts = [p for p in builder.parts if p[0] == kind]
         sellers = np.concatenate([p[1] for p in parts])
         entities = np.concatenate([p[2] for p in parts])
-        roles = np.concatenate([np.full(len(p[1]), p[3]) for p in parts])
+        roles = np.concatenate([np.full(len(p[1]), p[3], dtype=np.int8) for p in parts])
         # A seller listing the same value twice (say, a household IP and a Wi-Fi hub that
         # happen to coincide) is one link.
         keep = np.unique(sellers * (entities.max() + 1) + entities, return_index=True)[1]
         keep.sort()
         sellers, entities, roles = sellers[keep], entities[keep], roles[keep]
-        variant = (rng.random(len(sellers)) < cfg.obfuscation_prob).astype(np.int64)
-        value = _RENDERERS[kind](entities, variant, rng)
-        canonical = _RENDERERS[kind](entities, np.zeros(len(entities), dtype=np.int64), rng)
-        frames.append(
-            pl.DataFrame(
-                {
-                    "seller_id": _seller_ids(sellers, n),
-                    "kind": pl.select(pl.repeat(KINDS[kind], len(sellers), dtype=pl.String)).to_series(),
-                    "value": value,
-                    "identifier": canonical,
-                    "role": np.array(_ROLES)[roles],
-                }
-            )
-        )
-    everything = pl.concat(frames)
-    return everything.select("seller_id", "kind", "value"), everything
+        obfuscated = np.flatnonzero(rng.random(len(sellers)) < cfg.obfuscation_prob)
+        distinct, canonical = np.unique(entities, return_inverse=True)
+        written = canonical.copy()
+        written[obfuscated] = len(distinct) + np.arange(len(obfuscated))
+        render = _RENDERERS[kind]
+        spellings += [render(distinct, False, rng), render(entities[obfuscated], True, rng)]
+        columns["seller"].append(sellers)
+        columns["kind"].append(np.full(len(sellers), kind, dtype=np.int8))
+        columns["role"].append(roles)
+        columns["written"].append(n_spellings + written)
+        columns["canonical"].append(n_spellings + canonical)
+        n_spellings += len(distinct) + len(obfuscated)
+    link = {name: np.concatenate(chunks) for name, chunks in columns.items()}
+    spelled = pl.concat(spellings, rechunk=True)  # one chunk: gathers across chunks are slow
+    return pl.DataFrame(
+        {
+            "seller": link["seller"],
+            "kind": _pick(KINDS, link["kind"]),
+            "value": spelled.gather(link["written"]),
+            "identifier": spelled.gather(link["canonical"]),
+            "role": _pick(_ROLES, link["role"]),
+        }
+    )
 
 
 def _sellers_truth_labels(
@@ -599,12 +787,16 @@ def _sellers_truth_labels(
     in_ring = seller_kind == _RING_GROUP
     # Rings onboard in a burst: a start per ring, members days apart.
     ring_start = rng.random(max(n_rings, 1)) * span * 0.95
-    created[in_ring] = ring_start[seller_group[in_ring]] + rng.exponential(3 * 86400.0, in_ring.sum())
+    created[in_ring] = ring_start[seller_group[in_ring]] + rng.exponential(
+        3 * 86400.0, in_ring.sum()
+    )
     # Businesses open stores over months.
     in_biz = seller_kind == _BUSINESS_GROUP
     n_groups = int(seller_group.max()) + 1 if len(seller_group) else 0
     group_start = rng.random(max(n_groups, 1)) * span * 0.8
-    created[in_biz] = group_start[seller_group[in_biz]] + rng.exponential(120 * 86400.0, in_biz.sum())
+    created[in_biz] = group_start[seller_group[in_biz]] + rng.exponential(
+        120 * 86400.0, in_biz.sum()
+    )
     created = np.minimum(created, span)
 
     lone_bad = (seller_kind == _SOLO) & (rng.random(n) < cfg.lone_bad_share)
@@ -628,16 +820,20 @@ def _sellers_truth_labels(
     same_category = in_ring & (rng.random(n) < 0.5)
     category[same_category] = ring_category[seller_group[same_category]]
 
-    seller_id = _seller_ids(np.arange(n), n)
-    start_us = int(cfg.start.timestamp() * 1_000_000) if cfg.start.tzinfo else int(
-        (cfg.start - datetime(1970, 1, 1)).total_seconds() * 1_000_000
+    seller_id = pl.select(_seller_ids(pl.int_range(n), n)).to_series()
+    start_us = (
+        int(cfg.start.timestamp() * 1_000_000)
+        if cfg.start.tzinfo
+        else int((cfg.start - datetime(1970, 1, 1)).total_seconds() * 1_000_000)
     )
-    created_at = pl.Series((start_us + created * 1_000_000).astype(np.int64)).cast(pl.Datetime("us"))
+    created_at = pl.Series((start_us + created * 1_000_000).astype(np.int64)).cast(
+        pl.Datetime("us")
+    )
     sellers = pl.DataFrame(
         {
             "seller_id": seller_id,
             "created_at": created_at.dt.truncate("1s"),
-            "category": _CATEGORIES[category],
+            "category": _pick(_CATEGORIES, category),
             "listings": np.round(listings).astype(np.int64),
             "orders_30d": orders.astype(np.int64),
             "gmv_30d": np.round(gmv, 2),
@@ -646,24 +842,30 @@ def _sellers_truth_labels(
         }
     )
 
-    in_legit = (seller_kind == _HOUSEHOLD_GROUP) | (seller_kind == _BUSINESS_GROUP)
-    legit_index = np.where(seller_kind == _HOUSEHOLD_GROUP, seller_group - n_rings, seller_group - n_rings - n_households)
-    legit_name = np.char.add(
-        np.where(seller_kind == _HOUSEHOLD_GROUP, "household-", "business-"), np.char.zfill(legit_index.astype(str), 6)
-    )
-    ring_name = np.char.add("ring-", np.char.zfill(seller_group.astype(str), 5))
+    group, kind = pl.col("group"), pl.col("kind")
     truth = pl.DataFrame(
-        {"seller_id": seller_id, "ring": ring_name, "is_bad": is_bad, "legit_group": legit_name,
-         "in_ring": in_ring, "in_legit": in_legit}
+        {"seller_id": seller_id, "group": seller_group, "kind": seller_kind, "is_bad": is_bad}
     ).select(
         "seller_id",
-        pl.when("in_ring").then("ring").alias("ring"),
+        pl.when(kind == _RING_GROUP)
+        .then(pl.concat_str(pl.lit("ring-"), group.cast(pl.String).str.zfill(5)))
+        .alias("ring"),
         "is_bad",
-        pl.when("in_legit").then("legit_group").alias("legit_group"),
+        pl.when(kind == _HOUSEHOLD_GROUP)
+        .then(pl.concat_str(pl.lit("household-"), (group - n_rings).cast(pl.String).str.zfill(6)))
+        .when(kind == _BUSINESS_GROUP)
+        .then(
+            pl.concat_str(
+                pl.lit("business-"), (group - n_rings - n_households).cast(pl.String).str.zfill(6)
+            )
+        )
+        .alias("legit_group"),
     )
 
     draw = rng.random(n)
-    bad_label = (in_ring & (draw < cfg.ring_label_prob)) | (lone_bad & (draw < cfg.lone_bad_label_prob))
+    bad_label = (in_ring & (draw < cfg.ring_label_prob)) | (
+        lone_bad & (draw < cfg.lone_bad_label_prob)
+    )
     good_label = ~is_bad & (draw < cfg.good_label_prob)
     source_draw = rng.integers(0, 2, n)
     labelled = bad_label | good_label
@@ -671,9 +873,10 @@ def _sellers_truth_labels(
         {
             "seller_id": seller_id.filter(pl.Series(labelled)),
             "label": bad_label[labelled].astype(np.int8),
-            "source": np.where(
-                bad_label, np.where(source_draw == 0, "chargeback", "manual_review"), "kyc_verified"
-            )[labelled],
+            "source": _pick(
+                ("chargeback", "manual_review", "kyc_verified"),
+                np.where(bad_label, source_draw, 2)[labelled],
+            ),
         }
     )
     return sellers, truth, labels
@@ -693,4 +896,7 @@ def write_marketplace(market: Marketplace, out: str | os.PathLike[str]) -> dict[
         "truth": market.truth,
         "link_truth": market.link_truth,
     }
-    return {name: write_parquet_atomic(frame, folder / f"{name}.parquet") for name, frame in tables.items()}
+    return {
+        name: write_parquet_atomic(frame, folder / f"{name}.parquet")
+        for name, frame in tables.items()
+    }
