@@ -1,0 +1,92 @@
+"""The one frozen configuration of a run."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Literal
+
+from syndicate.errors import ConfigError
+
+__all__ = ["DEFAULT_HUB_LIMITS", "DEFAULT_KIND_WEIGHTS", "Config"]
+
+#: Evidence strength of one shared identifier of each kind (before rarity).
+DEFAULT_KIND_WEIGHTS: Mapping[str, float] = MappingProxyType(
+    {"payout": 3.0, "device": 2.5, "email": 2.0, "phone": 2.0, "address": 1.5, "ip": 1.0}
+)
+#: An identifier shared by more sellers than this is a hub and is held back.
+DEFAULT_HUB_LIMITS: Mapping[str, int] = MappingProxyType(
+    {"payout": 60, "device": 60, "email": 60, "phone": 60, "address": 60, "ip": 60}
+)
+
+
+@dataclass(frozen=True)
+class Config:
+    """Every knob of graph building and ring detection.
+
+    Parameters
+    ----------
+    kind_weights
+        Weight of one shared identifier per kind; kinds not listed (and ``edges``
+        relations) weigh ``default_kind_weight``.
+    hub_limits
+        Per kind, the most sellers an identifier may be shared by before it is a hub;
+        kinds not listed use ``default_hub_limit``.
+    max_pairs
+        The data-relative hub rule: if the seller pairs that the kept identifiers expand to
+        exceed this, the most shared identifiers are held back as hubs too, until they fit.
+    min_ring_size
+        The smallest community reported as a ring.
+    leiden_objective, leiden_resolution, leiden_iterations
+        Leiden's quality function (``modularity``: RB configuration model; ``CPM``), its
+        resolution and number of iterations.
+    seed
+        Seed of every random choice.
+    """
+
+    kind_weights: Mapping[str, float] = field(default_factory=lambda: dict(DEFAULT_KIND_WEIGHTS))
+    default_kind_weight: float = 1.0
+    hub_limits: Mapping[str, int] = field(default_factory=lambda: dict(DEFAULT_HUB_LIMITS))
+    default_hub_limit: int = 60
+    max_pairs: int = 50_000_000
+    min_ring_size: int = 3
+    leiden_objective: Literal["modularity", "CPM"] = "modularity"
+    leiden_resolution: float = 1.0
+    leiden_iterations: int = 10
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        for kind, weight in self.kind_weights.items():
+            if not weight > 0:
+                raise ConfigError(f"kind_weights[{kind!r}] must be positive; got {weight!r}")
+        for kind, limit in self.hub_limits.items():
+            if not (isinstance(limit, int) and limit >= 2):
+                raise ConfigError(f"hub_limits[{kind!r}] must be an integer >= 2; got {limit!r}")
+        if self.default_hub_limit < 2:
+            raise ConfigError(f"default_hub_limit must be >= 2; got {self.default_hub_limit!r}")
+        if self.max_pairs < 1:
+            raise ConfigError(f"max_pairs must be positive; got {self.max_pairs!r}")
+        if self.min_ring_size < 2:
+            raise ConfigError(f"min_ring_size must be >= 2; got {self.min_ring_size!r}")
+        if self.leiden_objective not in ("modularity", "CPM"):
+            raise ConfigError(
+                f"leiden_objective must be 'modularity' or 'CPM'; got {self.leiden_objective!r}"
+            )
+        if not self.leiden_resolution > 0:
+            raise ConfigError(f"leiden_resolution must be positive; got {self.leiden_resolution!r}")
+        if not (isinstance(self.leiden_iterations, int) and self.leiden_iterations >= 1):
+            # leidenalg's 'until stable' (negative) can run for ever on real graphs.
+            raise ConfigError(
+                f"leiden_iterations must be a positive integer; got {self.leiden_iterations!r}"
+            )
+        if not 0 <= self.seed < 2**31:
+            raise ConfigError(f"seed must be in [0, 2**31); got {self.seed!r}")
+
+    def kind_weight(self, kind: str) -> float:
+        """The weight of one shared identifier of ``kind``."""
+        return float(self.kind_weights.get(kind, self.default_kind_weight))
+
+    def hub_limit(self, kind: str) -> int:
+        """The most sellers an identifier of ``kind`` may be shared by."""
+        return int(self.hub_limits.get(kind, self.default_hub_limit))

@@ -1,0 +1,162 @@
+"""Seller linkage graphs: seller–identifier (bipartite), hub control, seller–seller projection.
+
+All table work is Polars. The projection joins the bipartite table with itself on the
+identifier, after hubs are held back, so its size is bounded by ``Config.max_pairs``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import polars as pl
+
+from syndicate.config import Config
+from syndicate.graphs.normalise import normalise_links
+
+__all__ = ["LinkageGraph", "build_linkage", "identifier_table"]
+
+HUBS_SCHEMA = {"kind": pl.String, "key": pl.String, "n_sellers": pl.UInt32, "reason": pl.String}
+
+
+@dataclass(frozen=True)
+class LinkageGraph:
+    """The seller graph of a run.
+
+    Attributes
+    ----------
+    identifiers
+        One row per normalised identifier: ``kind``, ``key``, ``n_sellers``, ``hub``.
+    seller_identifiers
+        The bipartite graph: ``seller_id``, ``kind``, ``key`` (one row per distinct pair).
+    hubs
+        Identifiers held back: ``kind``, ``key``, ``n_sellers``, ``reason``
+        (``kind_limit`` or ``pair_budget``).
+    edges
+        The projected seller graph, one row per linked pair with ``src < dst``:
+        ``src``, ``dst``, ``weight``, ``n_shared`` (identifiers and given edges binding the
+        pair) and ``kinds`` (sorted distinct kinds or relations that bind it).
+    """
+
+    identifiers: pl.DataFrame
+    seller_identifiers: pl.DataFrame
+    hubs: pl.DataFrame
+    edges: pl.DataFrame
+
+
+def identifier_table(links: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Normalise links into the bipartite table and count sellers per identifier."""
+    bipartite = (
+        normalise_links(links.select("seller_id", "kind", "value"))
+        .filter(pl.col("key").is_not_null() & (pl.col("key") != ""))
+        .select("seller_id", "kind", "key")
+        .unique()
+        .sort("seller_id", "kind", "key")
+    )
+    stats = bipartite.group_by("kind", "key").agg(pl.len().cast(pl.UInt32).alias("n_sellers"))
+    return bipartite, stats.sort("kind", "key")
+
+
+def _hold_back_hubs(stats: pl.DataFrame, config: Config) -> pl.DataFrame:
+    """Mark hubs: over their kind's limit, then by size until the pair budget holds."""
+    limit = pl.col("kind").replace_strict(
+        {kind: config.hub_limit(kind) for kind in config.hub_limits},
+        default=config.default_hub_limit,
+        return_dtype=pl.Int64,
+    )
+    marked = stats.with_columns(
+        pl.when(pl.col("n_sellers") > limit)
+        .then(pl.lit("kind_limit"))
+        .otherwise(None)
+        .alias("reason")
+    )
+    pairs = (pl.col("n_sellers").cast(pl.Int64) * (pl.col("n_sellers").cast(pl.Int64) - 1)) // 2
+    # Largest first (ties by kind and key, so the cut is deterministic); hold back the head
+    # of the list while the kept identifiers would expand to more than max_pairs.
+    ordered = marked.sort(["n_sellers", "kind", "key"], descending=[True, False, False])
+    ordered = ordered.with_columns(
+        pl.when(pl.col("reason").is_null()).then(pairs).otherwise(0).alias("pairs")
+    ).with_columns(pl.col("pairs").cum_sum(reverse=True).alias("pairs_from_here"))
+    over_budget = pl.col("reason").is_null() & (pl.col("pairs_from_here") > config.max_pairs)
+    return ordered.with_columns(
+        pl.when(over_budget).then(pl.lit("pair_budget")).otherwise(pl.col("reason")).alias("reason")
+    ).drop("pairs", "pairs_from_here")
+
+
+def build_linkage(
+    links: pl.DataFrame,
+    edges: pl.DataFrame | None = None,
+    config: Config | None = None,
+) -> LinkageGraph:
+    """Build the seller graph from validated links (and optional given edges).
+
+    The weight of a pair sums, over the identifiers the two sellers share,
+    ``kind_weight / log2(n_sellers)`` (a value shared by 2 sellers counts fully, one shared
+    by 16 a quarter), plus ``weight × kind_weight(relation)`` of given edges.
+
+    Examples
+    --------
+    >>> links = pl.DataFrame({"seller_id": ["a", "b", "c"], "kind": "payout",
+    ...                       "value": ["GB-1", "gb1", "GB 1"]})
+    >>> graph = build_linkage(links)
+    >>> graph.edges.select("src", "dst", "n_shared").rows()
+    [('a', 'b', 1), ('a', 'c', 1), ('b', 'c', 1)]
+    >>> round(graph.edges["weight"][0], 4)  # payout weight 3.0 / log2(3 sellers)
+    1.8928
+    """
+    cfg = config or Config()
+    bipartite, stats = identifier_table(links)
+    marked = _hold_back_hubs(stats, cfg)
+    hubs = (
+        marked.filter(pl.col("reason").is_not_null())
+        .select(list(HUBS_SCHEMA))
+        .sort("kind", "key")
+        .cast(HUBS_SCHEMA)  # type: ignore[arg-type]
+    )
+    kept = marked.filter(pl.col("reason").is_null() & (pl.col("n_sellers") >= 2))
+    kind_weight = pl.col("kind").replace_strict(
+        dict(cfg.kind_weights), default=cfg.default_kind_weight, return_dtype=pl.Float64
+    )
+    shared = (
+        bipartite.join(kept.select("kind", "key", "n_sellers"), on=["kind", "key"])
+        .with_columns(
+            (kind_weight / pl.col("n_sellers").cast(pl.Float64).log(2)).alias("weight"),
+            pl.struct("kind", "key").rank("dense").alias("identifier"),
+        )
+        .select("seller_id", "identifier", "kind", "weight")
+    )
+    pairs = (
+        shared.join(shared.select("seller_id", "identifier"), on="identifier", suffix="_other")
+        .filter(pl.col("seller_id") < pl.col("seller_id_other"))
+        .select(
+            pl.col("seller_id").alias("src"),
+            pl.col("seller_id_other").alias("dst"),
+            "kind",
+            "weight",
+        )
+    )
+    if edges is not None and edges.height:
+        given = edges.select(
+            pl.min_horizontal("src", "dst").alias("src"),
+            pl.max_horizontal("src", "dst").alias("dst"),
+            pl.col("relation").alias("kind"),
+            pl.col("weight")
+            * pl.col("relation").replace_strict(
+                dict(cfg.kind_weights), default=cfg.default_kind_weight, return_dtype=pl.Float64
+            ),
+        )
+        pairs = pl.concat([pairs, given])
+    seller_edges = (
+        pairs.group_by("src", "dst")
+        .agg(
+            pl.col("weight").sum(),
+            pl.len().cast(pl.UInt32).alias("n_shared"),
+            pl.col("kind").unique().sort().alias("kinds"),
+        )
+        .sort("src", "dst")
+    )
+    identifiers = marked.select(
+        "kind", "key", "n_sellers", pl.col("reason").is_not_null().alias("hub")
+    ).sort("kind", "key")
+    return LinkageGraph(
+        identifiers=identifiers, seller_identifiers=bipartite, hubs=hubs, edges=seller_edges
+    )
