@@ -52,7 +52,7 @@ class Config:
     max_pairs: int = 50_000_000
     min_ring_size: int = 3
     leiden_objective: Literal["modularity", "CPM"] = "modularity"
-    leiden_resolution: float = 1.0
+    leiden_resolution: float = 0.35
     leiden_iterations: int = 10
     seed: int = 0
 

@@ -25,9 +25,12 @@ class LinkageGraph:
     Attributes
     ----------
     identifiers
-        One row per normalised identifier: ``kind``, ``key``, ``n_sellers``, ``hub``.
+        One row per *shared* normalised identifier (held by two sellers or more; an
+        identifier missing here is held by one seller only): ``kind``, ``key``,
+        ``n_sellers``, ``hub``.
     seller_identifiers
-        The bipartite graph: ``seller_id``, ``kind``, ``key`` (one row per distinct pair).
+        The bipartite graph restricted to shared identifiers: ``seller_id``, ``kind``,
+        ``key``, ``hub`` (one row per distinct seller–identifier pair).
     hubs
         Identifiers held back: ``kind``, ``key``, ``n_sellers``, ``reason``
         (``kind_limit`` or ``pair_budget``).
@@ -44,16 +47,37 @@ class LinkageGraph:
 
 
 def identifier_table(links: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Normalise links into the bipartite table and count sellers per identifier."""
+    """Normalise links; return the shared part of the bipartite graph and its identifiers.
+
+    Most identifiers belong to one seller. They are set aside first with a 64-bit hash of
+    ``(kind, key)``: a hash collision can only make a lone identifier look shared, never
+    hide a shared one, and the candidates left are then grouped exactly by
+    ``(kind, key)``. So the heavy work runs on integers and the result is exact.
+    """
+    normalised = normalise_links(links.select("seller_id", "kind", "value")).lazy()
+    normalised = normalised.filter(pl.col("key").is_not_null() & (pl.col("key") != ""))
+    hashed = normalised.with_columns(
+        pl.struct("kind", "key").hash(seed=0).alias("identifier_hash"),
+        pl.col("seller_id").hash(seed=0).alias("seller_hash"),
+    )
+    candidates = (
+        hashed.select("seller_hash", "identifier_hash")
+        .unique()
+        .group_by("identifier_hash")
+        .agg(pl.len().alias("n"))
+        .filter(pl.col("n") >= 2)
+        .select("identifier_hash")
+    )
     bipartite = (
-        normalise_links(links.select("seller_id", "kind", "value"))
-        .filter(pl.col("key").is_not_null() & (pl.col("key") != ""))
+        hashed.join(candidates, on="identifier_hash", how="semi")
         .select("seller_id", "kind", "key")
         .unique()
-        .sort("seller_id", "kind", "key")
+        .with_columns(pl.len().over("kind", "key").cast(pl.UInt32).alias("n_sellers"))
+        .filter(pl.col("n_sellers") >= 2)
+        .collect()
     )
-    stats = bipartite.group_by("kind", "key").agg(pl.len().cast(pl.UInt32).alias("n_sellers"))
-    return bipartite, stats.sort("kind", "key")
+    stats = bipartite.group_by("kind", "key").agg(pl.col("n_sellers").first()).sort("kind", "key")
+    return bipartite.select("seller_id", "kind", "key").sort("seller_id", "kind", "key"), stats
 
 
 def _hold_back_hubs(stats: pl.DataFrame, config: Config) -> pl.DataFrame:
@@ -157,6 +181,12 @@ def build_linkage(
     identifiers = marked.select(
         "kind", "key", "n_sellers", pl.col("reason").is_not_null().alias("hub")
     ).sort("kind", "key")
+    seller_identifiers = bipartite.join(
+        identifiers.select("kind", "key", "hub"), on=["kind", "key"], maintain_order="left"
+    )
     return LinkageGraph(
-        identifiers=identifiers, seller_identifiers=bipartite, hubs=hubs, edges=seller_edges
+        identifiers=identifiers,
+        seller_identifiers=seller_identifiers,
+        hubs=hubs,
+        edges=seller_edges,
     )

@@ -164,13 +164,17 @@ def normalise_links(links: pl.DataFrame, *, value: str = "value") -> pl.DataFram
     >>> normalise_links(links)["key"].to_list()
     ['GB29NWBK6016', 'GB29NWBK6016']
     """
-    if links.height == 0:
+    kinds = links["kind"].unique().sort().to_list()
+    if not kinds:
         return links.with_columns(pl.lit(None, dtype=pl.String).alias("key"))
-    parts = []
-    for (kind,), part in links.partition_by("kind", as_dict=True, maintain_order=True).items():
-        rule = NORMALISERS.get(str(kind), normalise_plain)
-        parts.append(part.with_columns(rule(pl.col(value).cast(pl.String)).alias("key")))
-    return pl.concat(parts)
+    frame = links.lazy()
+    parts = [
+        frame.filter(pl.col("kind") == kind).with_columns(
+            NORMALISERS.get(kind, normalise_plain)(pl.col(value).cast(pl.String)).alias("key")
+        )
+        for kind in kinds
+    ]
+    return pl.concat(parts, parallel=True).collect()
 
 
 def normalise_value(kind: str = "kind", value: str = "value") -> pl.Expr:
