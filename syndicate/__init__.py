@@ -13,6 +13,7 @@ try:
 except PackageNotFoundError:  # pragma: no cover - running from a source tree
     __version__ = "0.0.0+unknown"
 
+from syndicate.config import Config
 from syndicate.errors import (
     ConfigError,
     InputError,
@@ -20,6 +21,8 @@ from syndicate.errors import (
     SchemaError,
     SyndicateError,
 )
+from syndicate.evaluate import RingRecovery, ring_recovery
+from syndicate.graphs import LinkageGraph, Rings, build_linkage, find_rings, ring_graph
 from syndicate.io import read_table, write_json_atomic, write_parquet_atomic
 from syndicate.synth import Marketplace, SynthConfig, generate_marketplace, write_marketplace
 from syndicate.validation import (
@@ -32,18 +35,26 @@ from syndicate.validation import (
 __all__ = [
     "CONTRACT",
     "REJECT_REASONS",
+    "Config",
     "ConfigError",
     "InputError",
     "InputFileError",
+    "LinkageGraph",
     "Marketplace",
     "MarketplaceInputs",
+    "RingRecovery",
+    "Rings",
     "SchemaError",
     "SyndicateError",
     "SynthConfig",
     "__version__",
+    "build_linkage",
+    "find_rings",
     "generate_marketplace",
     "load_inputs",
     "read_table",
+    "ring_graph",
+    "ring_recovery",
     "write_json_atomic",
     "write_marketplace",
     "write_parquet_atomic",

@@ -126,6 +126,30 @@ def _cmd_demo(args: argparse.Namespace, reporter: Reporter) -> int:
     for kind, links, distinct in links_per_kind(result.inputs).iter_rows():
         print(f"  {kind:<8} {links:>10,} links {distinct:>10,} distinct raw values", file=out)
     print(
+        f"  seller graph: {summary['linked_sellers']:,} linked sellers, "
+        f"{summary['hubs']:,} hub identifiers held back",
+        file=out,
+    )
+    print(
+        f"  rings found: {summary['rings_found']:,} (households and businesses included: telling "
+        "them from syndicates is the scorer's job)",
+        file=out,
+    )
+    print(
+        f"  planted rings recovered: {summary['planted_rings_recovered']:,} of "
+        f"{summary['planted_rings']:,} (Jaccard >= 0.5; recall {summary['ring_recall']:.3f}, "
+        f"precision {summary['ring_precision']:.3f})",
+        file=out,
+    )
+    largest = result.rings.rings.sort(["size", "ring_id"], descending=[True, False]).head(5)
+    for ring_id, size, density, kinds in largest.select(
+        "ring_id", "size", "density", "kinds"
+    ).iter_rows():
+        print(
+            f"    {ring_id}  {size:>4} sellers  density {density:.2f}  bound by {', '.join(kinds)}",
+            file=out,
+        )
+    print(
         f"Inputs:   {result.out / 'input'}/ (sellers, links, labels, truth, link_truth .parquet)",
         file=out,
     )

@@ -2,4 +2,18 @@
 
 from __future__ import annotations
 
-__all__: list[str] = []
+from syndicate.graphs.communities import Rings, find_rings, ring_graph, ring_id_for
+from syndicate.graphs.linkage import LinkageGraph, build_linkage, identifier_table
+from syndicate.graphs.normalise import NORMALISERS, normalise_links
+
+__all__ = [
+    "NORMALISERS",
+    "LinkageGraph",
+    "Rings",
+    "build_linkage",
+    "find_rings",
+    "identifier_table",
+    "normalise_links",
+    "ring_graph",
+    "ring_id_for",
+]
