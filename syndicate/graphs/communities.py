@@ -1,8 +1,9 @@
 """Ring detection in two stages: connected components, then Leiden inside large components.
 
 Only sellers with at least one link to another seller are in the graph: singletons never
-reach an algorithm. Nodes are numbered by sorted ``seller_id`` and ring ids are derived from
-the ring's smallest member, so results never depend on input row order or algorithm order.
+reach an algorithm. Nodes are numbered by the identifiers their sellers hold (then by
+``seller_id``) and ring ids are derived from the ring's smallest member, so results never
+depend on input row order, on how sellers are named, or on algorithm order.
 """
 
 from __future__ import annotations
@@ -75,6 +76,30 @@ def _leiden(graph: ig.Graph, config: Config) -> np.ndarray:
     return np.asarray(clustering.membership, dtype=np.int64)
 
 
+def _node_order(linkage: LinkageGraph) -> pl.DataFrame:
+    """Number the linked sellers by what they hold, not by what they are called.
+
+    Leiden breaks ties by node order, so on a symmetric graph the partition follows the
+    numbering. Sellers are numbered by their *signature* (the sorted kinds and keys of the
+    shared identifiers they hold, which renaming sellers does not change), then by
+    ``seller_id``: renaming sellers, or shuffling rows, gives the same partition. Only
+    sellers with equal signatures (or linked by given edges alone) fall back on their id.
+    """
+    edges = linkage.edges
+    linked = pl.concat([edges["src"], edges["dst"]]).unique().to_frame("seller_id")
+    signature = (
+        linkage.seller_identifiers.filter(~pl.col("hub"))
+        .group_by("seller_id")
+        .agg(
+            pl.concat_str("kind", pl.lit("\x1f"), "key").sort().str.join("\x1e").alias("signature")
+        )
+    )
+    ordered = linked.join(signature, on="seller_id", how="left").sort(
+        ["signature", "seller_id"], nulls_last=True
+    )
+    return ordered.select("seller_id", pl.int_range(pl.len()).alias("node"))
+
+
 def find_rings(linkage: LinkageGraph, config: Config | None = None) -> Rings:
     """Find rings: components of the linked sellers, split by Leiden where large.
 
@@ -84,15 +109,14 @@ def find_rings(linkage: LinkageGraph, config: Config | None = None) -> Rings:
     """
     cfg = config or Config()
     edges = linkage.edges
-    nodes = pl.concat([edges["src"], edges["dst"]]).unique().sort()
-    index = pl.DataFrame({"seller_id": nodes, "node": pl.int_range(nodes.len(), eager=True)})
+    index = _node_order(linkage)
     numbered = (
         edges.join(index.rename({"seller_id": "src", "node": "a"}), on="src")
         .join(index.rename({"seller_id": "dst", "node": "b"}), on="dst")
         .sort("a", "b")
     )
     graph = ig.Graph(
-        n=nodes.len(),
+        n=index.height,
         edges=numbered.select("a", "b").to_numpy(),
         edge_attrs={"weight": numbered["weight"].to_list()},
     )
