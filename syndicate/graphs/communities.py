@@ -3,7 +3,9 @@
 Only sellers with at least one link to another seller are in the graph: singletons never
 reach an algorithm. Nodes are numbered by the identifiers their sellers hold (then by
 ``seller_id``) and ring ids are derived from the ring's smallest member, so results never
-depend on input row order, on how sellers are named, or on algorithm order.
+depend on input row order or algorithm order, nor on how sellers are named as long as they
+hold identifiers: sellers linked only through the ``edges`` table differ by nothing but
+their names, and ties among them are broken by ``seller_id``.
 """
 
 from __future__ import annotations

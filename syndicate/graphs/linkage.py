@@ -49,19 +49,20 @@ class LinkageGraph:
 def identifier_table(links: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Normalise links; return the shared part of the bipartite graph and its identifiers.
 
-    Most identifiers belong to one seller. They are set aside first with a 64-bit hash of
-    ``(kind, key)``: a hash collision can only make a lone identifier look shared, never
-    hide a shared one, and the candidates left are then grouped exactly by
-    ``(kind, key)``. So the heavy work runs on integers and the result is exact.
+    Most identifiers belong to one seller. They are set aside first by counting exact
+    integer seller codes per 64-bit hash of ``(kind, key)``: a hash collision can only make
+    a lone identifier look shared, never hide a shared one, and the candidates left are
+    then grouped exactly by ``(kind, key)``. So the heavy work runs on integers and the
+    result is exact.
     """
     normalised = normalise_links(links.select("seller_id", "kind", "value")).lazy()
     normalised = normalised.filter(pl.col("key").is_not_null() & (pl.col("key") != ""))
     hashed = normalised.with_columns(
         pl.struct("kind", "key").hash(seed=0).alias("identifier_hash"),
-        pl.col("seller_id").hash(seed=0).alias("seller_hash"),
+        pl.col("seller_id").rank("dense").alias("seller_code"),  # exact, unlike a hash
     )
     candidates = (
-        hashed.select("seller_hash", "identifier_hash")
+        hashed.select("seller_code", "identifier_hash")
         .unique()
         .group_by("identifier_hash")
         .agg(pl.len().alias("n"))
