@@ -268,6 +268,16 @@ def _parse_label(frame: pl.DataFrame, column: str, origin: str) -> pl.DataFrame:
     return checked.with_columns(pl.col("__label__").cast(pl.Int8).alias(column)).drop("__label__")
 
 
+def _text_or_default(frame: pl.DataFrame, column: str, default: str) -> pl.DataFrame:
+    """An optional text column: trimmed, and ``default`` where missing, null or blank."""
+    if column not in frame.columns:
+        return frame.with_columns(pl.lit(default).alias(column))
+    text = pl.col(column).cast(pl.String).str.strip_chars()
+    return frame.with_columns(
+        pl.when(text.is_null() | (text == "")).then(pl.lit(default)).otherwise(text).alias(column)
+    )
+
+
 def _require_rows(frame: pl.DataFrame, origin: str, what: str = "has no rows") -> None:
     if frame.height == 0:
         raise SchemaError(f"{origin}: table {what}; at least one row is required")
@@ -413,15 +423,7 @@ def _validate_edges(
         return pl.DataFrame(schema=schema)
     frame, origin = _prepare(source, "edges", ("src", "dst"))
     frame = _ids_to_string(_ids_to_string(frame, "src", origin), "dst", origin)
-    if "relation" not in frame.columns:
-        frame = frame.with_columns(pl.lit("edge").alias("relation"))
-    relation = pl.col("relation").cast(pl.String).str.strip_chars()
-    frame = frame.with_columns(
-        pl.when(relation.is_null() | (relation == ""))
-        .then(pl.lit("edge"))
-        .otherwise(relation)
-        .alias("relation")
-    )
+    frame = _text_or_default(frame, "relation", "edge")
     if "weight" not in frame.columns:
         frame = frame.with_columns(pl.lit(1.0).alias("weight"))
     if not (frame.schema["weight"].is_numeric() or frame.schema["weight"] == pl.Null):
@@ -452,16 +454,8 @@ def _validate_labels(
         frame, origin = _prepare(source, "labels", ("seller_id",))
         frame = _ids_to_string(frame, "seller_id", origin)
         frame = _parse_label(frame, "label", origin)
-        if "source" not in frame.columns:
-            frame = frame.with_columns(pl.lit("labels").alias("source"))
-        source_text = pl.col("source").cast(pl.String).str.strip_chars()
-        frame = frame.with_columns(
-            pl.when(source_text.is_null() | (source_text == ""))
-            .then(pl.lit("labels"))
-            .otherwise(source_text)
-            .alias("source"),
-            pl.lit("labels").alias(_TABLE),
-        ).select(columns)
+        frame = _text_or_default(frame, "source", "labels")
+        frame = frame.with_columns(pl.lit("labels").alias(_TABLE)).select(columns)
         frame = refusals.split(
             frame, pl.col("seller_id").is_null(), "null_seller_id", "labels", "seller_id"
         )
