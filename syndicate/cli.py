@@ -38,8 +38,8 @@ def _seed(text: str) -> int:
         value = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a whole number; got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected a seed of 0 or more; got {value}")
+    if not 0 <= value < 2**31:
+        raise argparse.ArgumentTypeError(f"expected a seed from 0 to 2**31 - 1; got {value}")
     return value
 
 
@@ -135,10 +135,12 @@ def _cmd_demo(args: argparse.Namespace, reporter: Reporter) -> int:
         "them from syndicates is the scorer's job)",
         file=out,
     )
+    recall, precision = summary["ring_recall"], summary["ring_precision"]
     print(
         f"  planted rings recovered: {summary['planted_rings_recovered']:,} of "
-        f"{summary['planted_rings']:,} (Jaccard >= 0.5; recall {summary['ring_recall']:.3f}, "
-        f"precision {summary['ring_precision']:.3f})",
+        f"{summary['planted_rings']:,} (Jaccard >= 0.5; recall "
+        f"{'n/a' if recall is None else f'{recall:.3f}'}, precision "
+        f"{'n/a' if precision is None else f'{precision:.3f}'})",
         file=out,
     )
     largest = result.rings.rings.sort(["size", "ring_id"], descending=[True, False]).head(5)

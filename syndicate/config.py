@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -57,14 +58,25 @@ class Config:
     seed: int = 0
 
     def __post_init__(self) -> None:
-        for kind, weight in self.kind_weights.items():
-            if not weight > 0:
-                raise ConfigError(f"kind_weights[{kind!r}] must be positive; got {weight!r}")
-        for kind, limit in self.hub_limits.items():
-            if not (isinstance(limit, int) and limit >= 2):
-                raise ConfigError(f"hub_limits[{kind!r}] must be an integer >= 2; got {limit!r}")
-        if self.default_hub_limit < 2:
-            raise ConfigError(f"default_hub_limit must be >= 2; got {self.default_hub_limit!r}")
+        weights = {**self.kind_weights, "(default_kind_weight)": self.default_kind_weight}
+        for kind, weight in weights.items():
+            number = isinstance(weight, int | float) and not isinstance(weight, bool)
+            if not (number and math.isfinite(weight) and weight > 0):
+                name = (
+                    "default_kind_weight"
+                    if kind == "(default_kind_weight)"
+                    else f"kind_weights[{kind!r}]"
+                )
+                raise ConfigError(f"{name} must be a finite positive number; got {weight!r}")
+        limits = {**self.hub_limits, "(default_hub_limit)": self.default_hub_limit}
+        for kind, limit in limits.items():
+            if not (isinstance(limit, int) and not isinstance(limit, bool) and limit >= 2):
+                name = (
+                    "default_hub_limit"
+                    if kind == "(default_hub_limit)"
+                    else f"hub_limits[{kind!r}]"
+                )
+                raise ConfigError(f"{name} must be an integer >= 2; got {limit!r}")
         if self.max_pairs < 1:
             raise ConfigError(f"max_pairs must be positive; got {self.max_pairs!r}")
         if self.min_ring_size < 2:

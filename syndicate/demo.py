@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -54,10 +55,15 @@ class DemoResult:
             "hubs": self.linkage.hubs.height,
             "linked_sellers": self.rings.members.height,
             "rings_found": self.rings.rings.height,
-            "planted_rings_recovered": round(self.recovery.recall * self.recovery.n_true_rings),
-            "ring_recall": round(self.recovery.recall, 4),
-            "ring_precision": round(self.recovery.precision, 4),
+            "planted_rings_recovered": self.recovery.n_recovered,
+            "ring_recall": _finite_or_none(self.recovery.recall),
+            "ring_precision": _finite_or_none(self.recovery.precision),
         }
+
+
+def _finite_or_none(value: float) -> float | None:
+    """A rounded metric, or None (JSON null) when undefined (no rings planted or found)."""
+    return None if math.isnan(value) else round(value, 4)
 
 
 def run_demo(

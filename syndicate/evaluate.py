@@ -52,8 +52,9 @@ class RingRecovery:
     and hub-glued blobs count against it.
     """
 
-    recall: float
-    precision: float
+    recall: float  # NaN when there is no true ring
+    precision: float  # NaN when no ring was found
+    n_recovered: int
     n_true_rings: int
     n_found_rings: int
     threshold: float
@@ -96,6 +97,7 @@ def ring_recovery(
     return RingRecovery(
         recall=recall_hits / n_true if n_true else float("nan"),
         precision=precision_hits / n_found if n_found else float("nan"),
+        n_recovered=recall_hits,
         n_true_rings=n_true,
         n_found_rings=n_found,
         threshold=threshold,

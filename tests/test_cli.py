@@ -35,7 +35,8 @@ def test_help_explains_the_options(argv: list[str], capsys: pytest.CaptureFixtur
             "argument --sellers: expected a whole number; got 'many'",
         ),
         (["demo", "--sellers", "3"], "argument --sellers: expected at least 10; got 3"),
-        (["demo", "--seed", "-1"], "argument --seed: expected a seed of 0 or more; got -1"),
+        (["demo", "--seed", "-1"], "argument --seed: expected a seed from 0 to 2**31 - 1; got -1"),
+        (["synth", "--sellers", "100", "--out", "x", "--seed", "3000000000"], "got 3000000000"),
         (["launch"], "invalid choice: 'launch'"),
     ],
 )
@@ -76,6 +77,16 @@ def test_demo_runs_and_says_where_to_look(
         "seller_id",
         "record",
     ]
+
+
+def test_demo_on_a_marketplace_too_small_for_rings(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # 3% of 100 sellers cannot hold a ring of 3: recall is undefined, not a crash.
+    assert main(["demo", "--sellers", "100", "--out", str(tmp_path), "--quiet"]) == 0
+    assert "planted rings recovered: 0 of 0 (Jaccard >= 0.5; recall n/a" in capsys.readouterr().out
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["planted_rings"] == 0 and summary["ring_recall"] is None
 
 
 def test_output_folder_that_is_a_file_is_an_input_error(
