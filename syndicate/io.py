@@ -96,6 +96,13 @@ def read_table(
             return pl.read_parquet(file)
         if reader == "csv":
             header = pl.read_csv(file, n_rows=0).columns
+            repeated = [name for name in header if "_duplicated_" in name]
+            if repeated:
+                original = repeated[0].split("_duplicated_")[0]
+                raise SchemaError(
+                    f"{table} file {str(file)!r}: column name {original!r} appears more than once "
+                    "in the header"
+                )
             overrides = {name: pl.String for name in string_columns if name in header}
             return pl.read_csv(file, infer_schema_length=None, schema_overrides=overrides)
         return pl.read_ndjson(file, infer_schema_length=None)
@@ -133,12 +140,15 @@ def to_polars(
     if isinstance(source, pl.DataFrame):
         return source, f"{table} (Polars DataFrame)"
     if isinstance(source, pl.LazyFrame):
-        return source.collect(), f"{table} (Polars LazyFrame)"
+        try:
+            return source.collect(), f"{table} (Polars LazyFrame)"
+        except (pl.exceptions.PolarsError, OSError) as exc:
+            raise InputFileError(f"{table} (Polars LazyFrame) cannot be collected: {exc}") from exc
     if isinstance(source, str | os.PathLike):
         return read_table(source, table=table, string_columns=string_columns), (
             f"{table} file {os.fspath(source)!r}"
         )
-    if type(source).__module__.startswith("pandas"):
+    if type(source).__module__.startswith("pandas") and hasattr(source, "columns"):
         try:
             return pl.from_pandas(source), f"{table} (pandas DataFrame)"
         except Exception as exc:  # pyarrow raises several types for mixed object columns

@@ -56,12 +56,13 @@ REJECT_REASONS: dict[str, str] = {
     "null_seller_id": "seller id (seller_id, src or dst) is null or empty",
     "null_kind": "link kind is null or empty",
     "null_value": "link value is null or empty",
-    "duplicate_row": "exact duplicate of another row of the same table (after trimming ids)",
+    "duplicate_row": "exact duplicate of another row of the same table (after trimming ids; "
+    "an edge (b, a) repeats (a, b))",
     "duplicate_seller_id": "another sellers row has the same seller_id; the row that sorts "
     "first over all columns is kept",
     "unknown_seller": "the seller id is not in the sellers table",
     "self_loop": "edge from a seller to itself",
-    "invalid_weight": "edge weight is null, NaN, infinite, zero or negative",
+    "invalid_weight": "edge weight is NaN, infinite, zero or negative (a null weight is 1.0)",
     "null_label": "label is null",
     "conflicting_label": "the seller is labelled both 0 and 1; all its label rows are refused",
     "duplicate_label": "the seller already has the same label from another row; the row with "
@@ -183,7 +184,9 @@ def _ids_to_string(frame: pl.DataFrame, column: str, origin: str) -> pl.DataFram
         expr = expr.cast(pl.String)
     elif dtype.is_float():
         # pandas turns an integer column with missing values into floats: accept whole numbers.
-        fractional = expr.is_not_null() & (expr.is_nan() | (expr.round(0) != expr))
+        fractional = expr.is_not_null() & (
+            expr.is_nan() | expr.is_infinite() | (expr.abs() >= 2.0**63) | (expr.round(0) != expr)
+        )
         if frame.select(fractional.any()).item():
             where = _offending(frame, fractional, column)
             raise SchemaError(
@@ -223,16 +226,18 @@ def _parse_datetime(frame: pl.DataFrame, column: str, origin: str) -> pl.DataFra
         .dt.replace_time_zone(None)
         for fmt in _DATETIME_FORMATS_TZ
     ] + [text.str.to_datetime(fmt, strict=False, time_unit="us") for fmt in _DATETIME_FORMATS]
-    parsed = frame.with_columns(pl.coalesce(attempts).alias("__parsed__"))
+    parsed = frame.with_columns(pl.coalesce(attempts).alias("__syndicate_parsed__"))
     blank = text.is_null() | (text == "")
-    failed = ~blank & pl.col("__parsed__").is_null()
+    failed = ~blank & pl.col("__syndicate_parsed__").is_null()
     if parsed.select(failed.any()).item():
         where = _offending(parsed, failed, column)
         raise SchemaError(
             f"{origin}: column {column!r} has values that are not datetimes at {where}; "
             "use ISO-8601 such as '2024-05-01', '2024-05-01 12:30:00' or '2024-05-01T12:30:00Z'"
         )
-    return parsed.with_columns(pl.col("__parsed__").alias(column)).drop("__parsed__")
+    return parsed.with_columns(pl.col("__syndicate_parsed__").alias(column)).drop(
+        "__syndicate_parsed__"
+    )
 
 
 def _parse_label(frame: pl.DataFrame, column: str, origin: str) -> pl.DataFrame:
@@ -257,21 +262,39 @@ def _parse_label(frame: pl.DataFrame, column: str, origin: str) -> pl.DataFrame:
         )
     else:
         raise SchemaError(f"{origin}: column {column!r} must be 0 or 1; got dtype {dtype}")
-    checked = frame.with_columns(value.alias("__label__"))
-    bad = pl.col("__label__").is_not_null() & ~pl.col("__label__").is_in([0.0, 1.0])
+    checked = frame.with_columns(value.alias("__syndicate_label__"))
+    bad = pl.col("__syndicate_label__").is_not_null() & ~pl.col("__syndicate_label__").is_in(
+        [0.0, 1.0]
+    )
     if checked.select(bad.any()).item():
         where = _offending(checked, bad, column)
         raise SchemaError(
             f"{origin}: column {column!r} must be 0 or 1 (1 = known bad, 0 = known good); "
             f"got {where}"
         )
-    return checked.with_columns(pl.col("__label__").cast(pl.Int8).alias(column)).drop("__label__")
+    return checked.with_columns(pl.col("__syndicate_label__").cast(pl.Int8).alias(column)).drop(
+        "__syndicate_label__"
+    )
 
 
-def _text_or_default(frame: pl.DataFrame, column: str, default: str) -> pl.DataFrame:
+def _is_text(dtype: pl.DataType) -> bool:
+    """Text, or something that reads as text: integers, categoricals, all-null."""
+    return (
+        dtype == pl.String
+        or dtype.is_integer()
+        or dtype == pl.Null
+        or isinstance(dtype, pl.Categorical | pl.Enum)
+    )
+
+
+def _text_or_default(frame: pl.DataFrame, column: str, default: str, origin: str) -> pl.DataFrame:
     """An optional text column: trimmed, and ``default`` where missing, null or blank."""
     if column not in frame.columns:
         return frame.with_columns(pl.lit(default).alias(column))
+    if not _is_text(frame.schema[column]):
+        raise SchemaError(
+            f"{origin}: column {column!r} must be text; got dtype {frame.schema[column]}"
+        )
     text = pl.col(column).cast(pl.String).str.strip_chars()
     return frame.with_columns(
         pl.when(text.is_null() | (text == "")).then(pl.lit(default)).otherwise(text).alias(column)
@@ -297,11 +320,11 @@ class _Refusals:
         self, frame: pl.DataFrame, bad: pl.Expr, reason: str, table: str, id_column: str
     ) -> pl.DataFrame:
         """Remove the rows where ``bad`` holds, record them, return the rest."""
-        flagged = frame.with_columns(bad.fill_null(False).alias("__bad__"))
-        refused = flagged.filter(pl.col("__bad__")).drop("__bad__")
+        flagged = frame.with_columns(bad.fill_null(False).alias("__syndicate_bad__"))
+        refused = flagged.filter(pl.col("__syndicate_bad__")).drop("__syndicate_bad__")
         if refused.height:
             self.add(refused, reason, table, id_column)
-        return flagged.filter(~pl.col("__bad__")).drop("__bad__")
+        return flagged.filter(~pl.col("__syndicate_bad__")).drop("__syndicate_bad__")
 
     def add(self, refused: pl.DataFrame, reason: str, table: str, id_column: str) -> None:
         table_expr = pl.col(_TABLE) if _TABLE in refused.columns else pl.lit(table)
@@ -342,10 +365,21 @@ def _prepare(
 ) -> tuple[pl.DataFrame, str]:
     frame, origin = to_polars(source, table=table, string_columns=(*id_columns, "value", "kind"))
     _check_columns(frame, table, origin)
-    for column in (_ROW, _TABLE):
-        if column in frame.columns:
-            raise SchemaError(f"{origin}: column name {column!r} is reserved by syndicate")
-    return frame.with_row_index(_ROW), origin
+    reserved = [c for c in frame.columns if c.startswith("__syndicate_")]
+    if reserved:
+        raise SchemaError(
+            f"{origin}: column names starting with '__syndicate_' are reserved; got {reserved[0]!r}"
+        )
+    objects = [c for c, dtype in frame.schema.items() if dtype == pl.Object]
+    if objects:
+        raise SchemaError(
+            f"{origin}: column {objects[0]!r} holds Python objects; convert it to text or numbers"
+        )
+    # Bytes cannot be written to the JSON record of a refused row: keep them as hex text.
+    binary = [
+        pl.col(c).bin.encode("hex") for c, dtype in frame.schema.items() if dtype == pl.Binary
+    ]
+    return frame.with_columns(binary).with_row_index(_ROW), origin
 
 
 def _validate_sellers(
@@ -377,7 +411,9 @@ def _validate_sellers(
     if "label" in frame.columns:
         labels = frame.filter(pl.col("label").is_not_null()).select(_ROW, "seller_id", "label")
         frame = frame.drop("label")
-    labels = labels.with_columns(pl.lit("sellers").alias("source"), pl.lit("sellers").alias(_TABLE))
+    labels = labels.with_columns(
+        pl.lit("sellers").alias("source"), pl.lit("sellers.label").alias(_TABLE)
+    )
     return frame.sort("seller_id").drop(_ROW), labels
 
 
@@ -395,7 +431,7 @@ def _validate_links(source: TableSource, known: pl.Series, refusals: _Refusals) 
     frame = _ids_to_string(frame, "seller_id", origin)
     for column in ("kind", "value"):
         dtype = frame.schema[column]
-        if not (dtype == pl.String or dtype.is_integer() or dtype == pl.Null):
+        if not _is_text(dtype):
             raise SchemaError(f"{origin}: column {column!r} must be text; got dtype {dtype}")
     kind = pl.col("kind").cast(pl.String).str.strip_chars().str.to_lowercase()
     frame = frame.with_columns(kind.alias("kind"), pl.col("value").cast(pl.String))
@@ -423,20 +459,35 @@ def _validate_edges(
         return pl.DataFrame(schema=schema)
     frame, origin = _prepare(source, "edges", ("src", "dst"))
     frame = _ids_to_string(_ids_to_string(frame, "src", origin), "dst", origin)
-    frame = _text_or_default(frame, "relation", "edge")
+    frame = _text_or_default(frame, "relation", "edge", origin)
+    frame = frame.with_columns(pl.col("relation").str.to_lowercase())  # like a link's kind
     if "weight" not in frame.columns:
         frame = frame.with_columns(pl.lit(1.0).alias("weight"))
-    if not (frame.schema["weight"].is_numeric() or frame.schema["weight"] == pl.Null):
-        raise SchemaError(
-            f"{origin}: column 'weight' must be numeric; got dtype {frame.schema['weight']}"
-        )
-    frame = frame.with_columns(pl.col("weight").cast(pl.Float64)).select(_ROW, *schema)
+    weight_type = frame.schema["weight"]
+    if weight_type == pl.String:  # CSV: blank or header-only columns are read as text
+        text = pl.col("weight").str.strip_chars()
+        number = pl.when(text == "").then(None).otherwise(text).cast(pl.Float64, strict=False)
+        not_number = text.is_not_null() & (text != "") & number.is_null()
+        if frame.select(not_number.any()).item():
+            where = _offending(frame, not_number, "weight")
+            raise SchemaError(f"{origin}: column 'weight' must be numeric; got {where}")
+        frame = frame.with_columns(number.alias("weight"))
+    elif not (weight_type.is_numeric() or weight_type == pl.Null):
+        raise SchemaError(f"{origin}: column 'weight' must be numeric; got dtype {weight_type}")
+    # A null weight takes the default, as a null relation does.
+    frame = frame.with_columns(pl.col("weight").cast(pl.Float64).fill_null(1.0)).select(
+        _ROW, *schema
+    )
     null_end = pl.col("src").is_null() | pl.col("dst").is_null()
     frame = refusals.split(frame, null_end, "null_seller_id", "edges", "src")
     weight = pl.col("weight")
-    bad_weight = weight.is_null() | weight.is_nan() | weight.is_infinite() | (weight <= 0)
+    bad_weight = weight.is_nan() | weight.is_infinite() | (weight <= 0)
     frame = refusals.split(frame, bad_weight, "invalid_weight", "edges", "src")
     frame = refusals.split(frame, pl.col("src") == pl.col("dst"), "self_loop", "edges", "src")
+    # Edges are undirected: (b, a) is the same edge as (a, b), and a repeat of it.
+    frame = frame.with_columns(
+        pl.min_horizontal("src", "dst").alias("src"), pl.max_horizontal("src", "dst").alias("dst")
+    )
     frame = _refuse_duplicates(frame, refusals, "edges", "src")
     frame = _refuse_unknown(frame, ["src", "dst"], known, refusals, "edges")
     return frame.drop(_ROW).sort(list(schema))
@@ -454,7 +505,7 @@ def _validate_labels(
         frame, origin = _prepare(source, "labels", ("seller_id",))
         frame = _ids_to_string(frame, "seller_id", origin)
         frame = _parse_label(frame, "label", origin)
-        frame = _text_or_default(frame, "source", "labels")
+        frame = _text_or_default(frame, "source", "labels", origin)
         frame = frame.with_columns(pl.lit("labels").alias(_TABLE)).select(columns)
         frame = refusals.split(
             frame, pl.col("seller_id").is_null(), "null_seller_id", "labels", "seller_id"

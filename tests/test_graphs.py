@@ -503,12 +503,21 @@ def test_ring_graph_of_an_unknown_ring_raises_key_error(ring_id: str) -> None:
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"kind_weights": {"ip": -1.0}}, r"kind_weights\['ip'\] must be positive; got -1.0"),
-        ({"kind_weights": {"ip": 0.0}}, r"kind_weights\['ip'\] must be positive"),
-        ({"kind_weights": {"ip": math.nan}}, r"kind_weights\['ip'\] must be positive; got nan"),
+        (
+            {"kind_weights": {"ip": -1.0}},
+            r"kind_weights\['ip'\] must be a finite positive number; got -1.0",
+        ),
+        ({"kind_weights": {"ip": 0.0}}, r"kind_weights\['ip'\] must be a finite positive number"),
+        ({"default_kind_weight": -1.0}, r"default_kind_weight must be a finite positive number"),
+        ({"kind_weights": {"ip": "x"}}, r"kind_weights\['ip'\] must be a finite positive number"),
+        ({"default_hub_limit": 2.5}, "default_hub_limit must be an integer >= 2; got 2.5"),
+        (
+            {"kind_weights": {"ip": math.nan}},
+            r"kind_weights\['ip'\] must be a finite positive number; got nan",
+        ),
         ({"hub_limits": {"ip": 1}}, r"hub_limits\['ip'\] must be an integer >= 2; got 1"),
         ({"hub_limits": {"ip": 2.5}}, r"hub_limits\['ip'\] must be an integer >= 2; got 2.5"),
-        ({"default_hub_limit": 1}, "default_hub_limit must be >= 2; got 1"),
+        ({"default_hub_limit": 1}, "default_hub_limit must be an integer >= 2; got 1"),
         ({"max_pairs": 0}, "max_pairs must be positive; got 0"),
         ({"min_ring_size": 1}, "min_ring_size must be >= 2; got 1"),
         (

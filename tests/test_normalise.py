@@ -31,7 +31,7 @@ SAME = [
         "phone",
         ["+1 (415) 555-0134", "(415) 555-0134", "001 415 555 0134", "4155550134", "+14155550134"],
     ),
-    ("phone", ["+44 20 7946 0958", "0044 20 7946 0958", "+442079460958"]),
+    ("phone", ["+44 20 7946 0958", "0044 20 7946 0958", "+442079460958", "+44 (0)20 7946 0958"]),
     (
         "address",
         [
@@ -53,7 +53,19 @@ DIFFERENT = [
     ("address", ["12 Oak Street", "12 Oak Avenue"]),
     ("address", ["12 North Oak Street", "12 South Oak Street"]),
     ("payout", ["GB29NWBK60161331926819", "GB29NWBK60161331926818"]),
+    ("email", ["x@evil@gmail.com", "x@gmail.com"]),  # two '@': not an address
+    ("email", ["+promo@gmail.com", "+other@gmail.com", "@gmail.com"]),  # nothing before the tag
 ]
+
+
+def test_placeholder_phones_bind_nobody() -> None:
+    assert keys("phone", ["0", "000", "N/A", "123456", "1234567"]) == [
+        None,
+        None,
+        None,
+        None,
+        "+1234567",
+    ]
 
 
 @pytest.mark.parametrize(

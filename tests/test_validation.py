@@ -150,7 +150,7 @@ STOPPING_INPUTS: list[tuple[str, Callable[[Path], dict[str, Any]], type[Exceptio
         "non-numeric edge weight",
         _files("seller_id\na\nb\n", edges="src,dst,weight\na,b,heavy\n"),
         SchemaError,
-        r"edges file '.*edges\.csv': column 'weight' must be numeric; got dtype String",
+        r"edges file '.*edges\.csv': column 'weight' must be numeric; got rows 0 \('heavy'\)",
     ),
     (
         "not a table",
@@ -158,6 +158,54 @@ STOPPING_INPUTS: list[tuple[str, Callable[[Path], dict[str, Any]], type[Exceptio
         SchemaError,
         r"sellers: expected a file path, a Polars DataFrame/LazyFrame or a pandas DataFrame; "
         r"got list",
+    ),
+    (
+        "infinite float ids",
+        lambda p: {"sellers": pl.DataFrame({"seller_id": [1.0, float("inf")]}), "links": LINKS},
+        SchemaError,
+        r"column 'seller_id' must hold integer or string ids; got non-integer numbers at rows 1",
+    ),
+    (
+        "repeated CSV column",
+        _files("seller_id\na\nb\n", links="seller_id,kind,value,value\na,ip,1,2\n"),
+        SchemaError,
+        r"links file '.*links\.csv': column name 'value' appears more than once in the header",
+    ),
+    (
+        "Python objects",
+        lambda p: {
+            "sellers": pl.DataFrame(
+                {"seller_id": ["a"], "o": [object()]}, schema_overrides={"o": pl.Object}
+            ),
+            "links": LINKS,
+        },
+        SchemaError,
+        r"column 'o' holds Python objects",
+    ),
+    (
+        "list-typed relation",
+        lambda p: {
+            "sellers": SELLERS,
+            "links": LINKS,
+            "edges": pl.DataFrame({"src": ["a"], "dst": ["b"], "relation": [["x"]]}),
+        },
+        SchemaError,
+        r"edges \(Polars DataFrame\): column 'relation' must be text; got dtype List",
+    ),
+    (
+        "reserved column name",
+        lambda p: {
+            "sellers": pl.DataFrame({"seller_id": ["a"], "__syndicate_bad__": [1]}),
+            "links": LINKS,
+        },
+        SchemaError,
+        r"column names starting with '__syndicate_' are reserved",
+    ),
+    (
+        "failing LazyFrame",
+        lambda p: {"sellers": pl.scan_csv(p / "missing.csv"), "links": LINKS},
+        InputFileError,
+        r"sellers \(Polars LazyFrame\) cannot be collected",
     ),
     (
         "bad NDJSON",
@@ -181,6 +229,45 @@ def test_bad_input_stops_the_run_naming_the_culprit(
 ) -> None:
     with pytest.raises(error, match=message):
         load_inputs(**build(tmp_path))
+
+
+def test_binary_columns_become_hex_text_and_refused_rows_keep_them() -> None:
+    sellers = pl.DataFrame({"seller_id": ["a", None, "b"], "blob": [b"\x01", b"\x02", b"\xff"]})
+    inputs = load_inputs(sellers, LINKS.head(2))
+    assert inputs.sellers["blob"].to_list() == ["01", "ff"]
+    assert inputs.rejects["record"].to_list() == ['{"seller_id":null,"blob":"02"}']
+
+
+def test_edges_are_undirected_case_folded_and_default_their_weight(tmp_path: Path) -> None:
+    edges = pl.DataFrame(
+        {
+            "src": ["a", "b", "a"],
+            "dst": ["b", "a", "c"],
+            "relation": ["Referral", "referral", " REFERRAL"],
+            "weight": [2.0, 2.0, None],
+        }
+    )
+    inputs = load_inputs(SELLERS, LINKS, edges=edges)
+    # (b, a) repeats (a, b); a null weight is the default 1.0.
+    assert inputs.edges.rows() == [("a", "b", "referral", 2.0), ("a", "c", "referral", 1.0)]
+    assert inputs.reject_counts() == {"edges": {"duplicate_row": 1}}
+    header_only = write(tmp_path, "edges.csv", "src,dst,relation,weight\n")
+    assert load_inputs(SELLERS, LINKS, edges=header_only).edges.height == 0
+
+
+def test_categorical_columns_are_text() -> None:
+    links = LINKS.with_columns(
+        pl.col("kind").cast(pl.Categorical), pl.col("value").cast(pl.Categorical)
+    )
+    assert load_inputs(
+        SELLERS.with_columns(pl.col("seller_id").cast(pl.Categorical)), links
+    ).links.equals(load_inputs(SELLERS, LINKS).links)
+
+
+def test_a_pandas_series_is_not_a_table() -> None:
+    pd = pytest.importorskip("pandas")
+    with pytest.raises(SchemaError, match=r"sellers: expected a file path.*got Series"):
+        load_inputs(pd.Series([1, 2]), LINKS)
 
 
 def test_input_errors_are_value_errors() -> None:
@@ -276,10 +363,12 @@ def test_sellers_label_column_becomes_labels_and_agrees_with_the_labels_table() 
     assert inputs.labels.rows() == [("a", 1, "labels")]
     # a: 1 in both places; the row with the smaller source ('labels' < 'sellers') is kept.
     # c: 0 in sellers, 1 in labels: both rows are refused.
+    # Refused labels of the sellers table are filed as 'sellers.label': the sellers row stays.
     assert inputs.reject_counts() == {
         "labels": {"conflicting_label": 1},
-        "sellers": {"conflicting_label": 1, "duplicate_label": 1},
+        "sellers.label": {"conflicting_label": 1, "duplicate_label": 1},
     }
+    assert inputs.sellers.height == sellers.height
 
 
 def test_label_spellings_are_accepted() -> None:

@@ -11,11 +11,14 @@ normalised in a few vectorised passes. The rules, kind by kind:
 ``email``
     Trim and lower-case; drop a ``+tag`` from the local part; ``googlemail.com`` becomes
     ``gmail.com`` and, for Gmail only, dots in the local part are dropped (Gmail ignores
-    them; other providers do not, so their dots are kept).
+    them; other providers do not, so their dots are kept). A value without exactly one ``@``
+    or with an empty local part is only trimmed and case-folded.
 ``phone``
     Keep the digits. A leading ``+`` or ``00`` marks an international number; a number of
     exactly ``national_digits`` (10) digits with neither is national and gets
-    ``default_country_code`` (``1``). The result is ``+`` followed by the digits.
+    ``default_country_code`` (``1``). A ``(0)`` trunk prefix (``+44 (0)20 …``) is dropped. The
+    result is ``+`` followed by the digits. A value with fewer than 7 digits (``0``, ``N/A``)
+    is a placeholder, not a number: its key is null and it binds nobody.
 ``address``
     Lower-case; ``#`` and the unit words ``apt``, ``apartment``, ``unit``, ``suite``,
     ``ste``, ``no`` become ``unit``; street types become their USPS abbreviation
@@ -89,24 +92,19 @@ def normalise_email(value: pl.Expr) -> pl.Expr:
     domain = text.str.extract(r"@([^@]*)$", 1).str.strip_chars()
     domain = pl.when(domain == "googlemail.com").then(pl.lit("gmail.com")).otherwise(domain)
     local = local.str.replace(r"\+.*$", "")
-    local = (
-        pl.when(domain == "gmail.com")
-        .then(local.str.replace_all(".", "", literal=True))
-        .otherwise(local)
-    )
-    # A value without exactly one '@' is not an address: keep it trimmed and case-folded.
-    return (
-        pl.when(local.is_not_null() & domain.is_not_null())
-        .then(pl.concat_str(local, pl.lit("@"), domain))
-        .otherwise(text)
-    )
+    gmail = domain == "gmail.com"
+    local = pl.when(gmail).then(local.str.replace_all(".", "", literal=True)).otherwise(local)
+    # A value without exactly one '@', or with nothing left before it, is not an address:
+    # it is kept trimmed and case-folded, so it binds only identical spellings.
+    is_address = (text.str.count_matches("@", literal=True) == 1) & (local.str.len_chars() > 0)
+    return pl.when(is_address).then(pl.concat_str(local, pl.lit("@"), domain)).otherwise(text)
 
 
 def normalise_phone(
     value: pl.Expr, *, default_country_code: str = "1", national_digits: int = 10
 ) -> pl.Expr:
     """``+`` and the digits, with the default country code added to national numbers."""
-    text = value.str.strip_chars()
+    text = value.str.strip_chars().str.replace_all("(0)", "", literal=True)  # +44 (0)20 …
     digits = text.str.replace_all(r"\D", "")
     international = text.str.starts_with("+") | text.str.starts_with("(+")
     zeros = ~international & digits.str.starts_with("00")
@@ -118,9 +116,10 @@ def normalise_phone(
         .then(pl.concat_str(pl.lit(default_country_code), digits))
         .otherwise(digits)
     )
+    # Fewer than 7 digits ('0', 'N/A', '123') is a placeholder, not a phone number: no key.
     return (
-        pl.when(digits == "")
-        .then(normalise_plain(value))
+        pl.when(digits.str.len_chars() < 7)
+        .then(pl.lit(None, dtype=pl.String))
         .otherwise(pl.concat_str(pl.lit("+"), full))
     )
 
