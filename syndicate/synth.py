@@ -27,6 +27,10 @@ deterministic by seed. What it plants, with the defaults of :class:`SynthConfig`
   address for 80%, phone for 50%, an office device for 40%), onboarding over months.
 * **Bridges**: for ``bridge_share`` (10%) of rings, one member also uses a device of
   another ring.
+* **Dirt** (``dirty_share`` = 0.05% of links per sort): exact duplicate links, links with a
+  blank value, and links and labels of sellers missing from the sellers table, appended at
+  the end of ``links`` and ``labels`` for validation to refuse and count
+  (:func:`dirty_row_counts`). ``link_truth`` holds the clean links only.
 * **Labels**, sparse: ring members are known bad with ``ring_label_prob`` (25%); lone bad
   sellers (``lone_bad_share`` = 0.2% of solo sellers) are known bad with 50%; legit
   sellers are known good with ``good_label_prob`` (3%).
@@ -51,7 +55,14 @@ import polars as pl
 from syndicate.errors import ConfigError
 from syndicate.io import ensure_output_dir, write_parquet_atomic
 
-__all__ = ["KINDS", "Marketplace", "SynthConfig", "generate_marketplace", "write_marketplace"]
+__all__ = [
+    "KINDS",
+    "Marketplace",
+    "SynthConfig",
+    "dirty_row_counts",
+    "generate_marketplace",
+    "write_marketplace",
+]
 
 #: Identifier kinds the generator plants, in a fixed order.
 KINDS: tuple[str, ...] = ("device", "address", "payout", "email", "phone", "ip")
@@ -76,6 +87,7 @@ class SynthConfig:
     household_share: float = 0.06
     business_share: float = 0.03
     lone_bad_share: float = 0.002
+    dirty_share: float = 0.0005
     bridge_share: float = 0.10
     ring_fresh_prob: tuple[float, ...] = (0.35, 0.5, 0.5, 0.6, 0.6, 0.5)
     ring_pool_fraction: tuple[tuple[float, float], ...] = (
@@ -714,6 +726,7 @@ def generate_marketplace(config: SynthConfig | None = None, **overrides: object)
     )
     links = everything.select("seller_id", "kind", "value", "seen_at")
     link_truth = everything.select("seller_id", "kind", "value", "identifier", "role")
+    links, labels = _add_dirty_rows(links, labels, rng, cfg)
     return Marketplace(
         sellers=sellers, links=links, labels=labels, truth=truth, link_truth=link_truth, config=cfg
     )
@@ -880,6 +893,51 @@ def _sellers_truth_labels(
         }
     )
     return sellers, truth, labels
+
+
+def dirty_row_counts(config: SynthConfig, n_links: int) -> dict[str, int]:
+    """How many dirty rows of each sort a marketplace with ``n_links`` clean links gets."""
+    per_sort = round(config.dirty_share * n_links)
+    return {
+        "duplicate_links": per_sort,
+        "blank_values": per_sort,
+        "unknown_seller_links": per_sort,
+        "unknown_seller_labels": round(config.dirty_share * config.n_sellers),
+    }
+
+
+def _add_dirty_rows(
+    links: pl.DataFrame, labels: pl.DataFrame, rng: np.random.Generator, cfg: SynthConfig
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Append the dirt of a real export, which validation must refuse and count.
+
+    Copies of links (exact duplicates), links with a blank value, and links and labels of
+    sellers missing from the sellers table (``gone-…``). Appended at the end: validation
+    sorts, so row order does not matter.
+    """
+    counts = dirty_row_counts(cfg, links.height)
+    per_sort = counts["duplicate_links"]
+    if per_sort == 0 and counts["unknown_seller_labels"] == 0:
+        return links, labels
+    picks = rng.choice(links.height, size=min(3 * per_sort, links.height), replace=False)
+    duplicates = links[picks[:per_sort]]
+    blanks = links[picks[per_sort : 2 * per_sort]].with_columns(pl.lit("  ").alias("value"))
+    gone = links[picks[2 * per_sort :]]
+    gone = gone.with_columns(
+        pl.format("gone-{}", pl.int_range(gone.height).cast(pl.String).str.zfill(6)).alias(
+            "seller_id"
+        )
+    )
+    n_labels = counts["unknown_seller_labels"]
+    gone_labels = pl.DataFrame(
+        {
+            "seller_id": [f"gone-l{i:06d}" for i in range(n_labels)],
+            "label": pl.Series(np.ones(n_labels, dtype=np.int8)),
+            "source": ["chargeback"] * n_labels,
+        },
+        schema=labels.schema,
+    )
+    return pl.concat([links, duplicates, blanks, gone]), pl.concat([labels, gone_labels])
 
 
 def write_marketplace(market: Marketplace, out: str | os.PathLike[str]) -> dict[str, Path]:

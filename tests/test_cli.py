@@ -11,6 +11,7 @@ import polars as pl
 import pytest
 
 from syndicate.cli import main
+from syndicate.synth import SynthConfig, dirty_row_counts
 
 
 @pytest.mark.parametrize("argv", [["--help"], ["demo", "--help"], ["synth", "--help"]])
@@ -69,7 +70,9 @@ def test_demo_runs_and_says_where_to_look(
     assert str(out_dir / "rejects.parquet") in captured.out
     assert "Generating a synthetic marketplace" in captured.err  # progress goes to stderr
     summary = json.loads((out_dir / "summary.json").read_text())
-    assert summary["sellers"] == 3000 and summary["rejected_rows"] == 0
+    clean_links = pl.read_parquet(out_dir / "input" / "link_truth.parquet").height
+    planted_dirt = sum(dirty_row_counts(SynthConfig(n_sellers=3000), clean_links).values())
+    assert summary["sellers"] == 3000 and summary["rejected_rows"] == planted_dirt > 0
     assert pl.read_parquet(out_dir / "rejects.parquet").columns == [
         "table",
         "row",

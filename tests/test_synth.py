@@ -15,7 +15,7 @@ from syndicate import (
     load_inputs,
     write_marketplace,
 )
-from syndicate.synth import KINDS
+from syndicate.synth import KINDS, dirty_row_counts
 
 N = 20_000
 
@@ -49,8 +49,18 @@ def test_tables_follow_the_data_contract(market: Marketplace) -> None:
     assert market.labels.columns == ["seller_id", "label", "source"]
     assert market.truth.columns == ["seller_id", "ring", "is_bad", "legit_group"]
     inputs = load_inputs(market.sellers, market.links, labels=market.labels)
-    assert inputs.rejects.height == 0
-    assert inputs.links.height == market.links.height
+    dirt = dirty_row_counts(market.config, market.link_truth.height)
+    assert dirt["duplicate_links"] == round(0.0005 * market.link_truth.height) > 0
+    # Every planted dirty row, and nothing else, is refused.
+    assert inputs.reject_counts() == {
+        "links": {
+            "duplicate_row": dirt["duplicate_links"],
+            "null_value": dirt["blank_values"],
+            "unknown_seller": dirt["unknown_seller_links"],
+        },
+        "labels": {"unknown_seller": dirt["unknown_seller_labels"]},
+    }
+    assert inputs.links.height == market.link_truth.height
 
 
 def test_rings_are_a_few_percent_with_heavy_tailed_sizes(market: Marketplace) -> None:
@@ -177,7 +187,8 @@ def test_bridges_link_a_member_to_another_ring(market: Marketplace) -> None:
 
 def test_labels_are_sparse_and_true(market: Marketplace) -> None:
     labelled = market.labels.join(market.truth, on="seller_id")
-    assert labelled.height == market.labels.height
+    dirt = dirty_row_counts(market.config, market.link_truth.height)
+    assert labelled.height == market.labels.height - dirt["unknown_seller_labels"]
     assert (labelled["label"] == labelled["is_bad"].cast(pl.Int8)).all()  # no label noise
     ring_members = market.truth.filter(pl.col("ring").is_not_null())
     known_bad_members = labelled.filter(pl.col("ring").is_not_null()).height
