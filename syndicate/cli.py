@@ -7,6 +7,7 @@ stderr; ``--quiet`` silences progress.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import traceback
 from collections.abc import Sequence
@@ -195,6 +196,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_INPUT
     except SyndicateError as exc:
         print(f"syndicate {args.command}: error: {exc}", file=sys.stderr)
+        return EXIT_INTERNAL
+    except BrokenPipeError:
+        # The reader went away (`syndicate demo | head`): stop quietly, as Python's docs advise.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_INTERNAL
     except KeyboardInterrupt:
         print(f"syndicate {args.command}: interrupted", file=sys.stderr)
