@@ -2,4 +2,6 @@
 
 from __future__ import annotations
 
-__all__: list[str] = []
+from syndicate.features.seller import BUILT_IN_KINDS, SELLER_FEATURES, seller_features
+
+__all__ = ["BUILT_IN_KINDS", "SELLER_FEATURES", "seller_features"]

@@ -22,7 +22,7 @@ import polars as pl
 from syndicate.config import Config
 from syndicate.graphs.linkage import LinkageGraph
 
-__all__ = ["Rings", "find_rings", "ring_graph", "ring_id_for"]
+__all__ = ["Rings", "find_rings", "ring_graph", "ring_id_for", "seller_graph"]
 
 
 @dataclass(frozen=True)
@@ -102,18 +102,16 @@ def _node_order(linkage: LinkageGraph) -> pl.DataFrame:
     return ordered.select("seller_id", pl.int_range(pl.len()).alias("node"))
 
 
-def find_rings(linkage: LinkageGraph, config: Config | None = None) -> Rings:
-    """Find rings: components of the linked sellers, split by Leiden where large.
+def seller_graph(linkage: LinkageGraph) -> tuple[ig.Graph, pl.DataFrame, pl.DataFrame]:
+    """The linked sellers as an undirected, weighted igraph graph.
 
-    A component with fewer than ``2 * min_ring_size`` sellers cannot hold two rings and is
-    one community; a larger one is handed to Leiden, whose objective decides whether it is
-    one ring or several (two cliques joined by a bridge edge are split; one clique is not).
+    Returns the graph, the node index (``seller_id``, ``node``; see :func:`_node_order`) and
+    the edges with their node numbers (``a``, ``b``) beside the columns of ``linkage.edges``,
+    sorted by ``(a, b)``: the edge order of the graph.
     """
-    cfg = config or Config()
-    edges = linkage.edges
     index = _node_order(linkage)
     numbered = (
-        edges.join(index.rename({"seller_id": "src", "node": "a"}), on="src")
+        linkage.edges.join(index.rename({"seller_id": "src", "node": "a"}), on="src")
         .join(index.rename({"seller_id": "dst", "node": "b"}), on="dst")
         .sort("a", "b")
     )
@@ -122,6 +120,18 @@ def find_rings(linkage: LinkageGraph, config: Config | None = None) -> Rings:
         edges=numbered.select("a", "b").to_numpy(),
         edge_attrs={"weight": numbered["weight"].to_list()},
     )
+    return graph, index, numbered
+
+
+def find_rings(linkage: LinkageGraph, config: Config | None = None) -> Rings:
+    """Find rings: components of the linked sellers, split by Leiden where large.
+
+    A component with fewer than ``2 * min_ring_size`` sellers cannot hold two rings and is
+    one community; a larger one is handed to Leiden, whose objective decides whether it is
+    one ring or several (two cliques joined by a bridge edge are split; one clique is not).
+    """
+    cfg = config or Config()
+    graph, index, numbered = seller_graph(linkage)
     component = np.asarray(graph.connected_components().membership, dtype=np.int64)
     community = component.copy()
     sizes = np.bincount(component) if len(component) else np.zeros(0, dtype=np.int64)

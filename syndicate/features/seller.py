@@ -1,0 +1,176 @@
+"""Per-seller linkage and structure features: one row per seller, stable names and dtypes.
+
+Everything is computed with Polars joins and igraph's C routines over the linked sellers;
+sellers without links get the values of a seller alone in its own component (degree 0,
+component size 1, PageRank 1, ...). :data:`SELLER_FEATURES` is the schema: names, dtypes
+and meanings, in column order.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+
+from syndicate.graphs.communities import Rings, seller_graph
+from syndicate.graphs.linkage import LinkageGraph
+
+__all__ = ["BUILT_IN_KINDS", "SELLER_FEATURES", "seller_features"]
+
+#: Kinds with their own identifier-count columns.
+BUILT_IN_KINDS: tuple[str, ...] = ("device", "address", "payout", "email", "phone", "ip")
+
+_Schema = dict[str, tuple[pl.DataType, str]]
+
+#: Feature columns: name -> (dtype, meaning). ``seller_id`` comes first.
+SELLER_FEATURES: _Schema = {
+    **{
+        f"n_{kind}": (pl.UInt32(), f"distinct {kind} values the seller lists")
+        for kind in BUILT_IN_KINDS
+    },
+    "n_other_identifiers": (pl.UInt32(), "distinct values of kinds without a column of their own"),
+    "n_shared_identifiers": (pl.UInt32(), "identifiers shared with another seller (hubs excluded)"),
+    "n_hub_identifiers": (pl.UInt32(), "identifiers held back as hubs (hub exposure)"),
+    **{
+        f"linked_by_{kind}": (pl.UInt32(), f"linked sellers sharing a {kind} with this one")
+        for kind in BUILT_IN_KINDS
+    },
+    "degree": (pl.UInt32(), "linked sellers"),
+    "weighted_degree": (pl.Float64(), "sum of the weights of the seller's edges"),
+    "component_size": (pl.UInt32(), "sellers in the seller's connected component (1 if unlinked)"),
+    "pagerank": (
+        pl.Float64(),
+        "weighted PageRank within the component, scaled so the component's sellers average 1",
+    ),
+    "coreness": (pl.UInt32(), "k-core number (largest k with the seller in the k-core)"),
+    "triangles": (pl.UInt32(), "triangles through the seller"),
+    "clustering": (pl.Float64(), "local clustering coefficient (0 below degree 2)"),
+    "ring_size": (pl.UInt32(), "sellers in the seller's ring (0 if in none)"),
+    "ring_density": (pl.Float64(), "edge density of the seller's ring (0 if in none)"),
+    "ring_weight_share": (
+        pl.Float64(),
+        "share of the seller's edge weight that stays inside its ring (0 if in none or unlinked)",
+    ),
+}
+
+
+def _identifier_counts(links: pl.DataFrame, linkage: LinkageGraph) -> pl.DataFrame:
+    known = pl.col("kind").is_in(list(BUILT_IN_KINDS))
+    per_kind = links.group_by("seller_id").agg(
+        *[
+            pl.col("value").filter(pl.col("kind") == kind).n_unique().alias(f"n_{kind}")
+            for kind in BUILT_IN_KINDS
+        ],
+        pl.struct("kind", "value").filter(~known).n_unique().alias("n_other_identifiers"),
+    )
+    shared = linkage.seller_identifiers.group_by("seller_id").agg(
+        (~pl.col("hub")).sum().alias("n_shared_identifiers"),
+        pl.col("hub").sum().alias("n_hub_identifiers"),
+    )
+    return per_kind.join(shared, on="seller_id", how="left")
+
+
+def _linked_by_kind(linkage: LinkageGraph) -> pl.DataFrame:
+    ends = pl.concat(
+        [
+            linkage.edges.select(pl.col("src").alias("seller_id"), "kinds"),
+            linkage.edges.select(pl.col("dst").alias("seller_id"), "kinds"),
+        ]
+    )
+    return ends.group_by("seller_id").agg(
+        pl.col("kinds").list.contains(kind).sum().alias(f"linked_by_{kind}")
+        for kind in BUILT_IN_KINDS
+    )
+
+
+def _structure(linkage: LinkageGraph, rings: Rings) -> pl.DataFrame:
+    graph, index, numbered = seller_graph(linkage)
+    if graph.vcount() == 0:
+        return pl.DataFrame(schema={"seller_id": pl.String})
+    component = np.asarray(graph.connected_components().membership, dtype=np.int64)
+    component_size = np.bincount(component)[component]
+    pagerank = np.asarray(graph.pagerank(weights="weight", directed=False), dtype=np.float64)
+    # Global PageRank shares the teleport over all n nodes, so a component of s sellers holds
+    # s / n of the mass; PageRank within it (summing to 1) is pr * n / s, and scaled to
+    # average 1 over its sellers, pr * n.
+    pagerank = pagerank * graph.vcount()
+    degree = np.asarray(graph.degree(), dtype=np.int64)
+    clustering = np.nan_to_num(
+        np.asarray(graph.transitivity_local_undirected(mode="zero"), dtype=np.float64)
+    )
+    triangles = np.rint(clustering * degree * (degree - 1) / 2).astype(np.int64)
+    structure = index.sort("node").with_columns(
+        pl.Series("degree", degree),
+        pl.Series("weighted_degree", graph.strength(weights="weight"), dtype=pl.Float64),
+        pl.Series("component_size", component_size),
+        pl.Series("pagerank", pagerank),
+        pl.Series("coreness", graph.coreness()),
+        pl.Series("triangles", triangles),
+        pl.Series("clustering", clustering),
+    )
+    ring_of = rings.members.select("seller_id", "ring_id")
+    inside = (
+        numbered.join(ring_of.rename({"seller_id": "src"}), on="src")
+        .join(ring_of.rename({"seller_id": "dst", "ring_id": "ring_dst"}), on="dst")
+        .filter(pl.col("ring_id").is_not_null() & (pl.col("ring_id") == pl.col("ring_dst")))
+    )
+    weight_inside = (
+        pl.concat(
+            [
+                inside.select(pl.col("src").alias("seller_id"), "weight"),
+                inside.select(pl.col("dst").alias("seller_id"), "weight"),
+            ]
+        )
+        .group_by("seller_id")
+        .agg(pl.col("weight").sum().alias("weight_inside"))
+    )
+    ring_table = rings.rings.select(
+        "ring_id", pl.col("size").alias("ring_size"), pl.col("density").alias("ring_density")
+    )
+    return (
+        structure.join(ring_of, on="seller_id", how="left")
+        .join(ring_table, on="ring_id", how="left")
+        .join(weight_inside, on="seller_id", how="left")
+        .with_columns(
+            (pl.col("weight_inside").fill_null(0.0) / pl.col("weighted_degree"))
+            .clip(0.0, 1.0)  # the sums can differ in the last bit
+            .alias("ring_weight_share")
+        )
+        .drop("node", "ring_id", "weight_inside")
+    )
+
+
+def seller_features(
+    sellers: pl.DataFrame, links: pl.DataFrame, linkage: LinkageGraph, rings: Rings
+) -> pl.DataFrame:
+    """The linkage and structure features of every seller, sorted by ``seller_id``.
+
+    Parameters
+    ----------
+    sellers, links
+        Validated tables (:func:`syndicate.load_inputs`).
+    linkage, rings
+        :func:`syndicate.build_linkage` and :func:`syndicate.find_rings` on them.
+
+    Returns
+    -------
+    pl.DataFrame
+        ``seller_id`` and the columns of :data:`SELLER_FEATURES`, in that order and with
+        those dtypes; one row per seller of ``sellers``.
+    """
+    defaults = {"component_size": 1, "pagerank": 1.0}
+    frame = (
+        sellers.select("seller_id")
+        .join(_identifier_counts(links, linkage), on="seller_id", how="left")
+        .join(_linked_by_kind(linkage), on="seller_id", how="left")
+        .join(_structure(linkage, rings), on="seller_id", how="left")
+    )
+    for name in SELLER_FEATURES:
+        if name not in frame.columns:
+            frame = frame.with_columns(pl.lit(None).alias(name))
+    return frame.select(
+        "seller_id",
+        *[
+            pl.col(name).fill_null(defaults.get(name, 0)).cast(dtype).alias(name)
+            for name, (dtype, _) in SELLER_FEATURES.items()
+        ],
+    ).sort("seller_id")

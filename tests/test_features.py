@@ -1,0 +1,139 @@
+"""Per-seller features on a hand-built marketplace whose answers are worked out below."""
+
+from __future__ import annotations
+
+import math
+
+import polars as pl
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from syndicate import Config, build_linkage, find_rings, load_inputs
+from syndicate.features import SELLER_FEATURES, seller_features
+
+# a, b, c share payout P (3 sellers: weight 3.0 / log2 3 each pair) -> triangle a-b-c
+# c, d share ip I (2 sellers: weight 1.0 / log2 2 = 1.0)            -> c-d
+# e, f share device D (2 sellers: weight 2.5)                        -> e-f
+# a, e, f share an email: 3 sellers > hub limit 2 -> a hub, binds nobody
+# a also lists a device of its own; z lists only values of its own and a 'shoe' kind.
+LINKS = [
+    ("a", "payout", "P"), ("b", "payout", "P"), ("c", "payout", "P"),
+    ("c", "ip", "I"), ("d", "ip", "I"),
+    ("e", "device", "D"), ("f", "device", "D"),
+    ("a", "email", "x@y.com"), ("e", "email", "x@y.com"), ("f", "email", "x@y.com"),
+    ("a", "device", "own-a"),
+    ("z", "device", "own-z"), ("z", "shoe", "42"),
+]  # fmt: skip
+SELLERS = ["a", "b", "c", "d", "e", "f", "z"]
+CONFIG = Config(hub_limits={"email": 2})
+W3 = 3.0 / math.log2(3)
+
+
+def features(links: list[tuple[str, str, str]] = LINKS) -> pl.DataFrame:
+    inputs = load_inputs(
+        pl.DataFrame({"seller_id": SELLERS}),
+        pl.DataFrame(links, schema=["seller_id", "kind", "value"], orient="row"),
+    )
+    linkage = build_linkage(inputs.links, inputs.edges, CONFIG)
+    rings = find_rings(linkage, CONFIG)
+    return seller_features(inputs.sellers, inputs.links, linkage, rings)
+
+
+def column(frame: pl.DataFrame, name: str) -> dict[str, object]:
+    return dict(zip(frame["seller_id"], frame[name], strict=True))
+
+
+def test_schema_is_the_documented_one() -> None:
+    frame = features()
+    expected = {"seller_id": pl.String(), **{k: dtype for k, (dtype, _) in SELLER_FEATURES.items()}}
+    assert frame.schema == pl.Schema(expected)
+    assert frame["seller_id"].to_list() == SELLERS  # every seller, sorted
+    assert frame.null_count().sum_horizontal().item() == 0
+
+
+def test_identifier_counts_and_hub_exposure() -> None:
+    frame = features()
+    assert column(frame, "n_device") == {"a": 1, "b": 0, "c": 0, "d": 0, "e": 1, "f": 1, "z": 1}
+    assert column(frame, "n_other_identifiers") == {s: int(s == "z") for s in SELLERS}
+    # c holds P and I; the email is a hub for a, e and f.
+    assert column(frame, "n_shared_identifiers") == {
+        "a": 1,
+        "b": 1,
+        "c": 2,
+        "d": 1,
+        "e": 1,
+        "f": 1,
+        "z": 0,
+    }
+    assert column(frame, "n_hub_identifiers") == {
+        "a": 1,
+        "b": 0,
+        "c": 0,
+        "d": 0,
+        "e": 1,
+        "f": 1,
+        "z": 0,
+    }
+    assert column(frame, "linked_by_payout") == {
+        "a": 2,
+        "b": 2,
+        "c": 2,
+        "d": 0,
+        "e": 0,
+        "f": 0,
+        "z": 0,
+    }
+    assert column(frame, "linked_by_ip") == {"a": 0, "b": 0, "c": 1, "d": 1, "e": 0, "f": 0, "z": 0}
+    assert column(frame, "linked_by_email") == dict.fromkeys(SELLERS, 0)  # hubs bind nobody
+
+
+def test_structure() -> None:
+    frame = features()
+    assert column(frame, "degree") == {"a": 2, "b": 2, "c": 3, "d": 1, "e": 1, "f": 1, "z": 0}
+    weighted = column(frame, "weighted_degree")
+    assert weighted["a"] == pytest.approx(2 * W3) and weighted["c"] == pytest.approx(2 * W3 + 1.0)
+    assert weighted["e"] == pytest.approx(2.5) and weighted["z"] == 0.0
+    assert column(frame, "component_size") == {
+        "a": 4,
+        "b": 4,
+        "c": 4,
+        "d": 4,
+        "e": 2,
+        "f": 2,
+        "z": 1,
+    }
+    assert column(frame, "coreness") == {"a": 2, "b": 2, "c": 2, "d": 1, "e": 1, "f": 1, "z": 0}
+    assert column(frame, "triangles") == {"a": 1, "b": 1, "c": 1, "d": 0, "e": 0, "f": 0, "z": 0}
+    # c's neighbours a, b, d: of their 3 pairs only a-b is linked.
+    clustering = column(frame, "clustering")
+    assert (
+        clustering["a"] == 1.0
+        and clustering["c"] == pytest.approx(1 / 3)
+        and clustering["d"] == 0.0
+    )
+
+
+def test_pagerank_averages_one_within_each_component() -> None:
+    pagerank = column(features(), "pagerank")
+    assert sum(pagerank[s] for s in "abcd") / 4 == pytest.approx(1.0)
+    assert pagerank["e"] == pytest.approx(1.0) and pagerank["f"] == pytest.approx(1.0)
+    assert pagerank["z"] == 1.0  # alone in its component
+    assert pagerank["a"] == pytest.approx(pagerank["b"])  # symmetric
+    assert pagerank["c"] > pagerank["a"] > pagerank["d"]  # the bridge, the triangle, the leaf
+
+
+def test_ring_features() -> None:
+    frame = features()
+    # a, b, c, d: one component of 4 < 2 * min_ring_size, so one ring of 4 with edges
+    # ab, ac, bc, cd: density 4 / 6. e-f is a pair, not a ring.
+    assert column(frame, "ring_size") == {"a": 4, "b": 4, "c": 4, "d": 4, "e": 0, "f": 0, "z": 0}
+    assert column(frame, "ring_density")["a"] == pytest.approx(4 / 6)
+    share = column(frame, "ring_weight_share")
+    assert [share[s] for s in SELLERS] == [1.0, 1.0, 1.0, 1.0, 0.0, 0.0, 0.0]
+
+
+@settings(max_examples=25, deadline=None)
+@given(order=st.permutations(range(len(LINKS))))
+def test_row_order_does_not_change_features(order: list[int]) -> None:
+    assert features([LINKS[i] for i in order]).equals(features())
