@@ -11,6 +11,7 @@ import polars as pl
 
 from syndicate.config import Config
 from syndicate.evaluate import RingRecovery, ring_recovery, truth_groups
+from syndicate.features import seller_features
 from syndicate.graphs.communities import Rings, find_rings
 from syndicate.graphs.linkage import LinkageGraph, build_linkage
 from syndicate.io import write_json_atomic, write_parquet_atomic
@@ -90,12 +91,15 @@ def run_demo(
         linkage = build_linkage(inputs.links, inputs.edges, config)
     with report.step("Finding rings"):
         rings = find_rings(linkage, config)
+    with report.step("Computing seller features"):
+        features = seller_features(inputs.sellers, inputs.links, linkage, rings)
     found = rings.members.filter(pl.col("ring_id").is_not_null()).select("seller_id", "ring_id")
     recovery = ring_recovery(found, *truth_groups(market.truth))
     outputs = {
         "rejects": write_parquet_atomic(inputs.rejects, folder / "rejects.parquet"),
         "hubs": write_parquet_atomic(linkage.hubs, folder / "hubs.parquet"),
         "rings": write_parquet_atomic(rings.rings, folder / "rings.parquet"),
+        "features": write_parquet_atomic(features, folder / "features.parquet"),
     }
     result = DemoResult(
         folder, files, outputs, market, inputs, linkage, rings, recovery, dict(report.timings)

@@ -11,6 +11,7 @@ import polars as pl
 import pytest
 
 from syndicate.cli import main
+from syndicate.features import SELLER_FEATURES
 from syndicate.synth import SynthConfig, dirty_row_counts
 
 
@@ -73,6 +74,9 @@ def test_demo_runs_and_says_where_to_look(
     clean_links = pl.read_parquet(out_dir / "input" / "link_truth.parquet").height
     planted_dirt = sum(dirty_row_counts(SynthConfig(n_sellers=3000), clean_links).values())
     assert summary["sellers"] == 3000 and summary["rejected_rows"] == planted_dirt > 0
+    features = pl.read_parquet(out_dir / "features.parquet")
+    assert features.height == 3000
+    assert features.columns == ["seller_id", *SELLER_FEATURES]
     assert pl.read_parquet(out_dir / "rejects.parquet").columns == [
         "table",
         "row",
