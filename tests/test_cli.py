@@ -76,7 +76,10 @@ def test_demo_runs_and_says_where_to_look(
     assert summary["sellers"] == 3000 and summary["rejected_rows"] == planted_dirt > 0
     features = pl.read_parquet(out_dir / "features.parquet")
     assert features.height == 3000
-    assert features.columns == ["seller_id", *SELLER_FEATURES]
+    assert features.columns[: len(SELLER_FEATURES) + 1] == ["seller_id", *SELLER_FEATURES]
+    assert {"gmv_30d", "gmv_30d_nbr1_mean", "gmv_30d_nbr1_max", "gmv_30d_nbr2_mean"} <= set(
+        features.columns
+    )
     assert pl.read_parquet(out_dir / "rejects.parquet").columns == [
         "table",
         "row",

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from syndicate import Config, build_linkage, find_rings, load_inputs
-from syndicate.features import SELLER_FEATURES, seller_features
+from syndicate.features import SELLER_FEATURES, feature_schema, seller_features
 
 # a, b, c share payout P (3 sellers: weight 3.0 / log2 3 each pair) -> triangle a-b-c
 # c, d share ip I (2 sellers: weight 1.0 / log2 2 = 1.0)            -> c-d
@@ -30,9 +30,11 @@ CONFIG = Config(hub_limits={"email": 2})
 W3 = 3.0 / math.log2(3)
 
 
-def features(links: list[tuple[str, str, str]] = LINKS) -> pl.DataFrame:
+def features(
+    links: list[tuple[str, str, str]] = LINKS, sellers: pl.DataFrame | None = None
+) -> pl.DataFrame:
     inputs = load_inputs(
-        pl.DataFrame({"seller_id": SELLERS}),
+        pl.DataFrame({"seller_id": SELLERS}) if sellers is None else sellers,
         pl.DataFrame(links, schema=["seller_id", "kind", "value"], orient="row"),
     )
     linkage = build_linkage(inputs.links, inputs.edges, CONFIG)
@@ -137,3 +139,41 @@ def test_ring_features() -> None:
 @given(order=st.permutations(range(len(LINKS))))
 def test_row_order_does_not_change_features(order: list[int]) -> None:
     assert features([LINKS[i] for i in order]).equals(features())
+
+
+# gmv doubles from a to z; a, b, c, d onboard on 1, 3, 5 and 11 January (median: the 4th).
+TABULAR = pl.DataFrame(
+    {
+        "seller_id": SELLERS,
+        "gmv": [1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0],
+        "created_at": ["2024-01-01", "2024-01-03", "2024-01-05", "2024-01-11", *["2024-06-01"] * 3],
+        "category": ["x"] * 7,  # not numeric: not a feature
+    }
+)
+
+
+def test_neighbourhood_aggregates() -> None:
+    frame = features(sellers=TABULAR)
+    assert frame.schema == pl.Schema(
+        feature_schema(
+            load_inputs(
+                TABULAR, pl.DataFrame(LINKS, schema=["seller_id", "kind", "value"], orient="row")
+            ).sellers
+        )
+    )
+    assert "category" not in frame.columns
+    assert column(frame, "gmv")["z"] == 64.0  # the seller's own value, beside the aggregates
+    # a: 1 hop {b, c}; 2 hops {b, c, d}. c: 1 hop {a, b, d}; 2 hops the same. d: {c}; {a, b, c}.
+    mean1, max1, mean2 = (column(frame, f"gmv_{s}") for s in ("nbr1_mean", "nbr1_max", "nbr2_mean"))
+    assert (mean1["a"], max1["a"], mean2["a"]) == pytest.approx((3.0, 4.0, 14 / 3))
+    assert (mean1["c"], max1["c"], mean2["c"]) == pytest.approx((11 / 3, 8.0, 11 / 3))
+    assert (mean1["d"], max1["d"], mean2["d"]) == pytest.approx((4.0, 4.0, 7 / 3))
+    assert (mean1["e"], max1["e"], mean2["e"]) == (32.0, 32.0, 32.0)
+    assert (mean1["z"], max1["z"], mean2["z"]) == (0.0, 0.0, 0.0)  # unlinked
+
+
+def test_onboarding_burst_of_the_ring() -> None:
+    frame = features(sellers=TABULAR)
+    assert column(frame, "ring_onboarding_spread_days")["a"] == 10.0
+    age = column(frame, "age_vs_ring_median_days")
+    assert [age[s] for s in SELLERS] == [-3.0, -1.0, 1.0, 7.0, 0.0, 0.0, 0.0]

@@ -2,6 +2,20 @@
 
 from __future__ import annotations
 
-from syndicate.features.seller import BUILT_IN_KINDS, SELLER_FEATURES, seller_features
+from syndicate.features.seller import (
+    BUILT_IN_KINDS,
+    NEIGHBOURHOOD_AGGREGATES,
+    SELLER_FEATURES,
+    feature_schema,
+    seller_features,
+    tabular_columns,
+)
 
-__all__ = ["BUILT_IN_KINDS", "SELLER_FEATURES", "seller_features"]
+__all__ = [
+    "BUILT_IN_KINDS",
+    "NEIGHBOURHOOD_AGGREGATES",
+    "SELLER_FEATURES",
+    "feature_schema",
+    "seller_features",
+    "tabular_columns",
+]

@@ -14,7 +14,14 @@ import polars as pl
 from syndicate.graphs.communities import Rings, seller_graph
 from syndicate.graphs.linkage import LinkageGraph
 
-__all__ = ["BUILT_IN_KINDS", "SELLER_FEATURES", "seller_features"]
+__all__ = [
+    "BUILT_IN_KINDS",
+    "NEIGHBOURHOOD_AGGREGATES",
+    "SELLER_FEATURES",
+    "feature_schema",
+    "seller_features",
+    "tabular_columns",
+]
 
 #: Kinds with their own identifier-count columns.
 BUILT_IN_KINDS: tuple[str, ...] = ("device", "address", "payout", "email", "phone", "ip")
@@ -50,7 +57,41 @@ SELLER_FEATURES: _Schema = {
         pl.Float64(),
         "share of the seller's edge weight that stays inside its ring (0 if in none or unlinked)",
     ),
+    "ring_onboarding_spread_days": (
+        pl.Float64(),
+        "days between the first and last created_at in the seller's ring (0 if in none)",
+    ),
+    "age_vs_ring_median_days": (
+        pl.Float64(),
+        "days between the seller's created_at and its ring's median (0 if in none)",
+    ),
 }
+
+#: Per numeric sellers column ``x``: the seller's own value ``x`` and these aggregates.
+NEIGHBOURHOOD_AGGREGATES: dict[str, str] = {
+    "nbr1_mean": "mean over linked sellers (1 hop); 0 if unlinked",
+    "nbr1_max": "max over linked sellers (1 hop); 0 if unlinked",
+    "nbr2_mean": "mean over sellers within 2 hops, the seller excluded; 0 if unlinked",
+}
+
+
+def tabular_columns(sellers: pl.DataFrame) -> list[str]:
+    """The numeric columns of the sellers table: the tabular features, in table order."""
+    return [
+        name
+        for name, dtype in sellers.schema.items()
+        if name != "seller_id" and (dtype.is_numeric() or dtype == pl.Boolean)
+    ]
+
+
+def feature_schema(sellers: pl.DataFrame) -> dict[str, pl.DataType]:
+    """Column names and dtypes of :func:`seller_features` for this sellers table."""
+    schema: dict[str, pl.DataType] = {"seller_id": pl.String()}
+    schema.update({name: dtype for name, (dtype, _) in SELLER_FEATURES.items()})
+    for column in tabular_columns(sellers):
+        schema[column] = pl.Float64()
+        schema.update({f"{column}_{suffix}": pl.Float64() for suffix in NEIGHBOURHOOD_AGGREGATES})
+    return schema
 
 
 def _identifier_counts(links: pl.DataFrame, linkage: LinkageGraph) -> pl.DataFrame:
@@ -139,6 +180,62 @@ def _structure(linkage: LinkageGraph, rings: Rings) -> pl.DataFrame:
     )
 
 
+def _neighbourhood(sellers: pl.DataFrame, linkage: LinkageGraph) -> pl.DataFrame:
+    """Mean and max of each tabular column over 1-hop, mean over 2-hop neighbours."""
+    columns = tabular_columns(sellers)
+    if not columns or linkage.edges.height == 0:
+        return pl.DataFrame(schema={"seller_id": pl.String})
+    values = sellers.select("seller_id", *[pl.col(c).cast(pl.Float64) for c in columns])
+    one_hop = pl.concat(
+        [
+            linkage.edges.select(pl.col("src").alias("seller_id"), pl.col("dst").alias("other")),
+            linkage.edges.select(pl.col("dst").alias("seller_id"), pl.col("src").alias("other")),
+        ]
+    )
+    two_hop = (
+        one_hop.join(one_hop.rename({"seller_id": "other", "other": "far"}), on="other")
+        .select("seller_id", pl.col("far").alias("other"))
+        .filter(pl.col("seller_id") != pl.col("other"))
+    )
+    two_hop = pl.concat([one_hop, two_hop]).unique()
+    nbr = values.rename({"seller_id": "other"})
+    first = (
+        one_hop.join(nbr, on="other")
+        .group_by("seller_id")
+        .agg(
+            *[pl.col(c).mean().alias(f"{c}_nbr1_mean") for c in columns],
+            *[pl.col(c).max().alias(f"{c}_nbr1_max") for c in columns],
+        )
+    )
+    second = (
+        two_hop.join(nbr, on="other")
+        .group_by("seller_id")
+        .agg(pl.col(c).mean().alias(f"{c}_nbr2_mean") for c in columns)
+    )
+    return first.join(second, on="seller_id", how="left")
+
+
+def _onboarding(sellers: pl.DataFrame, rings: Rings) -> pl.DataFrame:
+    """The ring's creation-time spread and the seller's age relative to the ring median."""
+    if "created_at" not in sellers.columns:
+        return pl.DataFrame(schema={"seller_id": pl.String})
+    day_us = 86_400 * 1_000_000
+    created = sellers.select("seller_id", pl.col("created_at").dt.epoch("us").alias("t"))
+    in_ring = rings.members.filter(pl.col("ring_id").is_not_null()).select("seller_id", "ring_id")
+    return (
+        in_ring.join(created, on="seller_id")
+        .with_columns(
+            ((pl.col("t").max() - pl.col("t").min()).over("ring_id") / day_us).alias(
+                "ring_onboarding_spread_days"
+            ),
+            ((pl.col("t") - pl.col("t").median().over("ring_id")) / day_us).alias(
+                "age_vs_ring_median_days"
+            ),
+        )
+        .select("seller_id", "ring_onboarding_spread_days", "age_vs_ring_median_days")
+    )
+
+
 def seller_features(
     sellers: pl.DataFrame, links: pl.DataFrame, linkage: LinkageGraph, rings: Rings
 ) -> pl.DataFrame:
@@ -154,23 +251,29 @@ def seller_features(
     Returns
     -------
     pl.DataFrame
-        ``seller_id`` and the columns of :data:`SELLER_FEATURES`, in that order and with
-        those dtypes; one row per seller of ``sellers``.
+        ``seller_id``, the columns of :data:`SELLER_FEATURES`, then for each numeric column
+        ``x`` of ``sellers`` (:func:`tabular_columns`) the seller's own ``x`` and
+        ``x_nbr1_mean``, ``x_nbr1_max``, ``x_nbr2_mean`` (:data:`NEIGHBOURHOOD_AGGREGATES`);
+        names and dtypes as :func:`feature_schema` gives them. One row per seller.
+        A seller's own missing tabular value stays null; every other column is filled.
     """
     defaults = {"component_size": 1, "pagerank": 1.0}
+    own = tabular_columns(sellers)
     frame = (
-        sellers.select("seller_id")
+        sellers.select("seller_id", *own)
         .join(_identifier_counts(links, linkage), on="seller_id", how="left")
         .join(_linked_by_kind(linkage), on="seller_id", how="left")
         .join(_structure(linkage, rings), on="seller_id", how="left")
+        .join(_onboarding(sellers, rings), on="seller_id", how="left")
+        .join(_neighbourhood(sellers, linkage), on="seller_id", how="left")
     )
-    for name in SELLER_FEATURES:
+    schema = feature_schema(sellers)
+    for name in schema:
         if name not in frame.columns:
             frame = frame.with_columns(pl.lit(None).alias(name))
     return frame.select(
-        "seller_id",
-        *[
-            pl.col(name).fill_null(defaults.get(name, 0)).cast(dtype).alias(name)
-            for name, (dtype, _) in SELLER_FEATURES.items()
-        ],
+        pl.col(name).cast(dtype)
+        if name == "seller_id" or name in own
+        else pl.col(name).fill_null(defaults.get(name, 0)).cast(dtype).alias(name)
+        for name, dtype in schema.items()
     ).sort("seller_id")
