@@ -92,7 +92,7 @@ def run_demo(
     with report.step("Finding rings"):
         rings = find_rings(linkage, config)
     with report.step("Computing seller features"):
-        features = seller_features(inputs.sellers, inputs.links, linkage, rings)
+        features = seller_features(inputs.sellers, inputs.links, linkage, rings, inputs.labels)
     found = rings.members.filter(pl.col("ring_id").is_not_null()).select("seller_id", "ring_id")
     recovery = ring_recovery(found, *truth_groups(market.truth))
     outputs = {

@@ -65,6 +65,18 @@ SELLER_FEATURES: _Schema = {
         pl.Float64(),
         "days between the seller's created_at and its ring's median (0 if in none)",
     ),
+    **{
+        f"{scope}_known_{kind}": (
+            pl.UInt32(),
+            f"known-{kind} sellers {where}, the seller's own label never counted",
+        )
+        for scope, where in (
+            ("nbr1", "among linked sellers"),
+            ("nbr2", "within two hops"),
+            ("ring", "in the seller's ring"),
+        )
+        for kind in ("bad", "good")
+    },
 }
 
 #: Per numeric sellers column ``x``: the seller's own value ``x`` and these aggregates.
@@ -180,12 +192,8 @@ def _structure(linkage: LinkageGraph, rings: Rings) -> pl.DataFrame:
     )
 
 
-def _neighbourhood(sellers: pl.DataFrame, linkage: LinkageGraph) -> pl.DataFrame:
-    """Mean and max of each tabular column over 1-hop, mean over 2-hop neighbours."""
-    columns = tabular_columns(sellers)
-    if not columns or linkage.edges.height == 0:
-        return pl.DataFrame(schema={"seller_id": pl.String})
-    values = sellers.select("seller_id", *[pl.col(c).cast(pl.Float64) for c in columns])
+def _hops(linkage: LinkageGraph) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(seller_id, other) pairs: linked sellers, and sellers within two hops (self excluded)."""
     one_hop = pl.concat(
         [
             linkage.edges.select(pl.col("src").alias("seller_id"), pl.col("dst").alias("other")),
@@ -197,7 +205,16 @@ def _neighbourhood(sellers: pl.DataFrame, linkage: LinkageGraph) -> pl.DataFrame
         .select("seller_id", pl.col("far").alias("other"))
         .filter(pl.col("seller_id") != pl.col("other"))
     )
-    two_hop = pl.concat([one_hop, two_hop]).unique()
+    return one_hop, pl.concat([one_hop, two_hop]).unique()
+
+
+def _neighbourhood(sellers: pl.DataFrame, linkage: LinkageGraph) -> pl.DataFrame:
+    """Mean and max of each tabular column over 1-hop, mean over 2-hop neighbours."""
+    columns = tabular_columns(sellers)
+    if not columns or linkage.edges.height == 0:
+        return pl.DataFrame(schema={"seller_id": pl.String})
+    values = sellers.select("seller_id", *[pl.col(c).cast(pl.Float64) for c in columns])
+    one_hop, two_hop = _hops(linkage)
     nbr = values.rename({"seller_id": "other"})
     first = (
         one_hop.join(nbr, on="other")
@@ -236,8 +253,52 @@ def _onboarding(sellers: pl.DataFrame, rings: Rings) -> pl.DataFrame:
     )
 
 
+def _label_counts(labels: pl.DataFrame, linkage: LinkageGraph, rings: Rings) -> pl.DataFrame:
+    """Known-bad and known-good counts around each seller, never its own label.
+
+    Neighbour pairs never pair a seller with itself, and a ring's count subtracts the
+    seller's own label, so changing a seller's label cannot change its own row.
+    """
+    known = labels.select(
+        pl.col("seller_id").alias("other"),
+        (pl.col("label") == 1).cast(pl.UInt32).alias("bad"),
+        (pl.col("label") == 0).cast(pl.UInt32).alias("good"),
+    )
+    parts = []
+    if linkage.edges.height:
+        for scope, pairs in zip(("nbr1", "nbr2"), _hops(linkage), strict=True):
+            parts.append(
+                pairs.join(known, on="other")
+                .group_by("seller_id")
+                .agg(
+                    pl.col("bad").sum().alias(f"{scope}_known_bad"),
+                    pl.col("good").sum().alias(f"{scope}_known_good"),
+                )
+            )
+    own = known.rename({"other": "seller_id"})
+    ring = (
+        rings.members.filter(pl.col("ring_id").is_not_null())
+        .select("seller_id", "ring_id")
+        .join(own, on="seller_id", how="left")
+        .with_columns(pl.col("bad", "good").fill_null(0))
+        .select(
+            "seller_id",
+            (pl.col("bad").sum().over("ring_id") - pl.col("bad")).alias("ring_known_bad"),
+            (pl.col("good").sum().over("ring_id") - pl.col("good")).alias("ring_known_good"),
+        )
+    )
+    frame = ring
+    for part in parts:
+        frame = frame.join(part, on="seller_id", how="full", coalesce=True)
+    return frame
+
+
 def seller_features(
-    sellers: pl.DataFrame, links: pl.DataFrame, linkage: LinkageGraph, rings: Rings
+    sellers: pl.DataFrame,
+    links: pl.DataFrame,
+    linkage: LinkageGraph,
+    rings: Rings,
+    labels: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """The linkage and structure features of every seller, sorted by ``seller_id``.
 
@@ -247,6 +308,9 @@ def seller_features(
         Validated tables (:func:`syndicate.load_inputs`).
     linkage, rings
         :func:`syndicate.build_linkage` and :func:`syndicate.find_rings` on them.
+    labels
+        Validated labels (``seller_id``, ``label``) for the label-aware counts; none (cold
+        start) gives zeros. A seller's own label never enters its own row.
 
     Returns
     -------
@@ -267,6 +331,8 @@ def seller_features(
         .join(_onboarding(sellers, rings), on="seller_id", how="left")
         .join(_neighbourhood(sellers, linkage), on="seller_id", how="left")
     )
+    if labels is not None and labels.height:
+        frame = frame.join(_label_counts(labels, linkage, rings), on="seller_id", how="left")
     schema = feature_schema(sellers)
     for name in schema:
         if name not in frame.columns:
