@@ -32,11 +32,12 @@ Examples
 --------
 >>> import polars as pl
 >>> frame = pl.DataFrame({
+...     "seller_id": ["s1", "s2", "s3", "s4", "s5", "s6"],
 ...     "kind": ["email", "email", "phone", "phone", "address", "address"],
 ...     "value": ["John.Doe+shop1@googlemail.com", "johndoe@gmail.com", "+1 (415) 555-0134",
 ...               "(415) 555-0134", "12 Oak Street, Apt. 4", "12 OAK ST #4"],
 ... })
->>> frame.select(normalise_value()).to_series().to_list()  # doctest: +NORMALIZE_WHITESPACE
+>>> normalise_links(frame).sort("seller_id")["key"].to_list()  # doctest: +NORMALIZE_WHITESPACE
 ['johndoe@gmail.com', 'johndoe@gmail.com', '+14155550134', '+14155550134',
  '12 oak st unit 4', '12 oak st unit 4']
 """
@@ -55,7 +56,6 @@ __all__ = [
     "normalise_payout",
     "normalise_phone",
     "normalise_plain",
-    "normalise_value",
 ]
 
 _STREET_TYPES = {
@@ -154,7 +154,8 @@ NORMALISERS: dict[str, Callable[[pl.Expr], pl.Expr]] = {
 def normalise_links(links: pl.DataFrame, *, value: str = "value") -> pl.DataFrame:
     """Add the normalised identifier ``key`` to a links table (``kind``, ``value``).
 
-    Each kind's rows go through that kind's rule only, so the cost is one rule per row.
+    Each kind's rows go through that kind's rule only, so the cost is one rule per row. Rows
+    come back grouped by kind (kinds in sorted order); sort them if another order matters.
 
     Examples
     --------
@@ -174,18 +175,3 @@ def normalise_links(links: pl.DataFrame, *, value: str = "value") -> pl.DataFram
         for kind in kinds
     ]
     return pl.concat(parts, parallel=True).collect()
-
-
-def normalise_value(kind: str = "kind", value: str = "value") -> pl.Expr:
-    """The normalised ``value`` of a links table, chosen by its ``kind`` column.
-
-    Only the rows of each kind are normalised with that kind's rules; the result is named
-    ``key``.
-    """
-    kind_col, value_col = pl.col(kind), pl.col(value).cast(pl.String)
-    expr: pl.Expr = normalise_plain(value_col)
-    for name, rule in NORMALISERS.items():
-        if rule is normalise_plain:
-            continue
-        expr = pl.when(kind_col == name).then(rule(value_col)).otherwise(expr)
-    return expr.alias("key")
