@@ -144,12 +144,32 @@ def _cmd_demo(args: argparse.Namespace, reporter: Reporter) -> int:
         f"{'n/a' if precision is None else f'{precision:.3f}'})",
         file=out,
     )
-    largest = result.rings.rings.sort(["size", "ring_id"], descending=[True, False]).head(5)
-    for ring_id, size, density, kinds in largest.select(
-        "ring_id", "size", "density", "kinds"
+    decisions = summary["decisions"]
+    assert isinstance(decisions, dict)
+    if summary["cold_start"]:
+        print("  cold start: no usable labels, scores come from ring structure", file=out)
+    else:
+        print(
+            f"  seller model: out-of-fold AUROC {summary['cv_auroc']:.3f}, "
+            f"AUPRC {summary['cv_auprc']:.3f} on the labelled sellers",
+            file=out,
+        )
+    print(
+        f"  decisions: {decisions.get('syndicate', 0):,} syndicate, "
+        f"{decisions.get('review', 0):,} review, {decisions.get('clear', 0):,} clear "
+        f"(thresholds {_fmt(summary['threshold_syndicate'])} / "
+        f"{_fmt(summary['threshold_review'])}); truly bad among flagged: "
+        f"{_fmt(summary['flagged_truly_bad'])}",
+        file=out,
+    )
+    print("  top rings:", file=out)
+    top = result.pipeline.rings.sort(["ring_score", "ring_id"], descending=[True, False]).head(5)
+    for ring_id, size, score, decision, evidence in top.select(
+        "ring_id", "size", "ring_score", "decision", "evidence"
     ).iter_rows():
         print(
-            f"    {ring_id}  {size:>4} sellers  density {density:.2f}  bound by {', '.join(kinds)}",
+            f"    {ring_id}  {size:>4} sellers  score {score:.2f}  {decision:<9} "
+            f"{'; '.join(evidence[:2])}",
             file=out,
         )
     print(
@@ -159,6 +179,10 @@ def _cmd_demo(args: argparse.Namespace, reporter: Reporter) -> int:
     for name, path in result.outputs.items():
         print(f"{name.capitalize() + ':':<9} {path}", file=out)
     return EXIT_OK
+
+
+def _fmt(value: object) -> str:
+    return "n/a" if value is None else f"{value:.3f}"
 
 
 def _cmd_synth(args: argparse.Namespace, reporter: Reporter) -> int:

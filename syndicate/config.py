@@ -42,6 +42,24 @@ class Config:
     leiden_objective, leiden_resolution, leiden_iterations
         Leiden's quality function (``modularity``: RB configuration model; ``CPM``), its
         resolution and number of iterations.
+    cv_folds
+        Cross-validation folds of the seller model (whole components per fold).
+    n_estimators
+        Trees of the seller model's Random Forest.
+    importance_repeats
+        Shuffles per feature for the model card's permutation importances (0 skips them).
+    syndicate_precision, review_precision
+        With labels, the decision thresholds are the lowest scores whose out-of-fold
+        precision reaches these targets.
+    bad_rate
+        The population's share of bad sellers, for the precision of the thresholds;
+        ``None`` estimates it from the unlabelled sellers' scores.
+    syndicate_threshold, review_threshold
+        Fixed score thresholds that override the precision targets (``None``: use them).
+    cold_syndicate_threshold, cold_review_threshold
+        Thresholds on the structure-only score when there are no usable labels.
+    n_jobs
+        Worker processes of the forest (``-1``: every core); results do not depend on it.
     seed
         Seed of every random choice.
     """
@@ -55,6 +73,17 @@ class Config:
     leiden_objective: Literal["modularity", "CPM"] = "modularity"
     leiden_resolution: float = 0.35
     leiden_iterations: int = 10
+    cv_folds: int = 5
+    n_estimators: int = 200
+    importance_repeats: int = 1
+    syndicate_precision: float = 0.9
+    review_precision: float = 0.75
+    bad_rate: float | None = None
+    syndicate_threshold: float | None = None
+    review_threshold: float | None = None
+    cold_syndicate_threshold: float = 0.75
+    cold_review_threshold: float = 0.7
+    n_jobs: int = -1
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -92,8 +121,45 @@ class Config:
             raise ConfigError(
                 f"leiden_iterations must be a positive integer; got {self.leiden_iterations!r}"
             )
+        self._check_model()
         if not 0 <= self.seed < 2**31:
             raise ConfigError(f"seed must be in [0, 2**31); got {self.seed!r}")
+
+    def _check_model(self) -> None:
+        for name in ("cv_folds", "n_estimators"):
+            value = getattr(self, name)
+            if not (isinstance(value, int) and not isinstance(value, bool) and value >= 2):
+                raise ConfigError(f"{name} must be an integer >= 2; got {value!r}")
+        if not (isinstance(self.importance_repeats, int) and self.importance_repeats >= 0):
+            raise ConfigError(
+                f"importance_repeats must be an integer >= 0; got {self.importance_repeats!r}"
+            )
+        if not (isinstance(self.n_jobs, int) and self.n_jobs != 0):
+            raise ConfigError(f"n_jobs must be a non-zero integer; got {self.n_jobs!r}")
+        for name in ("syndicate_precision", "review_precision"):
+            value = getattr(self, name)
+            if not 0 < value <= 1:
+                raise ConfigError(f"{name} must be in (0, 1]; got {value!r}")
+        if self.bad_rate is not None and not 0 < self.bad_rate < 1:
+            raise ConfigError(f"bad_rate must be in (0, 1); got {self.bad_rate!r}")
+        for name in (
+            "syndicate_threshold",
+            "review_threshold",
+            "cold_syndicate_threshold",
+            "cold_review_threshold",
+        ):
+            value = getattr(self, name)
+            if value is not None and not 0 <= value <= 1:
+                raise ConfigError(f"{name} must be in [0, 1]; got {value!r}")
+        pairs = (
+            ("review_precision", "syndicate_precision"),
+            ("review_threshold", "syndicate_threshold"),
+            ("cold_review_threshold", "cold_syndicate_threshold"),
+        )
+        for low, high in pairs:
+            a, b = getattr(self, low), getattr(self, high)
+            if a is not None and b is not None and a > b:
+                raise ConfigError(f"{low} ({a!r}) must not exceed {high} ({b!r})")
 
     def kind_weight(self, kind: str) -> float:
         """The weight of one shared identifier of ``kind``."""

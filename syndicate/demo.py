@@ -11,10 +11,8 @@ import polars as pl
 
 from syndicate.config import Config
 from syndicate.evaluate import RingRecovery, ring_recovery, truth_groups
-from syndicate.features import seller_features
-from syndicate.graphs.communities import Rings, find_rings
-from syndicate.graphs.linkage import LinkageGraph, build_linkage
-from syndicate.io import write_json_atomic, write_parquet_atomic
+from syndicate.io import write_json_atomic
+from syndicate.pipeline import PipelineResult, run_pipeline, write_outputs
 from syndicate.progress import Reporter
 from syndicate.synth import Marketplace, generate_marketplace, write_marketplace
 from syndicate.validation import MarketplaceInputs, load_inputs
@@ -34,8 +32,7 @@ class DemoResult:
     outputs: dict[str, Path]
     market: Marketplace
     inputs: MarketplaceInputs
-    linkage: LinkageGraph
-    rings: Rings
+    pipeline: PipelineResult
     recovery: RingRecovery
     timings: dict[str, float] = field(default_factory=dict)
 
@@ -53,12 +50,36 @@ class DemoResult:
             "households": legit.filter(legit.str.starts_with("household-")).n_unique(),
             "businesses": legit.filter(legit.str.starts_with("business-")).n_unique(),
             "rejected_rows": self.inputs.rejects.height,
-            "hubs": self.linkage.hubs.height,
-            "linked_sellers": self.rings.members.height,
-            "rings_found": self.rings.rings.height,
+            "hubs": self.pipeline.linkage.hubs.height,
+            "linked_sellers": self.pipeline.rings_found.members.height,
+            "rings_found": self.pipeline.rings.height,
             "planted_rings_recovered": self.recovery.n_recovered,
             "ring_recall": _finite_or_none(self.recovery.recall),
             "ring_precision": _finite_or_none(self.recovery.precision),
+            **self.scoring_summary(),
+        }
+
+    def scoring_summary(self) -> dict[str, object]:
+        """Decisions, thresholds, cross-validated metrics and how the flags compare with truth."""
+        labels = self.pipeline.labels
+        decisions = labels["decision"].value_counts().sort("decision")
+        flagged = labels.filter(pl.col("decision") != "clear").join(
+            self.market.truth.select("seller_id", "is_bad"), on="seller_id"
+        )
+        model = self.pipeline.scores.model
+        thresholds = self.pipeline.scores.thresholds
+        return {
+            "cold_start": model is None,
+            "decisions": dict(decisions.iter_rows()),
+            "rings_decided_syndicate": int((self.pipeline.rings["decision"] == "syndicate").sum()),
+            "threshold_syndicate": thresholds.syndicate,
+            "threshold_review": thresholds.review,
+            "cv_auroc": None if model is None else model.card["cv"]["auroc"],
+            "cv_auprc": None if model is None else model.card["cv"]["auprc"],
+            "flagged_truly_bad": _finite_or_none(
+                int(flagged["is_bad"].sum()) / flagged.height if flagged.height else math.nan
+            ),
+            "warnings": self.pipeline.warnings,
         }
 
 
@@ -86,23 +107,14 @@ def run_demo(
         files = write_marketplace(market, folder / "input")
     with report.step("Loading and validating the input tables"):
         inputs = load_inputs(sellers=files["sellers"], links=files["links"], labels=files["labels"])
-    config = Config(seed=seed)
-    with report.step("Building the seller graph"):
-        linkage = build_linkage(inputs.links, inputs.edges, config)
-    with report.step("Finding rings"):
-        rings = find_rings(linkage, config)
-    with report.step("Computing seller features"):
-        features = seller_features(inputs.sellers, inputs.links, linkage, rings, inputs.labels)
+    pipeline = run_pipeline(inputs, Config(seed=seed), report)
+    rings = pipeline.rings_found
     found = rings.members.filter(pl.col("ring_id").is_not_null()).select("seller_id", "ring_id")
     recovery = ring_recovery(found, *truth_groups(market.truth))
-    outputs = {
-        "rejects": write_parquet_atomic(inputs.rejects, folder / "rejects.parquet"),
-        "hubs": write_parquet_atomic(linkage.hubs, folder / "hubs.parquet"),
-        "rings": write_parquet_atomic(rings.rings, folder / "rings.parquet"),
-        "features": write_parquet_atomic(features, folder / "features.parquet"),
-    }
+    with report.step("Writing outputs"):
+        outputs = write_outputs(pipeline, folder)
     result = DemoResult(
-        folder, files, outputs, market, inputs, linkage, rings, recovery, dict(report.timings)
+        folder, files, outputs, market, inputs, pipeline, recovery, dict(report.timings)
     )
     summary_path = folder / "summary.json"
     write_json_atomic({"seed": seed, "timings_s": report.timings, **result.summary()}, summary_path)

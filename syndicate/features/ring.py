@@ -1,0 +1,126 @@
+"""Per-ring features and the structure-only ring score used when there are no labels.
+
+One row per ring: the structure figures of :func:`syndicate.find_rings`, onboarding times,
+label counts of the members, and :func:`structure_score`.
+"""
+
+from __future__ import annotations
+
+import math
+
+import polars as pl
+
+from syndicate.graphs.communities import Rings
+
+__all__ = ["RING_FEATURES", "STRUCTURE_SCORE_WEIGHTS", "ring_features", "structure_score"]
+
+#: Columns that :func:`ring_features` adds to ``Rings.rings``: name -> (dtype, meaning).
+RING_FEATURES: dict[str, tuple[pl.DataType, str]] = {
+    "mean_edge_weight": (pl.Float64(), "total edge weight inside the ring / its edges"),
+    "onboarding_spread_days": (
+        pl.Float64(),
+        "days between the first and last created_at of the members (null without created_at)",
+    ),
+    "onboarding_mad_days": (
+        pl.Float64(),
+        "median absolute deviation of the members' created_at, in days (null without it)",
+    ),
+    "n_labeled": (pl.UInt32(), "members with a label"),
+    "n_known_bad": (pl.UInt32(), "members labelled bad"),
+    "n_known_good": (pl.UInt32(), "members labelled good"),
+    "structure_score": (pl.Float64(), "structure-only score in [0, 1] (structure_score)"),
+}
+
+#: Weights of the terms of :func:`structure_score` (they sum to 1).
+STRUCTURE_SCORE_WEIGHTS = {"burst": 0.5, "size": 0.25, "density": 0.25}
+#: Onboarding MAD (days) at which the burst term falls to 1/e.
+BURST_SCALE_DAYS = 14.0
+#: Members beyond two at which the size term reaches 1 - 1/e.
+SIZE_SCALE = 6.0
+
+
+def structure_score(
+    size: pl.Expr, density: pl.Expr, onboarding_mad_days: pl.Expr, *, has_created_at: bool
+) -> pl.Expr:
+    """The structure-only ring score, in [0, 1]:
+
+    ``0.5·burst + 0.25·size_term + 0.25·density`` where ``burst = exp(-MAD / 14 days)``
+    (members created within days of each other, as rings onboard; households and
+    businesses open over months or years), ``size_term = 1 - exp(-(size - 2) / 6)``
+    (groups larger than a household), and ``density`` the share of member pairs linked.
+    Without ``created_at`` the burst term is dropped and the others share its weight.
+    """
+    size_term = 1.0 - (-(size.cast(pl.Float64) - 2.0) / SIZE_SCALE).exp()
+    weights = STRUCTURE_SCORE_WEIGHTS
+    if has_created_at:
+        burst = (-onboarding_mad_days / BURST_SCALE_DAYS).exp()
+        score = weights["burst"] * burst + weights["size"] * size_term
+        score = score + weights["density"] * density
+    else:
+        rest = weights["size"] + weights["density"]
+        score = (weights["size"] * size_term + weights["density"] * density) / rest
+    return score.clip(0.0, 1.0)
+
+
+def ring_features(
+    sellers: pl.DataFrame, rings: Rings, labels: pl.DataFrame | None = None
+) -> pl.DataFrame:
+    """``Rings.rings`` with the columns of :data:`RING_FEATURES`, sorted by ``ring_id``.
+
+    Examples
+    --------
+    >>> members = pl.DataFrame({"seller_id": ["a", "b", "c"], "component": ["a"] * 3,
+    ...                         "community": ["a"] * 3, "ring_id": ["ring-x"] * 3})
+    >>> table = pl.DataFrame({"ring_id": ["ring-x"], "size": [3], "n_edges": [3],
+    ...     "density": [1.0], "weight": [6.0], "component_size": [3], "kinds": [["device"]]})
+    >>> sellers = pl.DataFrame({"seller_id": ["a", "b", "c"]})
+    >>> ring_features(sellers, Rings(members, table))["mean_edge_weight"].to_list()
+    [2.0]
+    """
+    in_ring = rings.members.filter(pl.col("ring_id").is_not_null()).select("seller_id", "ring_id")
+    has_created_at = "created_at" in sellers.columns
+    day_us = 86_400 * 1_000_000
+    stats = in_ring.group_by("ring_id").agg(pl.len().alias("_members"))
+    if has_created_at:
+        created = sellers.select("seller_id", pl.col("created_at").dt.epoch("us").alias("t"))
+        times = (
+            in_ring.join(created, on="seller_id", how="left")
+            .group_by("ring_id")
+            .agg(
+                ((pl.col("t").max() - pl.col("t").min()) / day_us).alias("onboarding_spread_days"),
+                ((pl.col("t") - pl.col("t").median()).abs().median() / day_us).alias(
+                    "onboarding_mad_days"
+                ),
+            )
+        )
+        stats = stats.join(times, on="ring_id", how="left")
+    if labels is not None and labels.height:
+        counts = (
+            in_ring.join(labels.select("seller_id", "label"), on="seller_id", how="inner")
+            .group_by("ring_id")
+            .agg(
+                pl.len().alias("n_labeled"),
+                (pl.col("label") == 1).sum().alias("n_known_bad"),
+                (pl.col("label") == 0).sum().alias("n_known_good"),
+            )
+        )
+        stats = stats.join(counts, on="ring_id", how="left")
+    table = rings.rings.join(stats, on="ring_id", how="left")
+    for name, (dtype, _) in RING_FEATURES.items():
+        if name not in table.columns:
+            table = table.with_columns(pl.lit(None, dtype=dtype).alias(name))
+    table = table.with_columns(
+        pl.col("n_labeled", "n_known_bad", "n_known_good").fill_null(0).cast(pl.UInt32),
+        pl.when(pl.col("n_edges") > 0)
+        .then(pl.col("weight") / pl.col("n_edges"))
+        .otherwise(0.0)
+        .alias("mean_edge_weight"),
+    ).with_columns(
+        structure_score(
+            pl.col("size"),
+            pl.col("density"),
+            pl.col("onboarding_mad_days").fill_null(math.inf),
+            has_created_at=has_created_at,
+        ).alias("structure_score")
+    )
+    return table.select(*rings.rings.columns, *RING_FEATURES).sort("ring_id")

@@ -1,0 +1,506 @@
+"""The seller model: a Random Forest on the feature table, cross-validated by component.
+
+:class:`SellerClassifier` is a scikit-learn estimator (a class-weighted
+``RandomForestClassifier`` underneath). :func:`fit_seller_model` trains it on the labelled
+sellers with group-aware cross-validation: whole connected components go to one fold, so a
+ring is never split between training and testing, and a seller's label can only reach
+feature rows of its own component, which sit in the same test fold. Labelled sellers get
+out-of-fold scores, unlabelled sellers the full model's scores.
+
+:func:`save_model` writes the estimator with skops (loading it runs no code) beside a model
+card; :func:`load_model` reads it back, trusting only the types this module writes and
+bounds-checking every tree before it is used.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import platform
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import polars as pl
+from sklearn.base import BaseEstimator, ClassifierMixin, clone
+from sklearn.ensemble import RandomForestClassifier
+from sklearn.inspection import permutation_importance
+from sklearn.metrics import average_precision_score, roc_auc_score, roc_curve
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from syndicate.errors import InputFileError, SyndicateError
+from syndicate.io import atomic_path, write_json_atomic
+
+__all__ = [
+    "CARD_FILE",
+    "MODEL_FILE",
+    "SellerClassifier",
+    "SellerModel",
+    "Thresholds",
+    "component_folds",
+    "estimate_bad_rate",
+    "feature_matrix",
+    "fit_seller_model",
+    "load_model",
+    "recall_at_k",
+    "save_model",
+    "thresholds_from_pr",
+]
+
+MODEL_FILE = "model.skops"
+CARD_FILE = "model_card.json"
+#: Types a saved model may hold beyond skops' defaults; anything else is refused on load.
+_TRUSTED_TYPES = ("sklearn.tree._tree.Tree", "syndicate.model.SellerClassifier")
+
+
+class SellerClassifier(ClassifierMixin, BaseEstimator):
+    """A Random Forest for rare-positive seller scoring.
+
+    ``RandomForestClassifier`` with the defaults that suit a rare positive class and
+    graph features: per-bootstrap class weighting, leaves of at least two sellers, and a
+    fixed seed. Missing values (a seller's own tabular column left null) are allowed and
+    handled by the trees.
+
+    Parameters
+    ----------
+    n_estimators, max_depth, min_samples_leaf, max_features, class_weight, n_jobs
+        Passed to :class:`sklearn.ensemble.RandomForestClassifier`.
+    random_state
+        Seed of the forest.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> X = np.array([[0.0], [0.1], [0.9], [1.0]] * 5)
+    >>> y = np.array([0, 0, 1, 1] * 5)
+    >>> model = SellerClassifier(n_estimators=10).fit(X, y)
+    >>> model.predict([[0.05], [0.95]]).tolist()
+    [0, 1]
+    """
+
+    def __init__(
+        self,
+        *,
+        n_estimators: int = 200,
+        max_depth: int | None = None,
+        min_samples_leaf: int = 2,
+        max_features: float | str | None = "sqrt",
+        class_weight: str | Mapping[Any, float] | None = "balanced_subsample",
+        n_jobs: int | None = None,
+        random_state: int | None = 0,
+    ) -> None:
+        self.n_estimators = n_estimators
+        self.max_depth = max_depth
+        self.min_samples_leaf = min_samples_leaf
+        self.max_features = max_features
+        self.class_weight = class_weight
+        self.n_jobs = n_jobs
+        self.random_state = random_state
+
+    def fit(self, X: Any, y: Any, sample_weight: np.ndarray | None = None) -> SellerClassifier:
+        """Fit the forest on feature matrix ``X`` and labels ``y``."""
+        X, y = validate_data(self, X, y, ensure_all_finite="allow-nan")
+        check_classification_targets(y)
+        self.forest_ = RandomForestClassifier(
+            n_estimators=self.n_estimators,
+            max_depth=self.max_depth,
+            min_samples_leaf=self.min_samples_leaf,
+            max_features=self.max_features,
+            class_weight=self.class_weight,
+            n_jobs=self.n_jobs,
+            random_state=self.random_state,
+        ).fit(X, y, sample_weight=sample_weight)
+        self.classes_ = self.forest_.classes_
+        return self
+
+    def predict_proba(self, X: Any) -> np.ndarray:
+        """Class probabilities, columns in the order of ``classes_``."""
+        check_is_fitted(self)
+        X = validate_data(self, X, reset=False, ensure_all_finite="allow-nan")
+        return np.asarray(self.forest_.predict_proba(X))
+
+    def predict(self, X: Any) -> np.ndarray:
+        """The most probable class of each row."""
+        return np.asarray(self.classes_[np.argmax(self.predict_proba(X), axis=1)])
+
+    def bad_score(self, X: Any) -> np.ndarray:
+        """Probability of class 1 (known bad); zeros if the model never saw class 1."""
+        proba = self.predict_proba(X)
+        hits = np.flatnonzero(self.classes_ == 1)
+        return proba[:, hits[0]] if len(hits) else np.zeros(proba.shape[0])
+
+    @property
+    def feature_importances_(self) -> np.ndarray:
+        """Impurity-based importances of the fitted forest."""
+        check_is_fitted(self)
+        return np.asarray(self.forest_.feature_importances_)
+
+    def __sklearn_tags__(self) -> Any:
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True
+        return tags
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """Score thresholds of the decisions ``syndicate`` and ``review``.
+
+    A seller (or ring) whose score is at least ``syndicate`` is a syndicate, else at least
+    ``review`` is for review, else clear. ``None`` means no score reaches that decision.
+    ``source`` says where they came from: ``oof_pr_curve``, ``config`` or ``cold_start``.
+    """
+
+    syndicate: float | None
+    review: float | None
+    source: str
+
+    def decide(self, score: pl.Expr) -> pl.Expr:
+        """The decision expression for a score column."""
+        syndicate = math.inf if self.syndicate is None else self.syndicate
+        review = math.inf if self.review is None else self.review
+        return (
+            pl.when(score >= syndicate)
+            .then(pl.lit("syndicate"))
+            .when(score >= review)
+            .then(pl.lit("review"))
+            .otherwise(pl.lit("clear"))
+        )
+
+
+@dataclass(frozen=True)
+class SellerModel:
+    """A trained seller model and what cross-validation measured.
+
+    Attributes
+    ----------
+    estimator
+        The :class:`SellerClassifier` fitted on every labelled seller.
+    feature_names
+        The feature columns, in the estimator's column order.
+    oof
+        One row per labelled seller: ``seller_id``, ``label``, ``fold``, ``score`` (the
+        out-of-fold score: from the model that did not see the seller's component).
+    card
+        The model card (see :func:`model_card_fields`): CV metrics, label counts,
+        permutation importances, thresholds, versions.
+    """
+
+    estimator: SellerClassifier
+    feature_names: list[str]
+    oof: pl.DataFrame
+    card: dict[str, Any] = field(default_factory=dict)
+
+    def score(self, features: pl.DataFrame) -> np.ndarray:
+        """The full model's bad score of each row of ``features``."""
+        return self.estimator.bad_score(feature_matrix(features, self.feature_names))
+
+
+def feature_matrix(features: pl.DataFrame, names: Sequence[str]) -> np.ndarray:
+    """The named columns as a float64 matrix, nulls as NaN."""
+    missing = [name for name in names if name not in features.columns]
+    if missing:
+        raise SyndicateError(f"the feature table lacks the model's columns {missing[:5]}")
+    return features.select(pl.col(list(names)).cast(pl.Float64)).to_numpy()
+
+
+def component_folds(component: pl.Series, n_folds: int) -> pl.Series:
+    """A fold number in ``[0, n_folds)`` for each row, from a hash of its component key.
+
+    Every row of a component lands in the same fold, and the fold depends on nothing but
+    the component's key, so adding, removing or flipping a label never moves a seller.
+
+    Examples
+    --------
+    >>> component_folds(pl.Series(["s1", "s1", "s2"]), 5).to_list()
+    [2, 2, 3]
+    """
+    keys = component.unique().sort()
+    # blake2b of each distinct key (Polars' own hash may change between versions).
+    digests = [
+        int.from_bytes(hashlib.blake2b(key.encode(), digest_size=8).digest(), "big") % n_folds
+        for key in keys.to_list()
+    ]
+    lookup = pl.DataFrame({"key": keys, "fold": pl.Series(digests, dtype=pl.Int32)})
+    return component.to_frame("key").join(lookup, on="key", how="left", maintain_order="left")[
+        "fold"
+    ]
+
+
+def recall_at_k(labels: np.ndarray, scores: np.ndarray, k: int) -> float:
+    """Share of the positives found among the ``k`` highest scores (ties by position)."""
+    positives = int(labels.sum())
+    if positives == 0:
+        return math.nan
+    top = np.argsort(-scores, kind="stable")[:k]
+    return float(labels[top].sum() / positives)
+
+
+def estimate_bad_rate(
+    labels: np.ndarray, oof_scores: np.ndarray, unlabelled_scores: np.ndarray
+) -> float:
+    """The share of bad sellers among the unlabelled, by adjusted classify-and-count.
+
+    At the threshold ``t`` where the out-of-fold ``TPR - FPR`` is largest, the share
+    ``q`` of unlabelled sellers scoring at least ``t`` is ``π·TPR + (1 - π)·FPR``, so
+    ``π = (q - FPR) / (TPR - FPR)`` (Forman 2008), clipped to ``[1e-6, 1]``. It assumes
+    the labelled sellers of each class are a random sample of that class.
+
+    Examples
+    --------
+    >>> labels = np.array([0, 0, 0, 1, 1])
+    >>> oof = np.array([0.1, 0.2, 0.3, 0.8, 0.9])
+    >>> estimate_bad_rate(labels, oof, np.array([0.1, 0.1, 0.1, 0.9]))
+    0.25
+    """
+    fpr, tpr, cuts = roc_curve(labels, oof_scores, drop_intermediate=False)
+    best = int(np.argmax(tpr - fpr))
+    if tpr[best] - fpr[best] <= 0 or len(unlabelled_scores) == 0:
+        return float(np.clip(labels.mean(), 1e-6, 1.0))
+    share = float((unlabelled_scores >= cuts[best]).mean())
+    return float(np.clip((share - fpr[best]) / (tpr[best] - fpr[best]), 1e-6, 1.0))
+
+
+def thresholds_from_pr(
+    labels: np.ndarray,
+    scores: np.ndarray,
+    syndicate_precision: float,
+    review_precision: float,
+    *,
+    bad_rate: float | None = None,
+) -> Thresholds:
+    """The lowest scores whose precision reaches each target.
+
+    Precision at threshold ``t`` is the share of bad sellers among those scoring at least
+    ``t``. Labelled sellers rarely hold the classes in the population's proportion (known
+    good sellers are sampled far more sparsely than known bad ones), so with ``bad_rate``
+    (the population's share of bad sellers) precision is
+    ``π·TPR(t) / (π·TPR(t) + (1 - π)·FPR(t))`` with TPR and FPR measured on ``labels``;
+    without it, the plain precision on ``labels``. A target no threshold reaches gives
+    ``None`` (no seller gets that decision).
+
+    Examples
+    --------
+    >>> labels = np.array([0, 0, 0, 0, 1, 1])
+    >>> scores = np.array([0.1, 0.2, 0.3, 0.6, 0.7, 0.9])
+    >>> thresholds_from_pr(labels, scores, 0.9, 0.5)
+    Thresholds(syndicate=0.7, review=0.3, source='oof_pr_curve')
+    """
+    fpr, tpr, cuts = roc_curve(labels, scores, drop_intermediate=False)
+    prior = float(labels.mean()) if bad_rate is None else bad_rate
+    with np.errstate(invalid="ignore", divide="ignore"):
+        precision = prior * tpr / (prior * tpr + (1 - prior) * fpr)
+    finite = np.isfinite(cuts) & (tpr > 0)
+
+    def lowest(target: float) -> float | None:
+        reached = np.flatnonzero(finite & (precision >= target - 1e-12))
+        return float(cuts[reached[-1]]) if len(reached) else None
+
+    syndicate = lowest(syndicate_precision)
+    review = lowest(review_precision)
+    if syndicate is not None and (review is None or review > syndicate):
+        review = syndicate
+    return Thresholds(syndicate=syndicate, review=review, source="oof_pr_curve")
+
+
+def _versions() -> dict[str, str]:
+    found = {"python": platform.python_version()}
+    for package in ("syndicate", "scikit-learn", "skops", "polars", "numpy", "python-igraph"):
+        try:
+            found[package] = version(package)
+        except PackageNotFoundError:  # pragma: no cover - source tree without metadata
+            found[package] = "unknown"
+    return found
+
+
+def _rounded(value: float) -> float | None:
+    return None if math.isnan(value) else round(float(value), 6)
+
+
+def fit_seller_model(
+    features: pl.DataFrame,
+    labels: pl.DataFrame,
+    component: pl.DataFrame,
+    *,
+    estimator: SellerClassifier | None = None,
+    n_folds: int = 5,
+    importance_repeats: int = 1,
+    seed: int = 0,
+) -> SellerModel:
+    """Train on the labelled sellers with cross-validation by component.
+
+    Parameters
+    ----------
+    features
+        :func:`syndicate.features.seller_features` (every column but ``seller_id`` is used).
+    labels
+        Validated labels: ``seller_id``, ``label`` (1 bad, 0 good).
+    component
+        ``seller_id``, ``component``: the key of each seller's connected component (for a
+        seller without links, its own id).
+    estimator
+        The estimator to clone; default ``SellerClassifier(random_state=seed)``.
+    n_folds
+        Cross-validation folds (components are hashed to folds).
+    importance_repeats
+        Shuffles per feature for permutation importance (0 skips it).
+
+    Raises
+    ------
+    SyndicateError
+        If the labels do not hold at least two sellers of each class.
+    """
+    base = estimator if estimator is not None else SellerClassifier(random_state=seed)
+    names = [c for c in features.columns if c != "seller_id"]
+    train = (
+        features.join(labels.select("seller_id", "label"), on="seller_id", how="inner")
+        .join(component.select("seller_id", "component"), on="seller_id", how="left")
+        .with_columns(pl.col("component").fill_null(pl.col("seller_id")))
+        .sort("seller_id")
+    )
+    y = train["label"].cast(pl.Int64).to_numpy()
+    n_bad, n_good = int((y == 1).sum()), int((y == 0).sum())
+    if n_bad < 2 or n_good < 2:
+        raise SyndicateError(
+            f"training needs at least 2 known-bad and 2 known-good sellers; "
+            f"the labels have {n_bad} and {n_good}"
+        )
+    X = feature_matrix(train, names)
+    fold = component_folds(train["component"], n_folds).to_numpy()
+    oof = np.zeros(len(y))
+    notes: list[str] = []
+    importances = np.zeros((len(names), 0))
+    for k in range(n_folds):
+        test = fold == k
+        if not test.any():
+            continue
+        fit_rows = ~test
+        if len(np.unique(y[fit_rows])) < 2:
+            oof[test] = y[fit_rows].mean() if fit_rows.any() else 0.5
+            notes.append(f"fold {k}: training part holds one class; scored with its base rate")
+            continue
+        model = clone(base).fit(X[fit_rows], y[fit_rows])
+        oof[test] = model.bad_score(X[test])
+        if importance_repeats and len(np.unique(y[test])) == 2:
+            # Many predictions on small blocks: threads cost more than they save here.
+            model.forest_.set_params(n_jobs=1)
+            result = permutation_importance(
+                model,
+                X[test],
+                y[test],
+                scoring="average_precision",
+                n_repeats=importance_repeats,
+                random_state=seed,
+            )
+            importances = np.hstack([importances, result.importances])
+    full = clone(base).fit(X, y)
+    oof_frame = pl.DataFrame(
+        {
+            "seller_id": train["seller_id"],
+            "label": pl.Series(y, dtype=pl.Int8),
+            "fold": pl.Series(fold, dtype=pl.Int32),
+            "score": pl.Series(oof, dtype=pl.Float64),
+        }
+    )
+    ks = [k for k in (10, 50, 100, 500, 1000) if k < len(y)]
+    card: dict[str, Any] = {
+        "model": "syndicate.model.SellerClassifier",
+        "params": full.get_params(),
+        "features": names,
+        "labels": {"n_labeled": len(y), "n_known_bad": n_bad, "n_known_good": n_good},
+        "cv": {
+            "folds": n_folds,
+            "grouping": "connected component (hashed key), a ring never split",
+            "scores": "out-of-fold",
+            "auroc": _rounded(roc_auc_score(y, oof)),
+            "auprc": _rounded(average_precision_score(y, oof)),
+            "base_rate": round(n_bad / len(y), 6),
+            "recall_at_k": {str(k): _rounded(recall_at_k(y, oof, k)) for k in ks},
+            "notes": notes,
+        },
+        "permutation_importance": _importance_table(names, importances),
+        "versions": _versions(),
+        "seed": seed,
+    }
+    return SellerModel(estimator=full, feature_names=names, oof=oof_frame, card=card)
+
+
+def _importance_table(names: list[str], importances: np.ndarray) -> list[dict[str, Any]]:
+    """Mean and spread of the drop in out-of-fold AUPRC when a feature is shuffled."""
+    if importances.shape[1] == 0:
+        return []
+    rows = [
+        {"feature": name, "mean": round(float(row.mean()), 6), "std": round(float(row.std()), 6)}
+        for name, row in zip(names, importances, strict=True)
+    ]
+    return sorted(rows, key=lambda row: (-row["mean"], row["feature"]))
+
+
+def save_model(model: SellerModel, folder: str | Path) -> dict[str, Path]:
+    """Write ``model.skops`` and ``model_card.json`` into ``folder`` (atomically)."""
+    import skops.io as sio
+
+    target = Path(folder)
+    target.mkdir(parents=True, exist_ok=True)
+    model_path = target / MODEL_FILE
+    with atomic_path(model_path) as tmp:
+        sio.dump(model.estimator, tmp)
+    card = {**model.card, "feature_names": model.feature_names}
+    card_path = write_json_atomic(card, target / CARD_FILE)
+    return {"model": model_path, "card": card_path}
+
+
+def load_model(folder: str | Path) -> tuple[SellerClassifier, dict[str, Any]]:
+    """Read a model written by :func:`save_model`; runs no code from the file.
+
+    Only skops' default types plus the forest's trees and :class:`SellerClassifier` are
+    trusted, and every tree's node arrays are bounds-checked before the model is returned
+    (a forged tree could otherwise read out of bounds when predicting).
+
+    Raises
+    ------
+    InputFileError
+        If the folder lacks the files, the model holds other types, or a tree is malformed.
+    """
+    import skops.io as sio
+
+    source = Path(folder)
+    model_path, card_path = source / MODEL_FILE, source / CARD_FILE
+    for path in (model_path, card_path):
+        if not path.is_file():
+            raise InputFileError(f"{path}: not found (expected a folder written by save_model)")
+    untrusted = set(sio.get_untrusted_types(file=model_path)) - set(_TRUSTED_TYPES)
+    if untrusted:
+        raise InputFileError(f"{model_path}: refusing to load untrusted types {sorted(untrusted)}")
+    estimator = sio.load(model_path, trusted=list(_TRUSTED_TYPES))
+    if not isinstance(estimator, SellerClassifier):
+        raise InputFileError(f"{model_path}: holds {type(estimator).__name__}, not a model")
+    _check_trees(estimator, model_path)
+    card = json.loads(card_path.read_text(encoding="utf-8"))
+    return estimator, card
+
+
+def _check_trees(estimator: SellerClassifier, path: Path) -> None:
+    forest = getattr(estimator, "forest_", None)
+    n_features = getattr(estimator, "n_features_in_", None)
+    if not isinstance(forest, RandomForestClassifier) or not isinstance(n_features, int):
+        raise InputFileError(f"{path}: the model is not fitted")
+    for number, tree in enumerate(forest.estimators_):
+        nodes = tree.tree_
+        count = nodes.node_count
+        left, right, feature = nodes.children_left, nodes.children_right, nodes.feature
+        leaf = left == -1
+        ok = (
+            len(left) == len(right) == len(feature) == count > 0
+            and np.array_equal(leaf, right == -1)
+            and bool(np.all((left[~leaf] > 0) & (left[~leaf] < count)))
+            and bool(np.all((right[~leaf] > 0) & (right[~leaf] < count)))
+            and bool(np.all((feature[~leaf] >= 0) & (feature[~leaf] < n_features)))
+            and nodes.value.shape[0] == count
+        )
+        if not ok:
+            raise InputFileError(f"{path}: tree {number} is malformed; refusing to use it")

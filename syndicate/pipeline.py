@@ -1,0 +1,122 @@
+"""The whole job on validated inputs: graph, rings, features, model, scores, outputs.
+
+:func:`run_pipeline` returns Polars frames; :func:`write_outputs` writes them as in
+design.md (every file atomically).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import polars as pl
+
+from syndicate.config import Config
+from syndicate.features import seller_features
+from syndicate.graphs.communities import Rings, find_rings
+from syndicate.graphs.linkage import LinkageGraph, build_linkage
+from syndicate.io import write_parquet_atomic
+from syndicate.model import save_model
+from syndicate.progress import Reporter
+from syndicate.scoring import Scores, score_marketplace
+from syndicate.validation import MarketplaceInputs
+
+__all__ = ["RINGS_COLUMNS", "PipelineResult", "run_pipeline", "write_outputs"]
+
+#: Column order of ``rings.parquet``.
+RINGS_COLUMNS = (
+    "ring_id",
+    "size",
+    "ring_score",
+    "decision",
+    "n_known_bad",
+    "n_known_good",
+    "n_labeled",
+    "structure_score",
+    "mean_seller_score",
+    "n_edges",
+    "density",
+    "weight",
+    "mean_edge_weight",
+    "component_size",
+    "kinds",
+    "onboarding_spread_days",
+    "onboarding_mad_days",
+    "evidence",
+)
+
+
+@dataclass(frozen=True)
+class PipelineResult:
+    """The frames of one run.
+
+    ``labels`` is ``labels.parquet`` (one row per seller), ``rings`` is ``rings.parquet``
+    (one row per ring, columns :data:`RINGS_COLUMNS`), ``features`` is
+    ``features.parquet``; ``scores`` holds the model, thresholds and warnings.
+    """
+
+    inputs: MarketplaceInputs
+    config: Config
+    linkage: LinkageGraph
+    rings_found: Rings
+    features: pl.DataFrame
+    scores: Scores
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def labels(self) -> pl.DataFrame:
+        """One row per seller: score, ring, decision, reasons."""
+        return self.scores.sellers
+
+    @property
+    def rings(self) -> pl.DataFrame:
+        """One row per ring, scored, with evidence."""
+        return self.scores.rings.select(RINGS_COLUMNS)
+
+    @property
+    def warnings(self) -> list[str]:
+        """Warnings for the run manifest."""
+        return list(self.scores.warnings)
+
+
+def run_pipeline(
+    inputs: MarketplaceInputs, config: Config | None = None, reporter: Reporter | None = None
+) -> PipelineResult:
+    """Build the graph, find rings, compute features, train and score.
+
+    With at least two known-bad and two known-good labels the seller model is trained;
+    otherwise scores come from ring structure (cold start, with a warning).
+    """
+    config = config or Config()
+    report = reporter or Reporter(quiet=True)
+    with report.step("Building the seller graph"):
+        linkage = build_linkage(inputs.links, inputs.edges, config)
+    with report.step("Finding rings"):
+        rings = find_rings(linkage, config)
+    with report.step("Computing seller features"):
+        features = seller_features(inputs.sellers, inputs.links, linkage, rings, inputs.labels)
+    with report.step("Training the seller model and scoring"):
+        scores = score_marketplace(
+            inputs.sellers, linkage, rings, features, inputs.labels, config, inputs.edges
+        )
+    return PipelineResult(inputs, config, linkage, rings, features, scores, dict(report.timings))
+
+
+def write_outputs(result: PipelineResult, out: str | os.PathLike[str]) -> dict[str, Path]:
+    """Write ``labels``, ``rings``, ``features``, ``hubs``, ``rejects`` and ``model/``.
+
+    ``model/`` (``model.skops``, ``model_card.json``) is written only when a model was
+    trained (not in cold start). Returns the paths by name.
+    """
+    folder = Path(out)
+    paths = {
+        "labels": write_parquet_atomic(result.labels, folder / "labels.parquet"),
+        "rings": write_parquet_atomic(result.rings, folder / "rings.parquet"),
+        "features": write_parquet_atomic(result.features, folder / "features.parquet"),
+        "hubs": write_parquet_atomic(result.linkage.hubs, folder / "hubs.parquet"),
+        "rejects": write_parquet_atomic(result.inputs.rejects, folder / "rejects.parquet"),
+    }
+    if result.scores.model is not None:
+        paths["model"] = save_model(result.scores.model, folder / "model")["model"].parent
+    return paths

@@ -1,0 +1,459 @@
+"""Seller and ring scores, decisions and reasons.
+
+With labels (at least two known-bad and two known-good sellers) the seller model scores
+every seller: labelled sellers get out-of-fold scores, the rest the full model's. A ring's
+score is the mean of the upper half of its members' scores (:func:`ring_scores`), so a
+ring is judged by its most suspicious half and one stray member neither makes nor breaks
+it. Without labels (cold start) every ring gets :func:`syndicate.features.ring.structure_score`
+and its members share it; a warning says so.
+
+Decisions (``syndicate`` / ``review`` / ``clear``) compare a score with two thresholds:
+from config if set, else the lowest scores whose out-of-fold precision reaches
+``syndicate_precision`` and ``review_precision``, else (cold start) the cold-start
+thresholds. Each seller not cleared gets up to three reasons naming the identifiers that
+bind it, values masked.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+import numpy as np
+import polars as pl
+
+from syndicate.config import Config
+from syndicate.features.ring import ring_features
+from syndicate.graphs.communities import Rings
+from syndicate.graphs.linkage import LinkageGraph
+from syndicate.model import (
+    SellerClassifier,
+    SellerModel,
+    Thresholds,
+    estimate_bad_rate,
+    fit_seller_model,
+    thresholds_from_pr,
+)
+
+__all__ = [
+    "LABELS_SCHEMA",
+    "MAX_REASONS",
+    "Scores",
+    "mask_value",
+    "ring_scores",
+    "score_marketplace",
+    "seller_reasons",
+]
+
+logger = logging.getLogger("syndicate.scoring")
+
+#: Reasons per seller, and evidence strings per ring, at most.
+MAX_REASONS = 3
+
+#: Columns of ``labels.parquet``: name -> (dtype, meaning).
+LABELS_SCHEMA: dict[str, tuple[pl.DataType, str]] = {
+    "seller_id": (pl.String(), "the seller"),
+    "ring_id": (pl.String(), "the seller's ring (null if in none)"),
+    "seller_score": (pl.Float64(), "probability-like score in [0, 1] that the seller is bad"),
+    "score_source": (
+        pl.String(),
+        "out_of_fold (labelled seller, model blind to its component), model, or structure",
+    ),
+    "ring_score": (pl.Float64(), "score of the seller's ring (null if in none)"),
+    "decision": (pl.String(), "syndicate, review or clear (from seller_score)"),
+    "reasons": (pl.List(pl.String()), "up to 3 masked identifiers binding the seller"),
+}
+
+
+@dataclass(frozen=True)
+class Scores:
+    """Everything scoring produced.
+
+    Attributes
+    ----------
+    sellers
+        One row per seller with the columns of :data:`LABELS_SCHEMA` (``labels.parquet``).
+    rings
+        One row per ring: structure figures and :data:`syndicate.features.ring.RING_FEATURES`,
+        ``mean_seller_score``, ``ring_score``, ``decision``, ``evidence``.
+    thresholds
+        The thresholds the decisions used.
+    model
+        The trained seller model, or ``None`` in cold start.
+    warnings
+        Messages for the run manifest (also logged).
+    """
+
+    sellers: pl.DataFrame
+    rings: pl.DataFrame
+    thresholds: Thresholds
+    model: SellerModel | None
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def cold_start(self) -> bool:
+        """True when scores come from structure alone."""
+        return self.model is None
+
+
+def mask_value(key: pl.Expr) -> pl.Expr:
+    """``…`` and the last four letters or digits of a normalised value.
+
+    An email keeps its domain, masking the part before ``@``.
+
+    Examples
+    --------
+    >>> pl.select(mask_value(pl.lit("GB29 NWBK 6016 1331 4821"))).item()
+    '…4821'
+    >>> pl.select(mask_value(pl.lit("jane.smith@example.com"))).item()
+    '…mith@example.com'
+    """
+    local = key.str.extract(r"^(.*)@[^@]*$", 1)
+    domain = key.str.extract(r"(@[^@]*)$", 1)
+    alnum = pl.coalesce(local, key).str.replace_all(r"[^0-9A-Za-z]", "")
+    return pl.lit("…") + alnum.str.slice(-4) + domain.fill_null("")
+
+
+def ring_scores(members: pl.DataFrame) -> pl.DataFrame:
+    """Per ring, the mean of the upper half (rounded up) of its members' scores.
+
+    ``members`` holds ``ring_id`` and ``seller_score``; a ring of 5 averages its 3 top
+    scores.
+
+    Examples
+    --------
+    >>> members = pl.DataFrame({"ring_id": ["r"] * 3, "seller_score": [0.1, 0.9, 0.5]})
+    >>> ring_scores(members).rows()
+    [('r', 0.7, 0.5)]
+    """
+    return (
+        members.filter(pl.col("ring_id").is_not_null())
+        .group_by("ring_id")
+        .agg(
+            pl.col("seller_score")
+            .sort(descending=True)
+            .slice(0, (pl.len() + 1) // 2)
+            .mean()
+            .alias("ring_score"),
+            pl.col("seller_score").mean().alias("mean_seller_score"),
+        )
+        .sort("ring_id")
+    )
+
+
+def _kind_weight(config: Config) -> pl.Expr:
+    return (
+        pl.col("kind")
+        .replace_strict(dict(config.kind_weights), default=config.default_kind_weight)
+        .cast(pl.Float64)
+    )
+
+
+def _known_bad(labels: pl.DataFrame | None) -> pl.DataFrame:
+    if labels is None:
+        return pl.DataFrame(schema={"seller_id": pl.String, "bad": pl.UInt32})
+    return labels.select("seller_id", (pl.col("label") == 1).cast(pl.UInt32).alias("bad"))
+
+
+def seller_reasons(
+    flagged: pl.Series,
+    linkage: LinkageGraph,
+    labels: pl.DataFrame | None,
+    edges: pl.DataFrame | None,
+    config: Config,
+) -> pl.DataFrame:
+    """Up to :data:`MAX_REASONS` strings per flagged seller naming what binds it.
+
+    Candidates are the seller's shared identifiers (hubs excluded) and the relations of
+    given ``edges``; they rank by known-bad sellers on the other side, then kind weight,
+    then how many sellers share them. The seller's own label is never counted.
+
+    Returns ``seller_id``, ``reasons`` for the flagged sellers that have candidates.
+    """
+    bad = _known_bad(labels)
+    flagged_frame = flagged.to_frame("seller_id").unique()
+    shared = linkage.seller_identifiers.filter(~pl.col("hub")).select("seller_id", "kind", "key")
+    own = shared.join(flagged_frame, on="seller_id", how="semi")
+    bad_per_identifier = (
+        shared.join(own.select("kind", "key").unique(), on=["kind", "key"], how="semi")
+        .join(bad, on="seller_id", how="inner")
+        .group_by("kind", "key")
+        .agg(pl.col("bad").sum().alias("bad_total"))
+    )
+    identifiers = (
+        own.join(linkage.identifiers.select("kind", "key", "n_sellers"), on=["kind", "key"])
+        .join(bad_per_identifier, on=["kind", "key"], how="left")
+        .join(bad.rename({"bad": "own_bad"}), on="seller_id", how="left")
+        .select(
+            "seller_id",
+            "kind",
+            "key",
+            mask_value(pl.col("key")).alias("shown"),
+            (pl.col("n_sellers") - 1).cast(pl.Int64).alias("others"),
+            (pl.col("bad_total").fill_null(0) - pl.col("own_bad").fill_null(0))
+            .cast(pl.Int64)
+            .alias("others_bad"),
+        )
+    )
+    parts = [identifiers]
+    if edges is not None and edges.height:
+        ends = pl.concat(
+            [
+                edges.select(
+                    pl.col("src").alias("seller_id"), pl.col("dst").alias("other"), "relation"
+                ),
+                edges.select(
+                    pl.col("dst").alias("seller_id"), pl.col("src").alias("other"), "relation"
+                ),
+            ]
+        ).join(flagged_frame, on="seller_id", how="semi")
+        relations = (
+            ends.join(bad.rename({"seller_id": "other"}), on="other", how="left")
+            .group_by("seller_id", pl.col("relation").alias("kind"))
+            .agg(
+                pl.col("other").n_unique().cast(pl.Int64).alias("others"),
+                pl.col("bad").fill_null(0).sum().cast(pl.Int64).alias("others_bad"),
+            )
+            .with_columns(pl.lit("").alias("key"), pl.lit(None, dtype=pl.String).alias("shown"))
+            .select(identifiers.columns)
+        )
+        parts.append(relations)
+    candidates = pl.concat(parts).with_columns(_kind_weight(config).alias("kind_weight"))
+    sharers = pl.when(pl.col("others") == 1).then(pl.lit("seller")).otherwise(pl.lit("sellers"))
+    known = (
+        pl.when(pl.col("others_bad") > 0)
+        .then(pl.format(" ({} known bad)", pl.col("others_bad")))
+        .otherwise(pl.lit(""))
+    )
+    text = (
+        pl.when(pl.col("shown").is_null())
+        .then(pl.format("linked by {} to {} ", pl.col("kind"), pl.col("others")))
+        .otherwise(
+            pl.format("{} {} shared with {} ", pl.col("kind"), pl.col("shown"), pl.col("others"))
+        )
+        + sharers
+        + known
+    )
+    return (
+        candidates.sort(
+            ["seller_id", "others_bad", "kind_weight", "others", "kind", "key"],
+            descending=[False, True, True, True, False, False],
+        )
+        .group_by("seller_id", maintain_order=True)
+        .head(MAX_REASONS)
+        .group_by("seller_id", maintain_order=True)
+        .agg(text.alias("reasons"))
+    )
+
+
+def _ring_evidence(
+    rings_table: pl.DataFrame, members: pl.DataFrame, linkage: LinkageGraph, config: Config
+) -> pl.DataFrame:
+    """Per ring: the top identifiers binding its members, onboarding and known-bad counts."""
+    in_ring = members.filter(pl.col("ring_id").is_not_null()).select("seller_id", "ring_id")
+    binding = (
+        linkage.seller_identifiers.filter(~pl.col("hub"))
+        .join(in_ring, on="seller_id")
+        .group_by("ring_id", "kind", "key")
+        .agg(pl.len().alias("holders"))
+        .filter(pl.col("holders") >= 2)
+        .with_columns(_kind_weight(config).alias("kind_weight"))
+        .sort(
+            ["ring_id", "holders", "kind_weight", "kind", "key"],
+            descending=[False, True, True, False, False],
+        )
+        .group_by("ring_id", maintain_order=True)
+        .head(MAX_REASONS)
+        .join(rings_table.select("ring_id", "size"), on="ring_id")
+        .group_by("ring_id", maintain_order=True)
+        .agg(
+            pl.format(
+                "{} {} shared by {} of {} members",
+                pl.col("kind"),
+                mask_value(pl.col("key")),
+                pl.col("holders"),
+                pl.col("size"),
+            ).alias("identifiers")
+        )
+    )
+    extra = rings_table.select(
+        "ring_id",
+        pl.when(pl.col("onboarding_spread_days").is_not_null())
+        .then(
+            pl.format(
+                "onboarded within {} days", pl.col("onboarding_spread_days").ceil().cast(pl.Int64)
+            )
+        )
+        .alias("onboarding"),
+        pl.when(pl.col("n_known_bad") > 0)
+        .then(pl.format("{} known-bad members", pl.col("n_known_bad")))
+        .alias("known_bad"),
+    )
+    return (
+        rings_table.select("ring_id")
+        .join(binding, on="ring_id", how="left")
+        .join(extra, on="ring_id", how="left")
+        .select(
+            "ring_id",
+            pl.concat_list(
+                pl.col("identifiers").fill_null(pl.lit([], dtype=pl.List(pl.String))),
+                pl.col("onboarding"),
+                pl.col("known_bad"),
+            )
+            .list.drop_nulls()
+            .alias("evidence"),
+        )
+    )
+
+
+def _usable_labels(labels: pl.DataFrame | None) -> tuple[int, int]:
+    if labels is None or labels.height == 0:
+        return 0, 0
+    return int((labels["label"] == 1).sum()), int((labels["label"] == 0).sum())
+
+
+def score_marketplace(
+    sellers: pl.DataFrame,
+    linkage: LinkageGraph,
+    rings: Rings,
+    features: pl.DataFrame,
+    labels: pl.DataFrame | None,
+    config: Config,
+    edges: pl.DataFrame | None = None,
+) -> Scores:
+    """Score every seller and ring, decide, and give reasons.
+
+    Parameters
+    ----------
+    sellers, labels, edges
+        Validated tables (:func:`syndicate.load_inputs`); ``labels`` may be ``None``.
+    linkage, rings, features
+        The graph, rings and seller features of the same inputs.
+    config
+        Model, threshold and cold-start settings.
+    """
+    warnings: list[str] = []
+    n_bad, n_good = _usable_labels(labels)
+    members = rings.members.select("seller_id", "ring_id")
+    table = ring_features(sellers, rings, labels)
+    model: SellerModel | None = None
+    if n_bad >= 2 and n_good >= 2:
+        assert labels is not None
+        component = rings.members.select("seller_id", "component")
+        model = fit_seller_model(
+            features,
+            labels,
+            component,
+            estimator=SellerClassifier(
+                n_estimators=config.n_estimators, n_jobs=config.n_jobs, random_state=config.seed
+            ),
+            n_folds=config.cv_folds,
+            importance_repeats=config.importance_repeats,
+            seed=config.seed,
+        )
+        scored = features.select("seller_id").with_columns(
+            pl.Series("full_score", model.score(features), dtype=pl.Float64)
+        )
+        seller_table = (
+            scored.join(model.oof.select("seller_id", "score"), on="seller_id", how="left")
+            .select(
+                "seller_id",
+                pl.coalesce("score", "full_score").alias("seller_score"),
+                pl.when(pl.col("score").is_not_null())
+                .then(pl.lit("out_of_fold"))
+                .otherwise(pl.lit("model"))
+                .alias("score_source"),
+            )
+            .join(members, on="seller_id", how="left")
+        )
+        by_ring = ring_scores(seller_table)
+        table = table.join(by_ring, on="ring_id", how="left")
+        unlabelled = seller_table.filter(pl.col("score_source") == "model")["seller_score"]
+        thresholds, bad_rate = _model_thresholds(model, unlabelled.to_numpy(), config)
+        if thresholds.syndicate is None:
+            warnings.append(
+                f"no score reaches {config.syndicate_precision:.0%} out-of-fold precision; "
+                "no seller is decided syndicate (set syndicate_threshold to choose one)"
+            )
+        model.card["thresholds"] = {
+            "syndicate": thresholds.syndicate,
+            "review": thresholds.review,
+            "source": thresholds.source,
+            "syndicate_precision": config.syndicate_precision,
+            "review_precision": config.review_precision,
+            "bad_rate": bad_rate,
+            "bad_rate_source": "config" if config.bad_rate is not None else "estimated",
+        }
+    else:
+        warnings.append(
+            f"cold start: the labels hold {n_bad} known-bad and {n_good} known-good sellers "
+            "(at least 2 of each are needed to train), so ring scores come from structure "
+            "alone and every ring member gets its ring's score"
+        )
+        table = table.with_columns(
+            pl.col("structure_score").alias("ring_score"),
+            pl.col("structure_score").alias("mean_seller_score"),
+        )
+        seller_table = (
+            sellers.select("seller_id")
+            .join(members, on="seller_id", how="left")
+            .join(table.select("ring_id", "ring_score"), on="ring_id", how="left")
+            .select(
+                "seller_id",
+                pl.col("ring_score").fill_null(0.0).alias("seller_score"),
+                pl.lit("structure").alias("score_source"),
+                "ring_id",
+            )
+        )
+        thresholds = Thresholds(
+            syndicate=config.cold_syndicate_threshold,
+            review=config.cold_review_threshold,
+            source="cold_start",
+        )
+    for message in warnings:
+        logger.warning(message)
+    seller_table = seller_table.join(
+        table.select("ring_id", "ring_score"), on="ring_id", how="left"
+    ).with_columns(thresholds.decide(pl.col("seller_score")).alias("decision"))
+    flagged = seller_table.filter(pl.col("decision") != "clear")["seller_id"]
+    reasons = seller_reasons(flagged, linkage, labels, edges, config)
+    seller_table = (
+        seller_table.join(reasons, on="seller_id", how="left")
+        .with_columns(pl.col("reasons").fill_null(pl.lit([], dtype=pl.List(pl.String))))
+        .select(pl.col(name).cast(dtype) for name, (dtype, _) in LABELS_SCHEMA.items())
+        .sort("seller_id")
+    )
+    table = table.with_columns(thresholds.decide(pl.col("ring_score")).alias("decision"))
+    table = table.join(_ring_evidence(table, members, linkage, config), on="ring_id", how="left")
+    return Scores(
+        sellers=seller_table,
+        rings=table.sort("ring_id"),
+        thresholds=thresholds,
+        model=model,
+        warnings=warnings,
+    )
+
+
+def _model_thresholds(
+    model: SellerModel, unlabelled: np.ndarray, config: Config
+) -> tuple[Thresholds, float]:
+    """Thresholds from config where set, else from the prior-adjusted out-of-fold curve."""
+    labels = model.oof["label"].to_numpy().astype(np.int64)
+    scores = model.oof["score"].to_numpy()
+    bad_rate = (
+        config.bad_rate
+        if config.bad_rate is not None
+        else estimate_bad_rate(labels, scores, unlabelled)
+    )
+    from_pr = thresholds_from_pr(
+        labels, scores, config.syndicate_precision, config.review_precision, bad_rate=bad_rate
+    )
+    if config.syndicate_threshold is None and config.review_threshold is None:
+        return from_pr, bad_rate
+    syndicate = (
+        config.syndicate_threshold if config.syndicate_threshold is not None else from_pr.syndicate
+    )
+    review = config.review_threshold if config.review_threshold is not None else from_pr.review
+    if syndicate is not None and review is not None and review > syndicate:
+        review = syndicate
+    return Thresholds(syndicate=syndicate, review=review, source="config"), bad_rate
