@@ -52,11 +52,9 @@ def flagged_legit(scores: Scores, truth: pl.DataFrame) -> dict[str, float]:
         "seller_id", pl.col("legit_group").str.extract(r"^(\w+)-").alias("group")
     )
     joined = legit.join(scores.sellers.select("seller_id", "decision"), on="seller_id")
-    return {
-        group: float(part["decision"].is_in(["syndicate", "review"]).mean())
-        for group, part in joined.group_by("group", maintain_order=False)
-        for group in [group[0]]
-    }
+    flagged = pl.col("decision").is_in(["syndicate", "review"])
+    shares = dict(joined.group_by("group").agg(flagged.mean()).sort("group").iter_rows())
+    return {**shares, "both": float(joined.select(flagged.mean()).item())}
 
 
 def main() -> None:

@@ -24,6 +24,8 @@ from syndicate.errors import (
 from syndicate.evaluate import RingRecovery, ring_recovery
 from syndicate.graphs import LinkageGraph, Rings, build_linkage, find_rings, ring_graph
 from syndicate.io import read_table, write_json_atomic, write_parquet_atomic
+from syndicate.model import SellerClassifier, load_model
+from syndicate.pipeline import PipelineResult, run_pipeline, write_outputs
 from syndicate.synth import Marketplace, SynthConfig, generate_marketplace, write_marketplace
 from syndicate.validation import (
     CONTRACT,
@@ -42,9 +44,11 @@ __all__ = [
     "LinkageGraph",
     "Marketplace",
     "MarketplaceInputs",
+    "PipelineResult",
     "RingRecovery",
     "Rings",
     "SchemaError",
+    "SellerClassifier",
     "SyndicateError",
     "SynthConfig",
     "__version__",
@@ -52,10 +56,13 @@ __all__ = [
     "find_rings",
     "generate_marketplace",
     "load_inputs",
+    "load_model",
     "read_table",
     "ring_graph",
     "ring_recovery",
+    "run_pipeline",
     "write_json_atomic",
     "write_marketplace",
+    "write_outputs",
     "write_parquet_atomic",
 ]

@@ -126,7 +126,8 @@ class SellerClassifier(ClassifierMixin, BaseEstimator):
 
     def predict(self, X: Any) -> np.ndarray:
         """The most probable class of each row."""
-        return np.asarray(self.classes_[np.argmax(self.predict_proba(X), axis=1)])
+        proba = self.predict_proba(X)
+        return np.asarray(self.classes_[np.argmax(proba, axis=1)])
 
     def bad_score(self, X: Any) -> np.ndarray:
         """Probability of class 1 (known bad); zeros if the model never saw class 1."""
@@ -243,26 +244,31 @@ def recall_at_k(labels: np.ndarray, scores: np.ndarray, k: int) -> float:
 def estimate_bad_rate(
     labels: np.ndarray, oof_scores: np.ndarray, unlabelled_scores: np.ndarray
 ) -> float:
-    """The share of bad sellers among the unlabelled, by adjusted classify-and-count.
+    """The share of bad sellers among the unlabelled, by median-sweep classify-and-count.
 
-    At the threshold ``t`` where the out-of-fold ``TPR - FPR`` is largest, the share
-    ``q`` of unlabelled sellers scoring at least ``t`` is ``π·TPR + (1 - π)·FPR``, so
-    ``π = (q - FPR) / (TPR - FPR)`` (Forman 2008), clipped to ``[1e-6, 1]``. It assumes
-    the labelled sellers of each class are a random sample of that class.
+    At a threshold ``t`` the share ``q`` of unlabelled sellers scoring at least ``t`` is
+    ``π·TPR + (1 - π)·FPR``, so ``π = (q - FPR) / (TPR - FPR)``, with TPR and FPR measured
+    out of fold. The estimate is the median over the thresholds whose TPR lies in
+    [0.5, 0.9] (a median sweep after Forman 2008, kept to high thresholds: there the FPR
+    is small, so a bias in it, such as out-of-fold scores running higher than the full
+    model's, cannot swamp a small π), clipped to ``[1e-6, 1]``. It assumes the labelled
+    sellers of each class are a random sample of that class.
 
     Examples
     --------
     >>> labels = np.array([0, 0, 0, 1, 1])
     >>> oof = np.array([0.1, 0.2, 0.3, 0.8, 0.9])
-    >>> estimate_bad_rate(labels, oof, np.array([0.1, 0.1, 0.1, 0.9]))
+    >>> estimate_bad_rate(labels, oof, np.array([0.1] * 7 + [0.95]))  # q = 1/8 at TPR 1/2
     0.25
     """
     fpr, tpr, cuts = roc_curve(labels, oof_scores, drop_intermediate=False)
-    best = int(np.argmax(tpr - fpr))
-    if tpr[best] - fpr[best] <= 0 or len(unlabelled_scores) == 0:
+    usable = np.isfinite(cuts) & (tpr >= 0.5) & (tpr <= 0.9) & (tpr - fpr >= 0.25)
+    if not usable.any() or len(unlabelled_scores) == 0:
         return float(np.clip(labels.mean(), 1e-6, 1.0))
-    share = float((unlabelled_scores >= cuts[best]).mean())
-    return float(np.clip((share - fpr[best]) / (tpr[best] - fpr[best]), 1e-6, 1.0))
+    ordered = np.sort(unlabelled_scores)
+    share = 1.0 - np.searchsorted(ordered, cuts[usable], side="left") / len(ordered)
+    estimates = (share - fpr[usable]) / (tpr[usable] - fpr[usable])
+    return float(np.clip(np.median(estimates), 1e-6, 1.0))
 
 
 def thresholds_from_pr(

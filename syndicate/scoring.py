@@ -47,6 +47,9 @@ __all__ = [
 
 logger = logging.getLogger("syndicate.scoring")
 
+#: Fewer known-bad sellers than this make the thresholds unreliable (a warning says so).
+FEW_LABELS = 30
+
 #: Reasons per seller, and evidence strings per ring, at most.
 MAX_REASONS = 3
 
@@ -370,6 +373,11 @@ def score_marketplace(
         table = table.join(by_ring, on="ring_id", how="left")
         unlabelled = seller_table.filter(pl.col("score_source") == "model")["seller_score"]
         thresholds, bad_rate = _model_thresholds(model, unlabelled.to_numpy(), config)
+        if n_bad < FEW_LABELS:
+            warnings.append(
+                f"only {n_bad} known-bad sellers: the decision thresholds and the bad-rate "
+                "estimate are unreliable; consider setting bad_rate or the thresholds in config"
+            )
         if thresholds.syndicate is None:
             warnings.append(
                 f"no score reaches {config.syndicate_precision:.0%} out-of-fold precision; "

@@ -1,0 +1,132 @@
+"""The whole job on a small synthetic marketplace: leakage, determinism, outputs."""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+import pytest
+
+from syndicate import Config, generate_marketplace, load_inputs
+from syndicate.model import CARD_FILE, MODEL_FILE, load_model
+from syndicate.pipeline import RINGS_COLUMNS, PipelineResult, run_pipeline, write_outputs
+from syndicate.scoring import LABELS_SCHEMA
+
+CONFIG = Config(n_estimators=25, cv_folds=3, importance_repeats=0, n_jobs=1, seed=3)
+
+
+@pytest.fixture(scope="module")
+def market() -> dict[str, pl.DataFrame]:
+    made = generate_marketplace(n_sellers=8000, seed=11)
+    return {"sellers": made.sellers, "links": made.links, "labels": made.labels}
+
+
+def run(tables: dict[str, pl.DataFrame], config: Config = CONFIG) -> PipelineResult:
+    return run_pipeline(load_inputs(**tables), config)
+
+
+@pytest.fixture(scope="module")
+def result(market: dict[str, pl.DataFrame]) -> PipelineResult:
+    return run(market)
+
+
+def test_outputs_have_the_documented_shape(result: PipelineResult) -> None:
+    n_sellers = result.inputs.sellers.height
+    assert result.labels.schema == pl.Schema({k: d for k, (d, _) in LABELS_SCHEMA.items()})
+    assert result.labels["seller_id"].to_list() == sorted(result.inputs.sellers["seller_id"])
+    assert result.features.height == n_sellers
+    assert result.rings.columns == list(RINGS_COLUMNS)
+    assert result.rings["ring_id"].is_sorted() and result.rings["ring_id"].is_unique().all()
+    assert result.scores.model is not None and not result.warnings
+    ring_members = result.labels.filter(pl.col("ring_id").is_not_null())
+    sizes = ring_members.group_by("ring_id").len().sort("ring_id")
+    assert sizes["len"].to_list() == result.rings["size"].to_list()
+
+
+def test_labelled_sellers_get_out_of_fold_scores(result: PipelineResult) -> None:
+    labelled = set(result.inputs.labels["seller_id"])
+    source = dict(result.labels.select("seller_id", "score_source").iter_rows())
+    assert {s for s, how in source.items() if how == "out_of_fold"} == labelled
+    assert set(source.values()) == {"out_of_fold", "model"}
+    oof = result.scores.model.oof if result.scores.model else None
+    assert oof is not None
+    joined = oof.join(result.labels, on="seller_id")
+    assert joined.height == len(labelled)
+    assert (joined["score"] == joined["seller_score"]).all()
+
+
+@pytest.mark.parametrize("wanted", [1, 0])
+def test_a_sellers_own_label_never_reaches_its_features_or_score(
+    market: dict[str, pl.DataFrame], result: PipelineResult, wanted: int
+) -> None:
+    # A labelled seller inside a ring, so that its label does reach its ring-mates' rows.
+    in_ring = result.labels.filter(pl.col("ring_id").is_not_null()).select("seller_id")
+    pick = (
+        market["labels"]
+        .join(in_ring, on="seller_id")
+        .filter(pl.col("label") == wanted)
+        .sort("seller_id")["seller_id"][0]
+    )
+    flipped = market["labels"].with_columns(
+        pl.when(pl.col("seller_id") == pick)
+        .then(1 - pl.col("label"))
+        .otherwise(pl.col("label"))
+        .alias("label")
+    )
+    other = run({**market, "labels": flipped})
+
+    def row(frame: pl.DataFrame) -> dict[str, object]:
+        return frame.filter(pl.col("seller_id") == pick).row(0, named=True)
+
+    assert row(other.features) == row(result.features)
+    before, after = row(result.labels), row(other.labels)
+    assert after["seller_score"] == before["seller_score"]
+    assert after["score_source"] == "out_of_fold"
+    # The flip is visible to the seller's ring-mates: the test would catch a no-op.
+    mates = result.labels.filter(
+        (pl.col("ring_id") == before["ring_id"]) & (pl.col("seller_id") != pick)
+    )["seller_id"]
+    column = "ring_known_bad"
+    changed = (
+        result.features.filter(pl.col("seller_id").is_in(mates.implode()))[column]
+        != other.features.filter(pl.col("seller_id").is_in(mates.implode()))[column]
+    )
+    assert changed.all()
+
+
+def test_same_inputs_in_another_row_order_give_identical_outputs(
+    market: dict[str, pl.DataFrame], result: PipelineResult
+) -> None:
+    shuffled = {
+        name: frame.sample(fraction=1.0, shuffle=True, seed=5) for name, frame in market.items()
+    }
+    other = run(shuffled)
+    assert other.labels.equals(result.labels)
+    assert other.rings.equals(result.rings)
+    assert other.features.equals(result.features)
+
+
+def test_outputs_are_written_and_the_model_reloads(
+    result: PipelineResult, tmp_path: pytest.TempPathFactory
+) -> None:
+    paths = write_outputs(result, tmp_path)
+    assert set(paths) == {"labels", "rings", "features", "hubs", "rejects", "model"}
+    assert pl.read_parquet(paths["labels"]).equals(result.labels)
+    assert pl.read_parquet(paths["rings"]).equals(result.rings)
+    assert {MODEL_FILE, CARD_FILE} <= {p.name for p in paths["model"].iterdir()}
+    estimator, card = load_model(paths["model"])
+    model = result.scores.model
+    assert model is not None
+    assert card["feature_names"] == model.feature_names
+    assert card["thresholds"]["syndicate"] == result.scores.thresholds.syndicate
+    matrix = result.features.select(model.feature_names).cast(pl.Float64).to_numpy()
+    np.testing.assert_array_equal(estimator.bad_score(matrix), model.score(result.features))
+    assert not any(p.name.endswith(".tmp") for p in tmp_path.rglob("*"))
+
+
+def test_without_labels_the_job_runs_from_structure(market: dict[str, pl.DataFrame]) -> None:
+    cold = run({"sellers": market["sellers"], "links": market["links"]})
+    assert cold.scores.model is None
+    assert any("cold start" in warning for warning in cold.warnings)
+    assert set(cold.labels["score_source"]) == {"structure"}
+    assert cold.rings["ring_score"].equals(cold.rings["structure_score"])
+    assert cold.rings.height > 0
