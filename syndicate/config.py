@@ -130,11 +130,13 @@ class Config:
             value = getattr(self, name)
             if not (isinstance(value, int) and not isinstance(value, bool) and value >= 2):
                 raise ConfigError(f"{name} must be an integer >= 2; got {value!r}")
-        if not (isinstance(self.importance_repeats, int) and self.importance_repeats >= 0):
+        repeats = self.importance_repeats
+        if not (isinstance(repeats, int) and not isinstance(repeats, bool) and repeats >= 0):
             raise ConfigError(
                 f"importance_repeats must be an integer >= 0; got {self.importance_repeats!r}"
             )
-        if not (isinstance(self.n_jobs, int) and self.n_jobs != 0):
+        jobs = self.n_jobs
+        if not (isinstance(jobs, int) and not isinstance(jobs, bool) and jobs != 0):
             raise ConfigError(f"n_jobs must be a non-zero integer; got {self.n_jobs!r}")
         for name in ("syndicate_precision", "review_precision"):
             value = getattr(self, name)

@@ -113,7 +113,7 @@ def mask_value(key: pl.Expr) -> pl.Expr:
     """
     local = key.str.extract(r"^(.*)@[^@]*$", 1)
     domain = key.str.extract(r"(@[^@]*)$", 1)
-    alnum = pl.coalesce(local, key).str.replace_all(r"[^0-9A-Za-z]", "")
+    alnum = pl.coalesce(local, key).str.replace_all(r"[^\p{L}\p{N}]", "")
     return pl.lit("…") + alnum.str.slice(-4) + domain.fill_null("")
 
 
@@ -210,6 +210,7 @@ def seller_reasons(
                 ),
             ]
         ).join(flagged_frame, on="seller_id", how="semi")
+        ends = ends.unique(["seller_id", "relation", "other"])  # repeated edges count once
         relations = (
             ends.join(bad.rename({"seller_id": "other"}), on="other", how="left")
             .group_by("seller_id", pl.col("relation").alias("kind"))

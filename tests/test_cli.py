@@ -80,6 +80,11 @@ def test_demo_runs_and_says_where_to_look(
     assert {"gmv_30d", "gmv_30d_nbr1_mean", "gmv_30d_nbr1_max", "gmv_30d_nbr2_mean"} <= set(
         features.columns
     )
+    labels = pl.read_parquet(out_dir / "labels.parquet")
+    assert labels.height == 3000 and set(labels["decision"]) <= {"syndicate", "review", "clear"}
+    assert summary["decisions"] == dict(labels["decision"].value_counts().iter_rows())
+    assert (out_dir / "model" / "model.skops").is_file() and not summary["cold_start"]
+    assert "top rings:" in captured.out
     assert pl.read_parquet(out_dir / "rejects.parquet").columns == [
         "table",
         "row",
@@ -97,6 +102,7 @@ def test_demo_on_a_marketplace_too_small_for_rings(
     assert "planted rings recovered: 0 of 0 (Jaccard >= 0.5; recall n/a" in capsys.readouterr().out
     summary = json.loads((tmp_path / "summary.json").read_text())
     assert summary["planted_rings"] == 0 and summary["ring_recall"] is None
+    assert summary["cold_start"] and not (tmp_path / "model").exists()
 
 
 def test_output_folder_that_is_a_file_is_an_input_error(
