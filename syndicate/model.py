@@ -18,6 +18,7 @@ import hashlib
 import json
 import math
 import platform
+import zipfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib.metadata import PackageNotFoundError, version
@@ -479,14 +480,25 @@ def load_model(folder: str | Path) -> tuple[SellerClassifier, dict[str, Any]]:
     for path in (model_path, card_path):
         if not path.is_file():
             raise InputFileError(f"{path}: not found (expected a folder written by save_model)")
-    untrusted = set(sio.get_untrusted_types(file=model_path)) - set(_TRUSTED_TYPES)
+    try:
+        untrusted = set(sio.get_untrusted_types(file=model_path)) - set(_TRUSTED_TYPES)
+    except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
+        raise InputFileError(f"{model_path}: not a readable skops file ({exc})") from exc
     if untrusted:
         raise InputFileError(f"{model_path}: refusing to load untrusted types {sorted(untrusted)}")
-    estimator = sio.load(model_path, trusted=list(_TRUSTED_TYPES))
+    try:
+        estimator = sio.load(model_path, trusted=list(_TRUSTED_TYPES))
+    except Exception as exc:  # skops raises many types on a damaged file
+        raise InputFileError(f"{model_path}: cannot be loaded ({exc})") from exc
     if not isinstance(estimator, SellerClassifier):
         raise InputFileError(f"{model_path}: holds {type(estimator).__name__}, not a model")
     _check_trees(estimator, model_path)
-    card = json.loads(card_path.read_text(encoding="utf-8"))
+    try:
+        card = json.loads(card_path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InputFileError(f"{card_path}: not a readable JSON model card ({exc})") from exc
+    if not isinstance(card, dict):
+        raise InputFileError(f"{card_path}: the model card is not a JSON object")
     return estimator, card
 
 
@@ -500,11 +512,14 @@ def _check_trees(estimator: SellerClassifier, path: Path) -> None:
         count = nodes.node_count
         left, right, feature = nodes.children_left, nodes.children_right, nodes.feature
         leaf = left == -1
+        split = np.flatnonzero(~leaf)
+        # Children come after their parent (as scikit-learn builds trees), so every path
+        # ends at a leaf: a cycle would make prediction loop for ever.
         ok = (
             len(left) == len(right) == len(feature) == count > 0
             and np.array_equal(leaf, right == -1)
-            and bool(np.all((left[~leaf] > 0) & (left[~leaf] < count)))
-            and bool(np.all((right[~leaf] > 0) & (right[~leaf] < count)))
+            and bool(np.all((left[split] > split) & (left[split] < count)))
+            and bool(np.all((right[split] > split) & (right[split] < count)))
             and bool(np.all((feature[~leaf] >= 0) & (feature[~leaf] < n_features)))
             and nodes.value.shape[0] == count
         )

@@ -421,7 +421,9 @@ def _refuse_unknown(
     frame: pl.DataFrame, columns: Sequence[str], known: pl.Series, refusals: _Refusals, table: str
 ) -> pl.DataFrame:
     for column in columns:
-        frame = refusals.split(frame, ~pl.col(column).is_in(known.implode()), "unknown_seller", table, column)
+        frame = refusals.split(
+            frame, ~pl.col(column).is_in(known.implode()), "unknown_seller", table, column
+        )
     return frame
 
 

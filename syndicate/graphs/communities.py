@@ -211,7 +211,9 @@ def ring_graph(linkage: LinkageGraph, rings: Rings, ring_id: str) -> nx.Graph:
     sellers = rings.members.filter(pl.col("ring_id") == ring_id)["seller_id"]
     if sellers.len() == 0:
         raise KeyError(f"no ring with id {ring_id!r}")
-    inside = linkage.edges.filter(pl.col("src").is_in(sellers.implode()) & pl.col("dst").is_in(sellers.implode()))
+    inside = linkage.edges.filter(
+        pl.col("src").is_in(sellers.implode()) & pl.col("dst").is_in(sellers.implode())
+    )
     graph = nx.Graph(ring_id=ring_id)
     graph.add_nodes_from((seller, {"ring_id": ring_id}) for seller in sellers.to_list())
     graph.add_edges_from(

@@ -1,0 +1,654 @@
+"""The seller model: estimator contract, component folds, thresholds, training and files.
+
+Every expected number below is worked out by hand in a comment beside it.
+"""
+
+from __future__ import annotations
+
+import collections
+import json
+import math
+import re
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import polars as pl
+import pytest
+import sklearn
+import skops.io as sio
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from sklearn.metrics import average_precision_score, roc_auc_score
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from syndicate.errors import InputFileError, SyndicateError
+from syndicate.model import (
+    CARD_FILE,
+    MODEL_FILE,
+    SellerClassifier,
+    SellerModel,
+    Thresholds,
+    component_folds,
+    estimate_bad_rate,
+    feature_matrix,
+    fit_seller_model,
+    load_model,
+    recall_at_k,
+    save_model,
+    thresholds_from_pr,
+)
+
+# --------------------------------------------------------------------------------------
+# SellerClassifier
+
+
+def _expected_failed_checks(estimator: Any) -> dict[str, str]:
+    return {
+        "check_sample_weight_equivalence_on_dense_data": (
+            "the same expected failure scikit-learn lists for RandomForestClassifier: "
+            "bootstrap sampling draws rows by count, not by weight, so a sample_weight of 2 "
+            "is not equivalent to repeating the row"
+        )
+    }
+
+
+# xfail_strict: the expected failure must really fail, and every other check must pass,
+# so this is the only check SellerClassifier fails (true as of scikit-learn 1.9.1).
+@parametrize_with_checks(
+    [SellerClassifier(n_estimators=10)],
+    expected_failed_checks=_expected_failed_checks,
+    xfail_strict=True,
+)
+def test_scikit_learn_estimator_checks(estimator: SellerClassifier, check: Any) -> None:
+    check(estimator)
+
+
+def test_init_is_keyword_only() -> None:
+    with pytest.raises(TypeError, match="positional argument"):
+        SellerClassifier(10)  # type: ignore[call-arg]
+
+
+def test_missing_values_are_allowed_in_fit_and_predict() -> None:
+    # The only feature is missing exactly for the bad sellers, so missingness alone
+    # separates the classes and the trees must route NaN to the bad side.
+    X = np.array([[np.nan], [0.0], [np.nan], [1.0]] * 5)
+    y = np.array([1, 0, 1, 0] * 5)
+    model = SellerClassifier(n_estimators=10).fit(X, y)
+    assert model.predict([[np.nan], [0.5]]).tolist() == [1, 0]
+    assert model.bad_score([[np.nan], [0.5]]).tolist() == [1.0, 0.0]
+
+
+X_SPLIT = np.array([[0.0, 1.0], [0.1, 0.0], [0.9, 1.0], [1.0, 0.0]] * 5)
+
+
+def test_bad_score_is_the_column_of_class_one() -> None:
+    # Classes 1 (bad) and 2: class 1 is the first column, not the last.
+    model = SellerClassifier(n_estimators=10).fit(X_SPLIT, np.array([2, 2, 1, 1] * 5))
+    assert model.classes_.tolist() == [1, 2]
+    proba = model.predict_proba(X_SPLIT[:4])
+    assert model.bad_score(X_SPLIT[:4]).tolist() == proba[:, 0].tolist()
+    assert model.bad_score(X_SPLIT[:4]).tolist() == [0.0, 0.0, 1.0, 1.0]
+
+
+def test_bad_score_with_one_class_only() -> None:
+    # Fitted on known-good sellers only: one probability column (class 0), bad score 0.
+    good_only = SellerClassifier(n_estimators=10).fit(X_SPLIT, np.zeros(20, dtype=int))
+    assert good_only.classes_.tolist() == [0]
+    assert good_only.predict_proba(X_SPLIT[:3]).tolist() == [[1.0]] * 3
+    assert good_only.predict(X_SPLIT[:3]).tolist() == [0, 0, 0]
+    assert good_only.bad_score(X_SPLIT[:3]).tolist() == [0.0, 0.0, 0.0]
+    # Fitted on known-bad sellers only: the single column is class 1.
+    bad_only = SellerClassifier(n_estimators=10).fit(X_SPLIT, np.ones(20, dtype=int))
+    assert bad_only.bad_score(X_SPLIT[:3]).tolist() == [1.0, 1.0, 1.0]
+
+
+def test_same_random_state_gives_identical_probabilities() -> None:
+    rng = np.random.default_rng(7)
+    X = rng.normal(size=(60, 3))
+    y = (X[:, 0] + rng.normal(scale=1.0, size=60) > 0).astype(int)
+    first = SellerClassifier(n_estimators=10, random_state=3).fit(X, y).predict_proba(X)
+    again = SellerClassifier(n_estimators=10, random_state=3).fit(X, y).predict_proba(X)
+    other = SellerClassifier(n_estimators=10, random_state=4).fit(X, y).predict_proba(X)
+    assert np.array_equal(first, again)
+    assert not np.array_equal(first, other)  # the seed does reach the forest
+
+
+# --------------------------------------------------------------------------------------
+# component_folds
+
+
+def test_component_folds_docstring_values() -> None:
+    folds = component_folds(pl.Series(["s1", "s1", "s2"]), 5)
+    assert folds.dtype == pl.Int32
+    assert folds.to_list() == [2, 2, 3]
+
+
+def test_fold_of_a_key_does_not_depend_on_the_other_keys() -> None:
+    keys = pl.Series([f"c{i}" for i in range(12)])
+    alone = {key: component_folds(pl.Series([key]), 4).item() for key in keys}
+    subset = keys.gather([1, 5, 7])
+    superset = pl.concat([keys, pl.Series([f"new{i}" for i in range(30)])])
+    for part in (keys, subset, superset):
+        folds = component_folds(part, 4).to_list()
+        for key, fold in zip(part.to_list(), folds, strict=True):
+            if key in alone:
+                assert fold == alone[key], key
+    assert len(set(alone.values())) > 1  # the keys do spread over folds
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    keys=st.lists(st.text(min_size=1, max_size=5), min_size=1, max_size=25),
+    n_folds=st.integers(min_value=1, max_value=7),
+    data=st.data(),
+)
+def test_component_folds_invariants(keys: list[str], n_folds: int, data: st.DataObject) -> None:
+    folds = component_folds(pl.Series(keys, dtype=pl.String), n_folds).to_list()
+    assert len(folds) == len(keys)
+    assert all(0 <= fold < n_folds for fold in folds)
+    by_key: dict[str, set[int]] = collections.defaultdict(set)
+    for key, fold in zip(keys, folds, strict=True):
+        by_key[key].add(fold)
+    assert all(len(found) == 1 for found in by_key.values())  # a component shares a fold
+    # Row order does not matter: permuted rows get the same fold per key.
+    order = data.draw(st.permutations(range(len(keys))))
+    shuffled = [keys[i] for i in order]
+    again = component_folds(pl.Series(shuffled, dtype=pl.String), n_folds).to_list()
+    assert again == [folds[i] for i in order]
+    # Other keys do not matter: each key alone gets the fold it got among the others.
+    key = data.draw(st.sampled_from(keys))
+    assert component_folds(pl.Series([key]), n_folds).to_list() == list(by_key[key])
+
+
+# --------------------------------------------------------------------------------------
+# recall_at_k
+
+# labels 1 at positions 0 and 2; by score the order is 0 (.9), 1 (.8), 3 (.7), 4 (.2), 2 (.1)
+RECALL_LABELS = np.array([1, 0, 1, 0, 0])
+RECALL_SCORES = np.array([0.9, 0.8, 0.1, 0.7, 0.2])
+
+
+@pytest.mark.parametrize(
+    ("k", "expected"),
+    [
+        (0, 0.0),
+        (1, 0.5),  # top {0}: 1 of 2 positives
+        (4, 0.5),  # top {0, 1, 3, 4}: still only position 0
+        (5, 1.0),  # everyone
+        (10, 1.0),  # k beyond the table
+    ],
+)
+def test_recall_at_k_exact(k: int, expected: float) -> None:
+    assert recall_at_k(RECALL_LABELS, RECALL_SCORES, k) == expected
+
+
+def test_recall_at_k_breaks_ties_by_position() -> None:
+    labels, scores = np.array([0, 1, 1]), np.array([0.5, 0.5, 0.5])
+    assert recall_at_k(labels, scores, 1) == 0.0  # position 0 first, a good seller
+    assert recall_at_k(labels, scores, 2) == 0.5
+
+
+def test_recall_at_k_without_positives_is_nan() -> None:
+    assert math.isnan(recall_at_k(np.array([0, 0, 0]), np.array([0.3, 0.2, 0.1]), 2))
+
+
+# --------------------------------------------------------------------------------------
+# thresholds_from_pr
+
+# Four bad (B) and four good (G) sellers; scores in descending order with, at each cut t,
+# TP/FP among scores >= t, plain precision, TPR/FPR, and precision under a prior π = 0.2:
+#   t    who  TP FP  plain      TPR  FPR   π·TPR / (π·TPR + (1 - π)·FPR)
+#   .9   B    1  0   1          .25  0     1
+#   .8   B    2  0   1          .50  0     1
+#   .7   G    2  1   2/3        .50  .25   .10 / (.10 + .20) = 1/3
+#   .6   B    3  1   3/4        .75  .25   .15 / (.15 + .20) = 3/7  ≈ .429
+#   .5   G    3  2   3/5        .75  .50   .15 / (.15 + .40) = 3/11 ≈ .273
+#   .4   G    3  3   1/2        .75  .75   .15 / (.15 + .60) = 1/5
+#   .3   B    4  3   4/7 ≈ .571 1    .75   .20 / (.20 + .60) = 1/4
+#   .2   G    4  4   1/2        1    1     .20 / (.20 + .80) = 1/5
+PR_LABELS = np.array([1, 1, 0, 1, 0, 0, 1, 0])
+PR_SCORES = np.array([0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3, 0.2])
+
+
+@pytest.mark.parametrize(
+    ("syndicate_precision", "review_precision", "bad_rate", "expected"),
+    [
+        (0.9, 0.7, None, (0.8, 0.6)),
+        # exact targets are reached: 3/4 at .6, 1/2 at .2 (the lowest cut reaching it)
+        (0.75, 0.55, None, (0.6, 0.3)),
+        (1.0, 0.5, None, (0.8, 0.2)),
+        # with π = 0.2, review at 0.4 needs 3/7 (.6) where plain precision allowed .3
+        (0.9, 0.4, 0.2, (0.8, 0.6)),
+        # 1/4 at .3 is reached exactly, past the dip below 1/4 at .4 and .5
+        (0.9, 0.25, 0.2, (0.8, 0.3)),
+        # nothing reaches 1.01: no seller is a syndicate, review is still set
+        (1.01, 0.9, None, (None, 0.8)),
+        (1.01, 1.01, 0.2, (None, None)),
+    ],
+)
+def test_thresholds_from_pr_exact(
+    syndicate_precision: float,
+    review_precision: float,
+    bad_rate: float | None,
+    expected: tuple[float | None, float | None],
+) -> None:
+    found = thresholds_from_pr(
+        PR_LABELS, PR_SCORES, syndicate_precision, review_precision, bad_rate=bad_rate
+    )
+    assert found == Thresholds(syndicate=expected[0], review=expected[1], source="oof_pr_curve")
+
+
+def test_thresholds_nothing_reached_when_the_top_score_is_good() -> None:
+    # Cut .9 holds only the good seller (precision 0), cut .1 both (precision 1/2).
+    found = thresholds_from_pr(np.array([1, 0]), np.array([0.1, 0.9]), 0.9, 0.6)
+    assert found == Thresholds(syndicate=None, review=None, source="oof_pr_curve")
+
+
+@pytest.mark.parametrize(
+    ("syndicate_precision", "review_precision"),
+    [
+        (0.5, 0.9),  # review would be .8, above syndicate .2
+        (0.5, 1.01),  # review reaches nothing while syndicate is .2
+    ],
+)
+def test_review_is_never_above_syndicate(
+    syndicate_precision: float, review_precision: float
+) -> None:
+    found = thresholds_from_pr(PR_LABELS, PR_SCORES, syndicate_precision, review_precision)
+    assert found == Thresholds(syndicate=0.2, review=0.2, source="oof_pr_curve")
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    rows=st.lists(
+        st.tuples(st.booleans(), st.integers(min_value=0, max_value=20)), min_size=2, max_size=30
+    ).filter(lambda rows: len({label for label, _ in rows}) == 2),
+    targets=st.tuples(st.floats(0.0, 1.0), st.floats(0.0, 1.0)),
+    bad_rate=st.none() | st.floats(0.001, 0.999),
+)
+def test_review_never_above_syndicate_property(
+    rows: list[tuple[bool, int]], targets: tuple[float, float], bad_rate: float | None
+) -> None:
+    labels = np.array([label for label, _ in rows], dtype=int)
+    scores = np.array([score / 20 for _, score in rows])
+    found = thresholds_from_pr(labels, scores, *targets, bad_rate=bad_rate)
+    if found.syndicate is not None:
+        assert found.review is not None
+        assert found.review <= found.syndicate
+    for cut in (found.syndicate, found.review):
+        assert cut is None or cut in set(scores.tolist())
+
+
+# --------------------------------------------------------------------------------------
+# estimate_bad_rate
+
+# Bad sellers score .9 .8 .6 .4, good ones .7 .3 .2 .1. The cuts with TPR in [.5, .9] and
+# TPR - FPR >= .25 are
+#   t = .8: TPR .50, FPR 0     π = q / .5
+#   t = .7: TPR .50, FPR .25   π = (q - .25) / .25
+#   t = .6: TPR .75, FPR .25   π = (q - .25) / .5
+# (.9 has TPR .25 and .4 TPR 1), and the estimate is the median of the three.
+BAD_RATE_LABELS = np.array([1, 1, 1, 1, 0, 0, 0, 0])
+BAD_RATE_OOF = np.array([0.9, 0.8, 0.6, 0.4, 0.7, 0.3, 0.2, 0.1])
+
+
+@pytest.mark.parametrize(
+    ("unlabelled", "expected"),
+    [
+        # q = 2/8, 3/8, 4/8: π = .5, .5, .5
+        ([0.95, 0.85, 0.75, 0.65, 0.3, 0.2, 0.1, 0.0], 0.5),
+        # q = 1/8, 3/8, 6/8: π = .25, .5, 1, median .5 (mean .583; the largest TPR - FPR
+        # alone, t = .8, would give .25)
+        ([0.95, 0.75, 0.72, 0.65, 0.65, 0.61, 0.1, 0.0], 0.5),
+        # the same with scores equal to the cuts: a seller at t counts as scoring >= t
+        ([0.8, 0.7, 0.7, 0.6, 0.6, 0.6, 0.0, 0.0], 0.5),
+        # q = 0: π = 0, -1, -.5, median -.5, clipped up to 1e-6
+        ([0.0, 0.1, 0.2], 1e-6),
+        # q = 1: π = 2, 3, 1.5, median 2, clipped down to 1
+        ([1.0, 0.99], 1.0),
+        # no unlabelled sellers: the labelled base rate 4/8
+        ([], 0.5),
+    ],
+)
+def test_estimate_bad_rate_exact(unlabelled: list[float], expected: float) -> None:
+    assert estimate_bad_rate(BAD_RATE_LABELS, BAD_RATE_OOF, np.array(unlabelled)) == expected
+
+
+@pytest.mark.parametrize(
+    ("labels", "oof", "expected"),
+    [
+        # bad sellers score below every good one: TPR - FPR <= 0 at every cut, so 2/5
+        ([1, 1, 0, 0, 0], [0.1, 0.2, 0.8, 0.9, 0.7], 0.4),
+        # one bad seller: TPR jumps from 0 to 1, never in [.5, .9], so 1/4
+        ([1, 0, 0, 0], [0.9, 0.1, 0.2, 0.3], 0.25),
+    ],
+)
+def test_estimate_bad_rate_without_a_usable_cut_is_the_base_rate(
+    labels: list[int], oof: list[float], expected: float
+) -> None:
+    unlabelled = np.array([0.9, 0.9, 0.1])
+    assert estimate_bad_rate(np.array(labels), np.array(oof), unlabelled) == expected
+
+
+# --------------------------------------------------------------------------------------
+# fit_seller_model
+
+# 30 sellers s00..s29 in pairs, each pair one component named after its first seller.
+# s00..s09 are known bad, s10..s25 known good, s26..s29 unlabelled. shared_devices
+# separates the classes (bad 10..12, everyone else 0..3); noise does not.
+# s25 is missing from the component table, so its component is its own id.
+SELLERS = [f"s{i:02d}" for i in range(30)]
+LABELLED = SELLERS[:26]
+FEATURES = pl.DataFrame(
+    {
+        "seller_id": SELLERS,
+        "shared_devices": [float(10 + i % 3) if i < 10 else float(i % 4) for i in range(30)],
+        "noise": [float(i * 7 % 10) for i in range(30)],
+    }
+)
+LABELS = pl.DataFrame({"seller_id": LABELLED, "label": [1] * 10 + [0] * 16})
+COMPONENT = pl.DataFrame(
+    {"seller_id": SELLERS, "component": [f"s{i // 2 * 2:02d}" for i in range(30)]}
+).filter(pl.col("seller_id") != "s25")
+COMPONENT_OF = {**dict(COMPONENT.iter_rows()), "s25": "s25"}
+
+
+def _fit(labels: pl.DataFrame = LABELS, **options: Any) -> SellerModel:
+    options = {"n_folds": 3, **options}
+    return fit_seller_model(
+        FEATURES, labels, COMPONENT, estimator=SellerClassifier(n_estimators=10), **options
+    )
+
+
+def _flip(labels: pl.DataFrame, seller_id: str) -> pl.DataFrame:
+    flipped = pl.when(pl.col("seller_id") == seller_id).then(1 - pl.col("label"))
+    return labels.with_columns(flipped.otherwise(pl.col("label")).alias("label"))
+
+
+@pytest.fixture(scope="module")
+def seller_model() -> SellerModel:
+    return _fit()
+
+
+@pytest.mark.parametrize(
+    ("labels", "counts"),
+    [
+        (LABELS.filter(pl.col("seller_id") != "s00").tail(17), "1 and 16"),
+        (LABELS.head(11), "10 and 1"),
+        (LABELS.head(0), "0 and 0"),
+    ],
+)
+def test_fit_needs_two_of_each_class(labels: pl.DataFrame, counts: str) -> None:
+    message = "training needs at least 2 known-bad and 2 known-good sellers; the labels have "
+    with pytest.raises(SyndicateError, match=re.escape(message + counts)):
+        _fit(labels)
+
+
+def test_oof_scores_for_every_labelled_seller(seller_model: SellerModel) -> None:
+    oof = seller_model.oof
+    assert oof.columns == ["seller_id", "label", "fold", "score"]
+    assert oof["seller_id"].to_list() == LABELLED
+    assert oof["label"].to_list() == LABELS["label"].to_list()
+    assert oof["score"].null_count() == 0
+    assert oof["score"].is_between(0.0, 1.0).all()
+
+
+def test_each_component_lands_in_one_fold(seller_model: SellerModel) -> None:
+    oof = seller_model.oof.with_columns(
+        pl.col("seller_id").replace_strict(COMPONENT_OF).alias("component")
+    )
+    expected = component_folds(oof["component"], 3)
+    assert oof["fold"].to_list() == expected.to_list()
+    assert oof.group_by("component").agg(pl.col("fold").n_unique())["fold"].max() == 1
+    assert oof["fold"].n_unique() > 1  # more than one fold is really used
+
+
+def test_model_card(seller_model: SellerModel) -> None:
+    card, oof = seller_model.card, seller_model.oof
+    assert sorted(card) == [
+        "cv",
+        "features",
+        "labels",
+        "model",
+        "params",
+        "permutation_importance",
+        "seed",
+        "versions",
+    ]  # no "thresholds": scoring adds them
+    assert card["model"] == "syndicate.model.SellerClassifier"
+    assert card["features"] == seller_model.feature_names == ["shared_devices", "noise"]
+    assert card["params"] == SellerClassifier(n_estimators=10).get_params()
+    assert card["labels"] == {"n_labeled": 26, "n_known_bad": 10, "n_known_good": 16}
+    assert card["seed"] == 0
+    cv = card["cv"]
+    y, scores = oof["label"].to_numpy(), oof["score"].to_numpy()
+    assert cv["folds"] == 3
+    assert cv["scores"] == "out-of-fold"
+    assert cv["base_rate"] == round(10 / 26, 6) == 0.384615
+    assert cv["auroc"] == round(roc_auc_score(y, scores), 6)
+    assert cv["auprc"] == round(average_precision_score(y, scores), 6)
+    assert cv["auroc"] >= 0.9  # shared_devices separates the classes
+    assert list(cv["recall_at_k"]) == ["10"]  # only k < 26 labelled sellers
+    assert cv["recall_at_k"]["10"] == round(recall_at_k(y, scores, 10), 6)
+    assert cv["notes"] == []
+    importances = card["permutation_importance"]
+    assert [sorted(row) for row in importances] == [["feature", "mean", "std"]] * 2
+    assert [row["feature"] for row in importances] == ["shared_devices", "noise"]
+    assert importances[0]["mean"] > 0
+    versions = card["versions"]
+    assert {"python", "syndicate", "scikit-learn", "skops", "polars", "numpy"} <= set(versions)
+    assert versions["scikit-learn"] == sklearn.__version__
+    json.dumps(card)  # the card is plain JSON
+
+
+def test_full_model_scores_every_seller(seller_model: SellerModel) -> None:
+    assert seller_model.estimator.n_features_in_ == 2
+    matrix = feature_matrix(FEATURES, ["shared_devices", "noise"])
+    scores = seller_model.score(FEATURES)
+    assert scores.shape == (30,)
+    assert scores.tolist() == seller_model.estimator.bad_score(matrix).tolist()
+
+
+def test_given_estimator_is_cloned_not_fitted() -> None:
+    estimator = SellerClassifier(n_estimators=10)
+    fit_seller_model(FEATURES, LABELS, COMPONENT, estimator=estimator, n_folds=3)
+    assert not hasattr(estimator, "forest_")
+
+
+def test_no_importances_when_repeats_is_zero() -> None:
+    assert _fit(importance_repeats=0).card["permutation_importance"] == []
+
+
+def test_fold_trained_on_one_class_gets_its_base_rate() -> None:
+    # With 2 folds, components s00..s06 (the bad sellers s00..s07) and s14, s16 hash to
+    # fold 1, s08..s12 to fold 0. Fold 1's training part is s08..s13: good only, so every
+    # fold-1 seller scores that part's base rate, 0.
+    labels = pl.DataFrame({"seller_id": SELLERS[:18], "label": [1] * 8 + [0] * 10})
+    model = _fit(labels, n_folds=2)
+    oof = model.oof
+    assert oof.filter(pl.col("label") == 1)["fold"].unique().to_list() == [1]
+    assert oof.filter(pl.col("fold") == 0)["seller_id"].to_list() == SELLERS[8:14]
+    assert oof.filter(pl.col("fold") == 1)["score"].to_list() == [0.0] * 12
+    assert model.card["cv"]["notes"] == [
+        "fold 1: training part holds one class; scored with its base rate"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("seller", "flipped"),
+    [
+        ("s02", "s02"),  # a bad seller's own label (component s02 = {s02, s03})
+        ("s02", "s03"),  # its component mate's label
+        ("s20", "s20"),  # a good seller's own label (component s20 = {s20, s21})
+        ("s20", "s21"),
+    ],
+)
+def test_flipping_a_label_never_reaches_its_own_fold(
+    seller_model: SellerModel, seller: str, flipped: str
+) -> None:
+    # A seller's out-of-fold score comes from the model trained on the other folds, and
+    # the whole component sits in the seller's fold: its labels must not move the score.
+    before = seller_model.oof
+    after = _fit(_flip(LABELS, flipped)).oof
+    assert after["fold"].to_list() == before["fold"].to_list()
+    fold = before.filter(pl.col("seller_id") == seller)["fold"].item()
+    same_fold = pl.col("fold") == fold
+    assert (
+        after.filter(pl.col("seller_id") == seller)["score"].item()
+        == before.filter(pl.col("seller_id") == seller)["score"].item()
+    )
+    assert after.filter(same_fold)["score"].to_list() == before.filter(same_fold)["score"].to_list()
+    # The flip does reach the models of the other folds, so the equality above is no accident.
+    assert (
+        after.filter(~same_fold)["score"].to_list() != before.filter(~same_fold)["score"].to_list()
+    )
+
+
+# --------------------------------------------------------------------------------------
+# save_model / load_model
+
+
+def test_save_and_load_round_trip(seller_model: SellerModel, tmp_path: Path) -> None:
+    written = save_model(seller_model, tmp_path / "model")
+    assert written == {
+        "model": tmp_path / "model" / MODEL_FILE,
+        "card": tmp_path / "model" / CARD_FILE,
+    }
+    assert sorted(path.name for path in (tmp_path / "model").iterdir()) == [
+        "model.skops",
+        "model_card.json",
+    ]
+    estimator, card = load_model(tmp_path / "model")
+    assert isinstance(estimator, SellerClassifier)
+    matrix = feature_matrix(FEATURES, seller_model.feature_names)
+    assert np.array_equal(
+        estimator.predict_proba(matrix), seller_model.estimator.predict_proba(matrix)
+    )
+    expected_card = {**seller_model.card, "feature_names": ["shared_devices", "noise"]}
+    assert card == json.loads(json.dumps(expected_card))
+
+
+def test_load_model_needs_both_files(seller_model: SellerModel, tmp_path: Path) -> None:
+    with pytest.raises(InputFileError, match=r"model\.skops: not found"):
+        load_model(tmp_path / "nowhere")
+    save_model(seller_model, tmp_path)
+    (tmp_path / CARD_FILE).unlink()
+    with pytest.raises(InputFileError, match=r"model_card\.json: not found"):
+        load_model(tmp_path)
+
+
+def _write_model(estimator: object, folder: Path) -> Path:
+    """A folder as save_model leaves it, but holding whatever ``estimator`` is."""
+    folder.mkdir()
+    sio.dump(estimator, folder / MODEL_FILE)
+    (folder / CARD_FILE).write_text("{}", encoding="utf-8")
+    return folder
+
+
+def _fitted() -> SellerClassifier:
+    return SellerClassifier(n_estimators=10).fit(X_SPLIT, np.array([0, 0, 1, 1] * 5))
+
+
+@pytest.mark.parametrize(
+    ("array", "node", "value"),
+    [
+        ("children_left", "split", lambda count, n_features: count),  # past the last node
+        ("children_left", "split", lambda count, n_features: 0),  # back to the root
+        ("children_left", "split", lambda count, n_features: -1),  # a leaf keeping a right child
+        ("children_right", "split", lambda count, n_features: -1),  # a split, one child
+        ("children_right", "leaf", lambda count, n_features: 1),  # a leaf with a right child
+        ("feature", "split", lambda count, n_features: n_features),  # past the last column
+        ("feature", "split", lambda count, n_features: -1),
+    ],
+)
+def test_malformed_tree_is_refused(tmp_path: Path, array: str, node: str, value: Any) -> None:
+    estimator = _fitted()
+    nodes = estimator.forest_.estimators_[3].tree_
+    assert nodes.children_left[0] != -1  # the root is a split
+    at = 0 if node == "split" else int(np.flatnonzero(nodes.children_left == -1)[0])
+    getattr(nodes, array)[at] = value(nodes.node_count, estimator.n_features_in_)
+    folder = _write_model(estimator, tmp_path / "model")
+    with pytest.raises(InputFileError, match="tree 3 is malformed"):
+        load_model(folder)
+
+
+def test_unmodified_written_model_loads(tmp_path: Path) -> None:
+    # The control for the tests around it: the same route, nothing changed, loads.
+    estimator, card = load_model(_write_model(_fitted(), tmp_path / "model"))
+    assert card == {}
+    assert estimator.predict([[0.0, 1.0], [1.0, 0.0]]).tolist() == [0, 1]
+
+
+TRIPWIRE: list[object] = []
+
+
+class Tripwire:
+    """Records any attempt to rebuild it: loading an untrusted file must not."""
+
+    def __init__(self) -> None:
+        self.armed = True
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        TRIPWIRE.append(state)
+        self.__dict__.update(state)
+
+
+@pytest.mark.parametrize(
+    ("extra", "type_name"),
+    [(collections.Counter("aab"), "collections.Counter"), (Tripwire(), "Tripwire")],
+)
+def test_untrusted_type_is_refused(tmp_path: Path, extra: object, type_name: str) -> None:
+    estimator = _fitted()
+    estimator.extra_ = extra
+    folder = _write_model(estimator, tmp_path / "model")
+    assert any(
+        name.endswith(type_name) for name in sio.get_untrusted_types(file=folder / MODEL_FILE)
+    )
+    TRIPWIRE.clear()
+    with pytest.raises(InputFileError, match=f"untrusted types.*{re.escape(type_name)}"):
+        load_model(folder)
+    assert TRIPWIRE == []  # nothing from the file was rebuilt
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ({"seller_id": 1}, "holds dict, not a model"),
+        (SellerClassifier(n_estimators=10), "the model is not fitted"),
+    ],
+)
+def test_file_without_a_fitted_model_is_refused(
+    tmp_path: Path, content: object, message: str
+) -> None:
+    with pytest.raises(InputFileError, match=message):
+        load_model(_write_model(content, tmp_path / "model"))
+
+
+# --------------------------------------------------------------------------------------
+# Forged and damaged files.
+
+
+def test_tree_with_a_cycle_is_refused(tmp_path: Path) -> None:
+    rng = np.random.default_rng(0)
+    estimator = SellerClassifier(n_estimators=10).fit(
+        rng.normal(size=(40, 2)), np.array([0, 1] * 20)
+    )
+    nodes = estimator.forest_.estimators_[3].tree_
+    split = int(np.flatnonzero(nodes.children_left != -1)[1])  # a split below the root
+    nodes.children_left[split] = nodes.children_right[split] = split
+    folder = _write_model(estimator, tmp_path / "model")
+    with pytest.raises(InputFileError, match="tree 3 is malformed"):
+        load_model(folder)  # never predict here: a cycle would hang
+
+
+@pytest.mark.parametrize(
+    ("name", "content"), [(MODEL_FILE, b"not a zip archive"), (CARD_FILE, b"{truncated")]
+)
+def test_unreadable_file_is_an_input_file_error(
+    seller_model: SellerModel, tmp_path: Path, name: str, content: bytes
+) -> None:
+    save_model(seller_model, tmp_path)
+    (tmp_path / name).write_bytes(content)
+    with pytest.raises(InputFileError, match=re.escape(name)):
+        load_model(tmp_path)
