@@ -55,6 +55,8 @@ __all__ = [
 
 MODEL_FILE = "model.skops"
 CARD_FILE = "model_card.json"
+#: Most held-out rows per fold that permutation importance shuffles.
+IMPORTANCE_ROWS = 2000
 #: Types a saved model may hold beyond skops' defaults; anything else is refused on load.
 _TRUSTED_TYPES = ("sklearn.tree._tree.Tree", "syndicate.model.SellerClassifier")
 
@@ -354,7 +356,8 @@ def fit_seller_model(
     n_folds
         Cross-validation folds (components are hashed to folds).
     importance_repeats
-        Shuffles per feature for permutation importance (0 skips it).
+        Shuffles per feature for permutation importance (0 skips it), on the held-out
+        rows of each fold (a seeded sample of :data:`IMPORTANCE_ROWS` when there are more).
 
     Raises
     ------
@@ -395,10 +398,13 @@ def fit_seller_model(
         if importance_repeats and len(np.unique(y[test])) == 2:
             # Many predictions on small blocks: threads cost more than they save here.
             model.forest_.set_params(n_jobs=1)
+            rows = np.flatnonzero(test)
+            if len(rows) > IMPORTANCE_ROWS:  # a seeded sample keeps big label sets quick
+                rows = np.sort(np.random.default_rng(seed + k).choice(rows, IMPORTANCE_ROWS, False))
             result = permutation_importance(
                 model,
-                X[test],
-                y[test],
+                X[rows],
+                y[rows],
                 scoring="average_precision",
                 n_repeats=importance_repeats,
                 random_state=seed,

@@ -22,6 +22,7 @@ from hypothesis import strategies as st
 from sklearn.metrics import average_precision_score, roc_auc_score
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
+import syndicate.model as model_module
 from syndicate.errors import InputFileError, SyndicateError
 from syndicate.model import (
     CARD_FILE,
@@ -458,6 +459,15 @@ def test_given_estimator_is_cloned_not_fitted() -> None:
 
 def test_no_importances_when_repeats_is_zero() -> None:
     assert _fit(importance_repeats=0).card["permutation_importance"] == []
+
+
+def test_importances_on_a_sample_of_large_folds(monkeypatch: pytest.MonkeyPatch) -> None:
+    whole = _fit().card["permutation_importance"]
+    monkeypatch.setattr(model_module, "IMPORTANCE_ROWS", 4)
+    sampled = _fit().card["permutation_importance"]
+    assert sampled == _fit().card["permutation_importance"]  # seeded: the same sample
+    assert {row["feature"] for row in sampled} == {"shared_devices", "noise"}
+    assert sampled != whole
 
 
 def test_fold_trained_on_one_class_gets_its_base_rate() -> None:
