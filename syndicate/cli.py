@@ -163,7 +163,9 @@ def _cmd_demo(args: argparse.Namespace, reporter: Reporter) -> int:
         file=out,
     )
     print("  top rings:", file=out)
-    top = result.pipeline.rings.sort(["ring_score", "ring_id"], descending=[True, False]).head(5)
+    top = result.pipeline.rings.sort(
+        ["ring_score", "size", "ring_id"], descending=[True, True, False]
+    ).head(5)
     for ring_id, size, score, decision, evidence in top.select(
         "ring_id", "size", "ring_score", "decision", "evidence"
     ).iter_rows():
