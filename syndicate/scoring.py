@@ -138,7 +138,7 @@ def ring_scores(members: pl.DataFrame) -> pl.DataFrame:
             .slice(0, (pl.len() + 1) // 2)
             .mean()
             .alias("ring_score"),
-            pl.col("seller_score").mean().alias("mean_seller_score"),
+            pl.col("seller_score").sort().mean().alias("mean_seller_score"),
         )
         .sort("ring_id")
     )

@@ -174,7 +174,7 @@ def _structure(linkage: LinkageGraph, rings: Rings) -> pl.DataFrame:
             ]
         )
         .group_by("seller_id")
-        .agg(pl.col("weight").sum().alias("weight_inside"))
+        .agg(pl.col("weight").sort().sum().alias("weight_inside"))
     )
     ring_table = rings.rings.select(
         "ring_id", pl.col("size").alias("ring_size"), pl.col("density").alias("ring_density")
@@ -220,14 +220,14 @@ def _neighbourhood(sellers: pl.DataFrame, linkage: LinkageGraph) -> pl.DataFrame
         one_hop.join(nbr, on="other")
         .group_by("seller_id")
         .agg(
-            *[pl.col(c).mean().alias(f"{c}_nbr1_mean") for c in columns],
+            *[pl.col(c).sort().mean().alias(f"{c}_nbr1_mean") for c in columns],
             *[pl.col(c).max().alias(f"{c}_nbr1_max") for c in columns],
         )
     )
     second = (
         two_hop.join(nbr, on="other")
         .group_by("seller_id")
-        .agg(pl.col(c).mean().alias(f"{c}_nbr2_mean") for c in columns)
+        .agg(pl.col(c).sort().mean().alias(f"{c}_nbr2_mean") for c in columns)
     )
     return first.join(second, on="seller_id", how="left")
 

@@ -179,7 +179,7 @@ def _ring_table(numbered: pl.DataFrame, members: pl.DataFrame) -> pl.DataFrame:
         .group_by("ring_id")
         .agg(
             pl.len().alias("n_edges"),
-            pl.col("weight").sum(),
+            pl.col("weight").sort().sum(),  # sorted: the float sum ignores row order
             pl.col("kinds")
             .list.explode(keep_nulls=False, empty_as_null=False)
             .unique()

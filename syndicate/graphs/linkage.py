@@ -173,7 +173,7 @@ def build_linkage(
     seller_edges = (
         pairs.group_by("src", "dst")
         .agg(
-            pl.col("weight").sum(),
+            pl.col("weight").sort().sum(),  # sorted: the float sum ignores row order
             pl.len().cast(pl.UInt32).alias("n_shared"),
             pl.col("kind").unique().sort().alias("kinds"),
         )
