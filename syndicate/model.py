@@ -56,6 +56,8 @@ __all__ = [
 
 MODEL_FILE = "model.skops"
 CARD_FILE = "model_card.json"
+#: Known-bad sellers a threshold must keep at or above it.
+MIN_SUPPORT = 5
 #: Rows times trees predicted at once (bounds the memory of the tree-by-tree votes).
 _PREDICT_CELLS = 4_000_000
 #: Most held-out rows per fold that permutation importance shuffles.
@@ -209,7 +211,8 @@ class SellerModel:
         The feature columns, in the estimator's column order.
     oof
         One row per labelled seller: ``seller_id``, ``label``, ``fold``, ``score`` (the
-        out-of-fold score: from the model that did not see the seller's component).
+        out-of-fold score: from the model that did not see the seller's component; NaN
+        when the other folds hold one class only, so no such model exists).
     card
         The model card (see :func:`model_card_fields`): CV metrics, label counts,
         permutation importances, thresholds, versions.
@@ -302,6 +305,7 @@ def thresholds_from_pr(
     review_precision: float,
     *,
     bad_rate: float | None = None,
+    min_support: int = MIN_SUPPORT,
 ) -> Thresholds:
     """The lowest scores whose precision reaches each target.
 
@@ -310,8 +314,10 @@ def thresholds_from_pr(
     good sellers are sampled far more sparsely than known bad ones), so with ``bad_rate``
     (the population's share of bad sellers) precision is
     ``π·TPR(t) / (π·TPR(t) + (1 - π)·FPR(t))`` with TPR and FPR measured on ``labels``;
-    without it, the plain precision on ``labels``. A target no threshold reaches gives
-    ``None`` (no seller gets that decision).
+    without it, the plain precision on ``labels``. A threshold must keep at least
+    ``min_support`` known-bad sellers (all of them if fewer) at or above it, so that two
+    lucky scores cannot set it. A target no threshold reaches gives ``None`` (no seller
+    gets that decision).
 
     Examples
     --------
@@ -324,7 +330,8 @@ def thresholds_from_pr(
     prior = float(labels.mean()) if bad_rate is None else bad_rate
     with np.errstate(invalid="ignore", divide="ignore"):
         precision = prior * tpr / (prior * tpr + (1 - prior) * fpr)
-    finite = np.isfinite(cuts) & (tpr > 0)
+    support = min(min_support, int(labels.sum()))
+    finite = np.isfinite(cuts) & (tpr > 0) & (np.rint(tpr * labels.sum()) >= support)
 
     def lowest(target: float) -> float | None:
         reached = np.flatnonzero(finite & (precision >= target - 1e-12))
@@ -411,8 +418,14 @@ def fit_seller_model(
             continue
         fit_rows = ~test
         if len(np.unique(y[fit_rows])) < 2:
-            oof[test] = y[fit_rows].mean() if fit_rows.any() else 0.5
-            notes.append(f"fold {k}: training part holds one class; scored with its base rate")
+            # No model can be trained without this fold's labels: leave its sellers without
+            # an out-of-fold score rather than give them anything their labels shaped.
+            oof[test] = np.nan
+            held = "no labelled sellers" if not fit_rows.any() else "one class only"
+            notes.append(
+                f"fold {k}: the other folds hold {held}; its {int(test.sum())} labelled "
+                "sellers have no out-of-fold score"
+            )
             continue
         model = clone(base).fit(X[fit_rows], y[fit_rows])
         oof[test] = model.bad_score(X[test])
@@ -440,7 +453,10 @@ def fit_seller_model(
             "score": pl.Series(oof, dtype=pl.Float64),
         }
     )
-    ks = [k for k in (10, 50, 100, 500, 1000) if k < len(y)]
+    scored = np.isfinite(oof)
+    ys, oofs = y[scored], oof[scored]
+    both = len(np.unique(ys)) == 2
+    ks = [k for k in (10, 50, 100, 500, 1000) if k < len(ys)]
     card: dict[str, Any] = {
         "model": "syndicate.model.SellerClassifier",
         "params": full.get_params(),
@@ -450,10 +466,11 @@ def fit_seller_model(
             "folds": n_folds,
             "grouping": "connected component (hashed key), a ring never split",
             "scores": "out-of-fold",
-            "auroc": _rounded(roc_auc_score(y, oof)),
-            "auprc": _rounded(average_precision_score(y, oof)),
+            "n_scored": int(scored.sum()),
+            "auroc": _rounded(roc_auc_score(ys, oofs)) if both else None,
+            "auprc": _rounded(average_precision_score(ys, oofs)) if both else None,
             "base_rate": round(n_bad / len(y), 6),
-            "recall_at_k": {str(k): _rounded(recall_at_k(y, oof, k)) for k in ks},
+            "recall_at_k": {str(k): _rounded(recall_at_k(ys, oofs, k)) for k in ks},
             "notes": notes,
         },
         "permutation_importance": _importance_table(names, importances),

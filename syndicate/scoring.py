@@ -50,6 +50,11 @@ logger = logging.getLogger("syndicate.scoring")
 #: Fewer known-bad sellers than this make the thresholds unreliable (a warning says so).
 FEW_LABELS = 30
 
+#: Below this out-of-fold AUROC a warning says the model barely beats chance.
+WEAK_AUROC = 0.6
+#: The floor :func:`syndicate.model.estimate_bad_rate` clips to.
+BAD_RATE_FLOOR = 1e-6
+
 #: Reasons per seller, and evidence strings per ring, at most.
 MAX_REASONS = 3
 
@@ -358,31 +363,61 @@ def score_marketplace(
         scored = features.select("seller_id").with_columns(
             pl.Series("full_score", model.score(features), dtype=pl.Float64)
         )
+        oof = model.oof.select(
+            "seller_id", pl.col("score").fill_nan(None).alias("oof"), pl.lit(True).alias("known")
+        )
+        structure = members.join(
+            table.select("ring_id", "structure_score"), on="ring_id", how="left"
+        )
+        # A labelled seller without an out-of-fold score (its fold could not be trained)
+        # falls back on its ring's structure score, never on a model that saw its label.
         seller_table = (
-            scored.join(model.oof.select("seller_id", "score"), on="seller_id", how="left")
+            scored.join(oof, on="seller_id", how="left")
+            .join(structure, on="seller_id", how="left")
             .select(
                 "seller_id",
-                pl.coalesce("score", "full_score").alias("seller_score"),
-                pl.when(pl.col("score").is_not_null())
+                pl.when(pl.col("oof").is_not_null())
+                .then(pl.col("oof"))
+                .when(pl.col("known"))
+                .then(pl.col("structure_score").fill_null(0.0))
+                .otherwise(pl.col("full_score"))
+                .alias("seller_score"),
+                pl.when(pl.col("oof").is_not_null())
                 .then(pl.lit("out_of_fold"))
+                .when(pl.col("known"))
+                .then(pl.lit("structure"))
                 .otherwise(pl.lit("model"))
                 .alias("score_source"),
+                "ring_id",
             )
-            .join(members, on="seller_id", how="left")
         )
+        unscored = int(oof["oof"].null_count())
+        if unscored:
+            warnings.append(
+                f"{unscored} labelled sellers have no out-of-fold score (the other folds held "
+                "one class only: are all known-bad sellers in one component?); they get their "
+                "ring's structure score"
+            )
         by_ring = ring_scores(seller_table)
         table = table.join(by_ring, on="ring_id", how="left")
         unlabelled = seller_table.filter(pl.col("score_source") == "model")["seller_score"]
-        thresholds, bad_rate = _model_thresholds(model, unlabelled.to_numpy(), config)
+        thresholds, bad_rate = _model_thresholds(model, unlabelled.to_numpy(), config, warnings)
+        auroc = model.card["cv"]["auroc"]
+        if auroc is not None and auroc < WEAK_AUROC:
+            warnings.append(
+                f"the model barely beats chance (out-of-fold AUROC {auroc:.2f}); its scores and "
+                "thresholds carry little information"
+            )
         if n_bad < FEW_LABELS:
             warnings.append(
                 f"only {n_bad} known-bad sellers: the decision thresholds and the bad-rate "
                 "estimate are unreliable; consider setting bad_rate or the thresholds in config"
             )
-        if thresholds.syndicate is None:
+        if thresholds.syndicate is None or thresholds.review is None:
+            missing = " nor review" if thresholds.review is None else ""
             warnings.append(
-                f"no score reaches {config.syndicate_precision:.0%} out-of-fold precision; "
-                "no seller is decided syndicate (set syndicate_threshold to choose one)"
+                f"no threshold reaches the target out-of-fold precision: no seller is decided "
+                f"syndicate{missing} (set syndicate_threshold / review_threshold to choose)"
             )
         model.card["thresholds"] = {
             "syndicate": thresholds.syndicate,
@@ -444,25 +479,39 @@ def score_marketplace(
 
 
 def _model_thresholds(
-    model: SellerModel, unlabelled: np.ndarray, config: Config
-) -> tuple[Thresholds, float]:
+    model: SellerModel, unlabelled: np.ndarray, config: Config, warnings: list[str]
+) -> tuple[Thresholds, float | None]:
     """Thresholds from config where set, else from the prior-adjusted out-of-fold curve."""
-    labels = model.oof["label"].to_numpy().astype(np.int64)
-    scores = model.oof["score"].to_numpy()
-    bad_rate = (
-        config.bad_rate
-        if config.bad_rate is not None
-        else estimate_bad_rate(labels, scores, unlabelled)
-    )
-    from_pr = thresholds_from_pr(
-        labels, scores, config.syndicate_precision, config.review_precision, bad_rate=bad_rate
-    )
+    oof = model.oof.filter(pl.col("score").is_not_nan())
+    labels = oof["label"].to_numpy().astype(np.int64)
+    scores = oof["score"].to_numpy()
+    if len(np.unique(labels)) < 2:
+        from_pr, bad_rate = Thresholds(None, None, "oof_pr_curve"), config.bad_rate
+    else:
+        bad_rate = config.bad_rate
+        if bad_rate is None:
+            bad_rate = estimate_bad_rate(labels, scores, unlabelled)
+            if bad_rate <= BAD_RATE_FLOOR:
+                warnings.append(
+                    "the estimated bad rate among unlabelled sellers is about 0 (out-of-fold "
+                    "scores run above the full model's), so thresholds come out high; set "
+                    "bad_rate in config if you know it"
+                )
+        from_pr = thresholds_from_pr(
+            labels, scores, config.syndicate_precision, config.review_precision, bad_rate=bad_rate
+        )
     if config.syndicate_threshold is None and config.review_threshold is None:
         return from_pr, bad_rate
     syndicate = (
         config.syndicate_threshold if config.syndicate_threshold is not None else from_pr.syndicate
     )
     review = config.review_threshold if config.review_threshold is not None else from_pr.review
+    if syndicate is not None and review is None:
+        review = syndicate  # whoever reaches syndicate is at least for review
     if syndicate is not None and review is not None and review > syndicate:
+        warnings.append(
+            f"review threshold {review:.3f} lies above the syndicate threshold "
+            f"{syndicate:.3f}; review is lowered to it"
+        )
         review = syndicate
     return Thresholds(syndicate=syndicate, review=review, source="config"), bad_rate

@@ -235,14 +235,35 @@ def test_thresholds_from_pr_exact(
     expected: tuple[float | None, float | None],
 ) -> None:
     found = thresholds_from_pr(
-        PR_LABELS, PR_SCORES, syndicate_precision, review_precision, bad_rate=bad_rate
+        PR_LABELS,
+        PR_SCORES,
+        syndicate_precision,
+        review_precision,
+        bad_rate=bad_rate,
+        min_support=1,
     )
     assert found == Thresholds(syndicate=expected[0], review=expected[1], source="oof_pr_curve")
 
 
+@pytest.mark.parametrize(
+    ("min_support", "expected"),
+    [
+        (1, (0.8, 0.6)),  # the table above
+        (3, (None, 0.6)),  # precision .9 only at .9 and .8, which keep 1 and 2 bad sellers
+        (4, (None, None)),  # only the cut .3 keeps all 4, at precision 4/7 < .7
+        (9, (None, None)),  # more than there are: all 4 must be kept
+    ],
+)
+def test_a_threshold_keeps_min_support_bad_sellers(
+    min_support: int, expected: tuple[float | None, float | None]
+) -> None:
+    found = thresholds_from_pr(PR_LABELS, PR_SCORES, 0.9, 0.7, min_support=min_support)
+    assert (found.syndicate, found.review) == expected
+
+
 def test_thresholds_nothing_reached_when_the_top_score_is_good() -> None:
     # Cut .9 holds only the good seller (precision 0), cut .1 both (precision 1/2).
-    found = thresholds_from_pr(np.array([1, 0]), np.array([0.1, 0.9]), 0.9, 0.6)
+    found = thresholds_from_pr(np.array([1, 0]), np.array([0.1, 0.9]), 0.9, 0.6, min_support=1)
     assert found == Thresholds(syndicate=None, review=None, source="oof_pr_curve")
 
 
@@ -256,7 +277,9 @@ def test_thresholds_nothing_reached_when_the_top_score_is_good() -> None:
 def test_review_is_never_above_syndicate(
     syndicate_precision: float, review_precision: float
 ) -> None:
-    found = thresholds_from_pr(PR_LABELS, PR_SCORES, syndicate_precision, review_precision)
+    found = thresholds_from_pr(
+        PR_LABELS, PR_SCORES, syndicate_precision, review_precision, min_support=1
+    )
     assert found == Thresholds(syndicate=0.2, review=0.2, source="oof_pr_curve")
 
 
@@ -273,7 +296,7 @@ def test_review_never_above_syndicate_property(
 ) -> None:
     labels = np.array([label for label, _ in rows], dtype=int)
     scores = np.array([score / 20 for _, score in rows])
-    found = thresholds_from_pr(labels, scores, *targets, bad_rate=bad_rate)
+    found = thresholds_from_pr(labels, scores, *targets, bad_rate=bad_rate, min_support=1)
     if found.syndicate is not None:
         assert found.review is not None
         assert found.review <= found.syndicate
@@ -470,19 +493,22 @@ def test_importances_on_a_sample_of_large_folds(monkeypatch: pytest.MonkeyPatch)
     assert sampled != whole
 
 
-def test_fold_trained_on_one_class_gets_its_base_rate() -> None:
+def test_fold_whose_training_part_holds_one_class_gets_no_score() -> None:
     # With 2 folds, components s00..s06 (the bad sellers s00..s07) and s14, s16 hash to
-    # fold 1, s08..s12 to fold 0. Fold 1's training part is s08..s13: good only, so every
-    # fold-1 seller scores that part's base rate, 0.
+    # fold 1, s08..s12 to fold 0. Fold 1's training part is s08..s13: good only, so no
+    # model can score fold 1 without its own labels: its sellers get NaN.
     labels = pl.DataFrame({"seller_id": SELLERS[:18], "label": [1] * 8 + [0] * 10})
     model = _fit(labels, n_folds=2)
     oof = model.oof
     assert oof.filter(pl.col("label") == 1)["fold"].unique().to_list() == [1]
     assert oof.filter(pl.col("fold") == 0)["seller_id"].to_list() == SELLERS[8:14]
-    assert oof.filter(pl.col("fold") == 1)["score"].to_list() == [0.0] * 12
+    assert oof.filter(pl.col("fold") == 1)["score"].is_nan().all()
+    assert oof.filter(pl.col("fold") == 0)["score"].is_not_nan().all()
     assert model.card["cv"]["notes"] == [
-        "fold 1: training part holds one class; scored with its base rate"
+        "fold 1: the other folds hold one class only; its 12 labelled sellers have no "
+        "out-of-fold score"
     ]
+    assert model.card["cv"]["n_scored"] == 6 and model.card["cv"]["auroc"] is None
 
 
 @pytest.mark.parametrize(
