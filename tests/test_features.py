@@ -51,7 +51,11 @@ def test_schema_is_the_documented_one() -> None:
     expected = {"seller_id": pl.String(), **{k: dtype for k, (dtype, _) in SELLER_FEATURES.items()}}
     assert frame.schema == pl.Schema(expected)
     assert frame["seller_id"].to_list() == SELLERS  # every seller, sorted
-    assert frame.null_count().sum_horizontal().item() == 0
+    # Without created_at the ring's onboarding is unknown: null for ring members a..d only.
+    unknown = ["ring_onboarding_spread_days", "age_vs_ring_median_days"]
+    assert frame.drop(unknown).null_count().sum_horizontal().item() == 0
+    for name in unknown:
+        assert column(frame, name) == {s: (None if s in "abcd" else 0.0) for s in SELLERS}
 
 
 def test_identifier_counts_and_hub_exposure() -> None:
@@ -177,6 +181,29 @@ def test_onboarding_burst_of_the_ring() -> None:
     assert column(frame, "ring_onboarding_spread_days")["a"] == 10.0
     age = column(frame, "age_vs_ring_median_days")
     assert [age[s] for s in SELLERS] == [-3.0, -1.0, 1.0, 7.0, 0.0, 0.0, 0.0]
+
+
+@pytest.mark.parametrize(
+    ("unknown", "spread", "ages"),
+    [
+        ("cd", 2.0, [-1.0, 1.0, None, None]),  # a and b known: median Jan 2
+        ("bcd", None, [None] * 4),  # one known time says nothing about a burst
+    ],
+)
+def test_unknown_onboarding_times_stay_unknown(
+    unknown: str, spread: float | None, ages: list[float | None]
+) -> None:
+    sellers = TABULAR.with_columns(
+        pl.when(pl.col("seller_id").is_in(list(unknown)))
+        .then(None)
+        .otherwise(pl.col("created_at"))
+        .alias("created_at")
+    )
+    frame = features(sellers=sellers)
+    assert column(frame, "ring_onboarding_spread_days")["a"] == spread
+    age = column(frame, "age_vs_ring_median_days")
+    assert [age[s] for s in "abcd"] == ages
+    assert age["e"] == age["z"] == 0.0  # in no ring
 
 
 def labelled(labels: dict[str, int]) -> pl.DataFrame:

@@ -290,6 +290,23 @@ def test_ring_features_without_created_at_renormalise_the_weights() -> None:
     assert table["structure_score"].to_list() == pytest.approx([SCORE_NO_CREATED_AT] * 2)
 
 
+def test_a_ring_with_one_known_time_drops_the_burst_term() -> None:
+    # Ring A keeps a single known created_at (a1), ring B all four.
+    graphs = ring_inputs()
+    sellers = graphs.inputs.sellers.with_columns(
+        pl.when(pl.col("seller_id").is_in(["a2", "a3", "a4"]))
+        .then(None)
+        .otherwise(pl.col("created_at"))
+        .alias("created_at")
+    )
+    table = ring_features(sellers, graphs.rings)
+    assert by_ring(table, "onboarding_mad_days") == {RING_A: None, RING_B: 100.0}
+    assert by_ring(table, "onboarding_spread_days") == {RING_A: None, RING_B: 365.0}
+    assert by_ring(table, "structure_score") == pytest.approx(
+        {RING_A: SCORE_NO_CREATED_AT, RING_B: SCORE_B}
+    )
+
+
 def test_ring_features_count_member_labels() -> None:
     # A: a1 bad, a2 good, a4 bad. B: b1 good. p1 (in no ring) and z are not counted.
     labels = {"a1": 1, "a2": 0, "a4": 1, "b1": 0, "p1": 1, "z": 0}

@@ -6,8 +6,6 @@ label counts of the members, and :func:`structure_score`.
 
 from __future__ import annotations
 
-import math
-
 import polars as pl
 
 from syndicate.graphs.communities import Rings
@@ -19,11 +17,13 @@ RING_FEATURES: dict[str, tuple[pl.DataType, str]] = {
     "mean_edge_weight": (pl.Float64(), "total edge weight inside the ring / its edges"),
     "onboarding_spread_days": (
         pl.Float64(),
-        "days between the first and last created_at of the members (null without created_at)",
+        "days between the first and last known created_at of the members (null if fewer "
+        "than two are known)",
     ),
     "onboarding_mad_days": (
         pl.Float64(),
-        "median absolute deviation of the members' created_at, in days (null without it)",
+        "median absolute deviation of the members' known created_at, in days (null if "
+        "fewer than two are known)",
     ),
     "n_labeled": (pl.UInt32(), "members with a label"),
     "n_known_bad": (pl.UInt32(), "members labelled bad"),
@@ -48,18 +48,18 @@ def structure_score(
     (members created within days of each other, as rings onboard; households and
     businesses open over months or years), ``size_term = 1 - exp(-(size - 2) / 6)``
     (groups larger than a household), and ``density`` the share of member pairs linked.
-    Without ``created_at`` the burst term is dropped and the others share its weight.
+    Without ``created_at`` (or for a ring whose MAD is null: fewer than two members with
+    a known ``created_at``) the burst term is dropped and the others share its weight.
     """
     size_term = 1.0 - (-(size.cast(pl.Float64) - 2.0) / SIZE_SCALE).exp()
     weights = STRUCTURE_SCORE_WEIGHTS
-    if has_created_at:
-        burst = (-onboarding_mad_days / BURST_SCALE_DAYS).exp()
-        score = weights["burst"] * burst + weights["size"] * size_term
-        score = score + weights["density"] * density
-    else:
-        rest = weights["size"] + weights["density"]
-        score = (weights["size"] * size_term + weights["density"] * density) / rest
-    return score.clip(0.0, 1.0)
+    rest = weights["size"] + weights["density"]
+    without = (weights["size"] * size_term + weights["density"] * density) / rest
+    if not has_created_at:
+        return without.clip(0.0, 1.0)
+    burst = (-onboarding_mad_days / BURST_SCALE_DAYS).exp()
+    score = weights["burst"] * burst + weights["size"] * size_term + weights["density"] * density
+    return pl.when(onboarding_mad_days.is_not_null()).then(score).otherwise(without).clip(0.0, 1.0)
 
 
 def ring_features(
@@ -91,7 +91,14 @@ def ring_features(
                 ((pl.col("t") - pl.col("t").median()).abs().median() / day_us).alias(
                     "onboarding_mad_days"
                 ),
+                pl.col("t").count().alias("_times"),
             )
+            # One known time says nothing about a burst: leave both unknown.
+            .with_columns(
+                pl.when(pl.col("_times") >= 2).then(pl.col(name)).alias(name)
+                for name in ("onboarding_spread_days", "onboarding_mad_days")
+            )
+            .drop("_times")
         )
         stats = stats.join(times, on="ring_id", how="left")
     if labels is not None and labels.height:
@@ -119,7 +126,7 @@ def ring_features(
         structure_score(
             pl.col("size"),
             pl.col("density"),
-            pl.col("onboarding_mad_days").fill_null(math.inf),
+            pl.col("onboarding_mad_days"),
             has_created_at=has_created_at,
         ).alias("structure_score")
     )

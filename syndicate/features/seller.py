@@ -59,11 +59,13 @@ SELLER_FEATURES: _Schema = {
     ),
     "ring_onboarding_spread_days": (
         pl.Float64(),
-        "days between the first and last created_at in the seller's ring (0 if in none)",
+        "days between the first and last known created_at in the seller's ring (0 if in "
+        "none; null if fewer than two members' times are known)",
     ),
     "age_vs_ring_median_days": (
         pl.Float64(),
-        "days between the seller's created_at and its ring's median (0 if in none)",
+        "days between the seller's created_at and its ring's median (0 if in none; null if "
+        "unknown)",
     ),
     **{
         f"{scope}_known_{kind}": (
@@ -239,15 +241,16 @@ def _onboarding(sellers: pl.DataFrame, rings: Rings) -> pl.DataFrame:
     day_us = 86_400 * 1_000_000
     created = sellers.select("seller_id", pl.col("created_at").dt.epoch("us").alias("t"))
     in_ring = rings.members.filter(pl.col("ring_id").is_not_null()).select("seller_id", "ring_id")
+    known = pl.col("t").count().over("ring_id") >= 2  # one known time says nothing
     return (
         in_ring.join(created, on="seller_id")
         .with_columns(
-            ((pl.col("t").max() - pl.col("t").min()).over("ring_id") / day_us).alias(
-                "ring_onboarding_spread_days"
-            ),
-            ((pl.col("t") - pl.col("t").median().over("ring_id")) / day_us).alias(
-                "age_vs_ring_median_days"
-            ),
+            pl.when(known)
+            .then((pl.col("t").max() - pl.col("t").min()).over("ring_id") / day_us)
+            .alias("ring_onboarding_spread_days"),
+            pl.when(known)
+            .then((pl.col("t") - pl.col("t").median().over("ring_id")) / day_us)
+            .alias("age_vs_ring_median_days"),
         )
         .select("seller_id", "ring_onboarding_spread_days", "age_vs_ring_median_days")
     )
@@ -319,9 +322,13 @@ def seller_features(
         ``x`` of ``sellers`` (:func:`tabular_columns`) the seller's own ``x`` and
         ``x_nbr1_mean``, ``x_nbr1_max``, ``x_nbr2_mean`` (:data:`NEIGHBOURHOOD_AGGREGATES`);
         names and dtypes as :func:`feature_schema` gives them. One row per seller.
-        A seller's own missing tabular value stays null; every other column is filled.
+        A seller's own missing tabular value stays null, and so do the onboarding columns
+        of a ring member whose times are unknown; every other column is filled.
     """
     defaults = {"component_size": 1, "pagerank": 1.0}
+    # Unknown onboarding times of ring members stay null (the forest handles missing
+    # values); sellers in no ring get 0.
+    in_ring_only = ("ring_onboarding_spread_days", "age_vs_ring_median_days")
     own = tabular_columns(sellers)
     frame = (
         sellers.select("seller_id", *own)
@@ -337,9 +344,13 @@ def seller_features(
     for name in schema:
         if name not in frame.columns:
             frame = frame.with_columns(pl.lit(None).alias(name))
-    return frame.select(
-        pl.col(name).cast(dtype)
-        if name == "seller_id" or name in own
-        else pl.col(name).fill_null(defaults.get(name, 0)).cast(dtype).alias(name)
-        for name, dtype in schema.items()
-    ).sort("seller_id")
+    in_ring = pl.col("ring_size").fill_null(0) > 0
+
+    def finished(name: str, dtype: pl.DataType) -> pl.Expr:
+        if name == "seller_id" or name in own:
+            return pl.col(name).cast(dtype)
+        if name in in_ring_only:
+            return pl.when(in_ring).then(pl.col(name)).otherwise(0.0).cast(dtype).alias(name)
+        return pl.col(name).fill_null(defaults.get(name, 0)).cast(dtype).alias(name)
+
+    return frame.select(finished(name, dtype) for name, dtype in schema.items()).sort("seller_id")
