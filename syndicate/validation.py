@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import polars as pl
 
 from syndicate.errors import SchemaError
@@ -392,6 +393,7 @@ def _validate_sellers(
         frame = _parse_datetime(frame, "created_at", origin)
     if "label" in frame.columns:
         frame = _parse_label(frame, "label", origin)
+    frame = _finite_numbers(frame, origin)
     frame = refusals.split(
         frame, pl.col("seller_id").is_null(), "null_seller_id", "sellers", "seller_id"
     )
@@ -415,6 +417,26 @@ def _validate_sellers(
         pl.lit("sellers").alias("source"), pl.lit("sellers.label").alias(_TABLE)
     )
     return frame.sort("seller_id").drop(_ROW), labels
+
+
+#: The largest magnitude a tabular value may have (the model works in float32).
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
+
+
+def _finite_numbers(frame: pl.DataFrame, origin: str) -> pl.DataFrame:
+    """NaN in a float column means missing (null); infinite or float32-overflowing values stop."""
+    floats = [c for c, dtype in frame.schema.items() if dtype.is_float() and c != "label"]
+    if not floats:
+        return frame
+    frame = frame.with_columns(pl.col(floats).fill_nan(None))
+    for column in floats:
+        huge = pl.col(column).is_infinite() | (pl.col(column).abs() > _FLOAT32_MAX)
+        if frame.select(huge.any()).item():
+            raise SchemaError(
+                f"{origin}: column {column!r} holds infinite or too large values (beyond "
+                f"±{_FLOAT32_MAX:.3g}) in {_offending(frame, huge, column)}"
+            )
+    return frame
 
 
 def _refuse_unknown(

@@ -216,7 +216,31 @@ STOPPING_INPUTS: list[tuple[str, Callable[[Path], dict[str, Any]], type[Exceptio
         InputFileError,
         r"sellers file '.*sellers\.ndjson' cannot be read as ndjson",
     ),
+    (
+        "infinite tabular value",
+        _files("seller_id,gmv\na,1.5\nb,inf\nc,-inf\n"),
+        SchemaError,
+        r"sellers file '.*sellers\.csv': column 'gmv' holds infinite or too large values "
+        r"\(beyond ±3\.4e\+38\) in rows 1 \(inf\), 2 \(-inf\)",
+    ),
+    (
+        "tabular value beyond float32",
+        lambda p: {
+            "sellers": pl.DataFrame({"seller_id": ["a", "b"], "gmv": [1.0, 1e39]}),
+            "links": LINKS,
+        },
+        SchemaError,
+        r"sellers \(Polars DataFrame\): column 'gmv' holds infinite or too large values "
+        r".* in rows 1 \(1e\+39\)",
+    ),
 ]
+
+
+def test_nan_in_a_tabular_column_means_missing() -> None:
+    sellers = pl.DataFrame({"seller_id": ["a", "b"], "gmv": [float("nan"), 2.0]})
+    inputs = load_inputs(sellers, LINKS.head(2))
+    assert inputs.sellers["gmv"].to_list() == [None, 2.0]
+    assert inputs.rejects.height == 0
 
 
 @pytest.mark.parametrize(
