@@ -105,9 +105,10 @@ class Scores:
 
 
 def mask_value(key: pl.Expr) -> pl.Expr:
-    """``…`` and the last four letters or digits of a normalised value.
+    """``…`` and the last four letters or digits of a normalised value, never over half.
 
-    An email keeps its domain, masking the part before ``@``.
+    An email keeps its domain, masking the part before ``@``; a short value shows at most
+    half of its letters and digits (``abc`` shows ``…c``).
 
     Examples
     --------
@@ -119,7 +120,8 @@ def mask_value(key: pl.Expr) -> pl.Expr:
     local = key.str.extract(r"^(.*)@[^@]*$", 1)
     domain = key.str.extract(r"(@[^@]*)$", 1)
     alnum = pl.coalesce(local, key).str.replace_all(r"[^\p{L}\p{N}]", "")
-    return pl.lit("…") + alnum.str.slice(-4) + domain.fill_null("")
+    shown = pl.min_horizontal(pl.lit(4), alnum.str.len_chars() // 2)  # never over half
+    return pl.lit("…") + alnum.str.tail(shown) + domain.fill_null("")
 
 
 def ring_scores(members: pl.DataFrame) -> pl.DataFrame:
@@ -295,7 +297,10 @@ def _ring_evidence(
         )
         .alias("onboarding"),
         pl.when(pl.col("n_known_bad") > 0)
-        .then(pl.format("{} known-bad members", pl.col("n_known_bad")))
+        .then(
+            pl.format("{} known-bad member", pl.col("n_known_bad"))
+            + pl.when(pl.col("n_known_bad") > 1).then(pl.lit("s")).otherwise(pl.lit(""))
+        )
         .alias("known_bad"),
     )
     return (
