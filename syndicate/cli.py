@@ -106,7 +106,47 @@ def build_parser() -> argparse.ArgumentParser:
     )
     synth.add_argument("--seed", type=_seed, default=0, metavar="S", help="random seed (default 0)")
     _add_common(synth)
+
+    viz = commands.add_parser(
+        "viz",
+        help="(re)draw the investigator pages of a run",
+        description=(
+            "Write RUN/viz/index.html and one self-contained page per ring "
+            "(RUN/viz/rings/<ring_id>.html) from a run folder written by 'syndicate demo' or "
+            "'syndicate run'. Pages work offline."
+        ),
+    )
+    viz.add_argument("--run", type=Path, required=True, metavar="DIR", help="a run folder")
+    viz.add_argument(
+        "--top",
+        type=_count,
+        default=50,
+        metavar="K",
+        help="pages for the K highest-scoring rings (default 50)",
+    )
+    viz.add_argument(
+        "--ring",
+        action="append",
+        metavar="ID",
+        help="a page for this ring only (repeatable; overrides --top)",
+    )
+    viz.add_argument(
+        "--mask",
+        action="store_true",
+        help="hide identifier values (kind and last characters only) for pages shared widely",
+    )
+    _add_common(viz)
     return parser
+
+
+def _count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number; got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected 0 or more; got {value}")
+    return value
 
 
 def _cmd_demo(args: argparse.Namespace, reporter: Reporter) -> int:
@@ -203,7 +243,31 @@ def _cmd_synth(args: argparse.Namespace, reporter: Reporter) -> int:
     return EXIT_OK
 
 
-_COMMANDS = {"demo": _cmd_demo, "synth": _cmd_synth}
+def _cmd_viz(args: argparse.Namespace, reporter: Reporter) -> int:
+    import polars as pl
+
+    from syndicate.errors import InputFileError
+    from syndicate.viz.data import read_view_data
+    from syndicate.viz.pages import write_viz
+
+    rings_path = args.run / "rings.parquet"
+    if not rings_path.is_file():
+        raise InputFileError(f"{rings_path}: not found (is {str(args.run)!r} a run folder?)")
+    rings = pl.read_parquet(rings_path)
+    data = read_view_data(args.run / "viz" / "data")
+    with reporter.step("Drawing ring pages"):
+        try:
+            result = write_viz(
+                rings, data, args.run / "viz", top=args.top, ring_ids=args.ring, mask=args.mask
+            )
+        except KeyError as exc:
+            raise InputFileError(str(exc.args[0])) from exc
+    print(f"syndicate viz: {len(result.pages):,} ring pages{' (masked)' if args.mask else ''}")
+    print(f"  {result.index}")
+    return EXIT_OK
+
+
+_COMMANDS = {"demo": _cmd_demo, "synth": _cmd_synth, "viz": _cmd_viz}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

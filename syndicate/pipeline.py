@@ -21,8 +21,10 @@ from syndicate.model import save_model
 from syndicate.progress import Reporter
 from syndicate.scoring import Scores, score_marketplace
 from syndicate.validation import MarketplaceInputs
+from syndicate.viz.data import RingViewData, view_data, write_view_data
+from syndicate.viz.pages import write_viz
 
-__all__ = ["RINGS_COLUMNS", "PipelineResult", "run_pipeline", "write_outputs"]
+__all__ = ["RINGS_COLUMNS", "PipelineResult", "ring_view_data", "run_pipeline", "write_outputs"]
 
 #: Column order of ``rings.parquet``.
 RINGS_COLUMNS = (
@@ -103,11 +105,15 @@ def run_pipeline(
     return PipelineResult(inputs, config, linkage, rings, features, scores, dict(report.timings))
 
 
-def write_outputs(result: PipelineResult, out: str | os.PathLike[str]) -> dict[str, Path]:
-    """Write ``labels``, ``rings``, ``features``, ``hubs``, ``rejects`` and ``model/``.
+def write_outputs(
+    result: PipelineResult, out: str | os.PathLike[str], *, top_pages: int = 50
+) -> dict[str, Path]:
+    """Write ``labels``, ``rings``, ``features``, ``hubs``, ``rejects``, ``model/``, ``viz/``.
 
     ``model/`` (``model.skops``, ``model_card.json``) is written only when a model was
-    trained (not in cold start). Returns the paths by name.
+    trained (not in cold start). ``viz/`` holds ``index.html``, a page per ring for the
+    ``top_pages`` rings by score, and ``data/`` (the tables ``syndicate viz`` redraws
+    pages from). Returns the paths by name.
     """
     folder = Path(out)
     paths = {
@@ -119,4 +125,21 @@ def write_outputs(result: PipelineResult, out: str | os.PathLike[str]) -> dict[s
     }
     if result.scores.model is not None:
         paths["model"] = save_model(result.scores.model, folder / "model")["model"].parent
+    data = ring_view_data(result)
+    write_view_data(data, folder / "viz" / "data")
+    pages = write_viz(result.rings, data, folder / "viz", top=top_pages, seed=result.config.seed)
+    paths["viz"] = pages.index
     return paths
+
+
+def ring_view_data(result: PipelineResult) -> RingViewData:
+    """The tables the ring pages are drawn from (written under ``viz/data/``)."""
+    return view_data(
+        result.labels,
+        result.inputs.sellers,
+        result.inputs.labels,
+        result.linkage.seller_identifiers,
+        result.linkage.identifiers,
+        result.linkage.hubs,
+        result.inputs.edges,
+    )

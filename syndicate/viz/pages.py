@@ -1,0 +1,433 @@
+"""Investigator pages: one self-contained HTML page per ring and a ranked index.
+
+Each ring page draws the ring's sellers and the identifiers that bind them (pyvis builds the
+network; vis-network, shipped inside pyvis, is inlined, so the page loads nothing from the
+network). Positions are computed beforehand with igraph's seeded Fruchterman-Reingold
+layout and physics is off, so a ring of hundreds of sellers opens at once and never spins.
+
+Every user-supplied string reaches the page either through :func:`html.escape` or as JSON
+data that the page's script puts into the DOM with ``textContent``; vis-network shows node
+titles as text, not HTML.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import math
+import os
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass
+from importlib.resources import files
+from pathlib import Path
+from typing import Any
+
+import igraph as ig
+import numpy as np
+import polars as pl
+from pyvis.network import Network
+
+from syndicate.io import atomic_path, ensure_output_dir
+from syndicate.scoring import mask_value
+from syndicate.viz.data import RingViewData
+
+__all__ = ["KIND_STYLE", "VizResult", "render_index", "render_ring_page", "write_viz"]
+
+#: Shape and colour of identifier nodes per kind (other kinds: ``_OTHER_STYLE``).
+KIND_STYLE: dict[str, tuple[str, str]] = {
+    "payout": ("diamond", "#8e44ad"),
+    "device": ("square", "#2c7fb8"),
+    "address": ("triangle", "#d95f0e"),
+    "email": ("star", "#1b9e77"),
+    "phone": ("triangleDown", "#e7298a"),
+    "ip": ("hexagon", "#66a61e"),
+}
+_OTHER_STYLE = ("ellipse", "#7f7f7f")
+#: Seller node colours per decision.
+DECISION_COLOUR = {"syndicate": "#d62728", "review": "#ff9f1c", "clear": "#9e9e9e"}
+_LABEL_BORDER = {1: "#000000", 0: "#2ca02c"}
+#: Largest ring drawn with every identifier; beyond it only identifiers that bind three or
+#: more members are drawn (the page says how many were left out).
+_FULL_DETAIL = 150
+
+
+def _vis_assets() -> tuple[str, str]:
+    lib = files("pyvis") / "lib" / "vis-9.1.2"
+    return (lib / "vis-network.min.js").read_text("utf-8"), (lib / "vis-network.css").read_text(
+        "utf-8"
+    )
+
+
+def _script_json(value: Any) -> str:
+    """JSON safe inside a <script> element (no ``</script>``, no HTML comment openers)."""
+    text = json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
+def _esc(value: object) -> str:
+    return html.escape("" if value is None else str(value), quote=True)
+
+
+def _fmt_score(value: float | None) -> str:
+    return (
+        "–" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:.2f}"
+    )
+
+
+def _layout(n_nodes: int, edges: list[tuple[int, int]], seed: int) -> list[tuple[float, float]]:
+    graph = ig.Graph(n=n_nodes, edges=edges)
+    previous = random.getstate()
+    ig.set_random_number_generator(random.Random(seed))
+    try:
+        layout = graph.layout_fruchterman_reingold(niter=500)
+    finally:
+        ig.set_random_number_generator(random)
+        random.setstate(previous)
+    coords = layout.coords
+    if not coords:
+        return []
+    xs, ys = [c[0] for c in coords], [c[1] for c in coords]
+    span = max(max(xs) - min(xs), max(ys) - min(ys), 1e-9)
+    scale = 120.0 * math.sqrt(n_nodes) / span
+    return [(round((x - min(xs)) * scale, 2), round((y - min(ys)) * scale, 2)) for x, y in coords]
+
+
+def _identifier_text(kind: str, key: str, masked: str | None) -> str:
+    return f"{kind} {masked if masked is not None else key}"
+
+
+def _seller_title(row: dict[str, Any]) -> str:
+    lines = [
+        f"seller {row['seller_id']}",
+        f"score {_fmt_score(row['seller_score'])} · {row['decision']}",
+        f"label: {_label_text(row['known_label'])}",
+        f"created: {row['created_at'] if row['created_at'] is not None else 'unknown'}",
+    ]
+    lines += [f"• {reason}" for reason in row["reasons"] or []]
+    return "\n".join(lines)
+
+
+def _label_text(label: int | None) -> str:
+    return {1: "known bad", 0: "known good"}.get(label, "none") if label is not None else "none"
+
+
+@dataclass(frozen=True)
+class _RingGraph:
+    nodes: list[dict[str, Any]]
+    edges: list[dict[str, Any]]
+    hubs: list[str]
+    left_out: int
+
+
+def _ring_graph(
+    ring_id: str, data: RingViewData, *, mask: bool, seed: int
+) -> tuple[_RingGraph, pl.DataFrame]:
+    members = data.members.filter(pl.col("ring_id") == ring_id).sort("seller_id")
+    held = data.identifiers.filter(pl.col("ring_id") == ring_id)
+    if mask:
+        held = held.with_columns(mask_value(pl.col("key")).alias("shown"))
+    else:
+        held = held.with_columns(pl.col("key").alias("shown"))
+    hubs = (
+        held.filter(pl.col("hub"))
+        .group_by("kind", "shown", "n_sellers")
+        .agg(pl.len().alias("members"))
+        .sort("kind", "shown")
+    )
+    hub_notes = [
+        f"{kind} {shown}: {members} member{'s' if members > 1 else ''}, {n:,} sellers in all"
+        for kind, shown, n, members in hubs.iter_rows()
+    ]
+    binding = held.filter(~pl.col("hub"))
+    holders = binding.group_by("kind", "key").agg(pl.len().alias("holders"))
+    minimum = 2 if members.height <= _FULL_DETAIL else 3
+    kept = holders.filter(pl.col("holders") >= minimum).select("kind", "key")
+    left_out = holders.height - kept.height
+    binding = binding.join(kept, on=["kind", "key"], how="semi")
+    ids = binding.select("kind", "key", "shown", "n_sellers").unique().sort("kind", "key")
+
+    net = Network(height="100%", width="100%", cdn_resources="in_line")
+    seller_ids = members["seller_id"].to_list()
+    index = {f"s:{s}": i for i, s in enumerate(seller_ids)}
+    for row in ids.iter_rows(named=True):
+        index[f"i:{row['kind']}:{row['key']}"] = len(index)
+    relation_rows = data.relations.filter(pl.col("ring_id") == ring_id)
+    pairs = [
+        (index[f"s:{s}"], index[f"i:{k}:{key}"])
+        for s, k, key in binding.select("seller_id", "kind", "key").iter_rows()
+    ] + [(index[f"s:{a}"], index[f"s:{b}"]) for a, b in relation_rows.select("src", "dst").rows()]
+    positions = _layout(len(index), pairs, seed)
+    for row in members.iter_rows(named=True):
+        x, y = positions[index[f"s:{row['seller_id']}"]]
+        label = row["known_label"]
+        net.add_node(
+            f"s:{row['seller_id']}",
+            label=str(row["seller_id"]),
+            title=_seller_title(row),
+            shape="dot",
+            size=14,
+            color={
+                "background": DECISION_COLOUR.get(row["decision"], "#9e9e9e"),
+                "border": _LABEL_BORDER.get(label, "#555555"),
+            },
+            borderWidth=4 if label is not None else 1,
+            x=x,
+            y=y,
+        )
+    for row in ids.iter_rows(named=True):
+        shape, colour = KIND_STYLE.get(row["kind"], _OTHER_STYLE)
+        text = _identifier_text(row["kind"], row["key"], row["shown"])
+        x, y = positions[index[f"i:{row['kind']}:{row['key']}"]]
+        net.add_node(
+            f"i:{row['kind']}:{row['key']}",
+            label=text,
+            title=f"{text}\nheld by {row['n_sellers']} sellers",
+            shape=shape,
+            size=10,
+            color=colour,
+            x=x,
+            y=y,
+        )
+    for seller, kind, key in binding.select("seller_id", "kind", "key").iter_rows():
+        net.add_edge(f"s:{seller}", f"i:{kind}:{key}", color="#b0b0b0")
+    for src, dst, relation in relation_rows.select("src", "dst", "relation").iter_rows():
+        net.add_edge(f"s:{src}", f"s:{dst}", title=str(relation), dashes=True, color="#444444")
+    nodes, edges, *_ = net.get_network_data()
+    return _RingGraph(list(nodes), list(edges), hub_notes, left_out), members
+
+
+# Pages may run their own inline script and styles and nothing else: no fetches at all.
+_CSP_PAGE = (
+    "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src data:"
+)
+_CSP_INDEX = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
+
+_PAGE_CSS = """
+body{font-family:system-ui,sans-serif;margin:0;color:#222}
+header{padding:10px 16px;border-bottom:1px solid #ddd}
+h1{font-size:20px;margin:0 0 4px}
+.facts span{margin-right:14px}
+.decision-syndicate{color:#d62728;font-weight:bold}
+.decision-review{color:#c77c00;font-weight:bold}
+main{display:flex;height:calc(100vh - 140px);min-height:420px}
+#network{flex:3;border-right:1px solid #ddd}
+aside{flex:2;overflow:auto;padding:8px 12px;font-size:13px}
+table{border-collapse:collapse;width:100%}
+td,th{border-bottom:1px solid #eee;padding:3px 5px;text-align:left;vertical-align:top}
+.legend span{display:inline-block;margin-right:10px}
+.swatch{display:inline-block;width:10px;height:10px;margin-right:3px;border-radius:2px}
+ul{margin:4px 0;padding-left:18px}
+.note{color:#666}
+div.vis-tooltip{white-space:pre-line;max-width:420px}
+"""
+
+
+def render_ring_page(
+    ring: dict[str, Any], data: RingViewData, *, mask: bool = False, seed: int = 0
+) -> str:
+    """One ring's page: header, evidence, legend, the network and a member table."""
+    ring_id = str(ring["ring_id"])
+    graph, members = _ring_graph(ring_id, data, mask=mask, seed=seed)
+    js, css = _vis_assets()
+    status = ring.get("status") or "–"
+    evidence = ring.get("evidence") or []
+    if mask:
+        evidence = [str(item) for item in evidence]  # already masked by scoring
+    legend = "".join(
+        f'<span><i class="swatch" style="background:{colour}"></i>{_esc(kind)} ({shape})</span>'
+        for kind, (shape, colour) in KIND_STYLE.items()
+    ) + "".join(
+        f'<span><i class="swatch" style="background:{colour}"></i>seller: {name}</span>'
+        for name, colour in DECISION_COLOUR.items()
+    )
+    rows = "".join(
+        "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>".format(
+            _esc(row["seller_id"]),
+            _fmt_score(row["seller_score"]),
+            _esc(row["decision"]),
+            _esc(_label_text(row["known_label"])),
+            "<br>".join(_esc(r) for r in row["reasons"] or []),
+        )
+        for row in members.sort(["seller_score", "seller_id"], descending=[True, False]).iter_rows(
+            named=True
+        )
+    )
+    hubs = (
+        "<p class='note'>Held back as hubs (not drawn): "
+        + "; ".join(_esc(h) for h in graph.hubs)
+        + "</p>"
+        if graph.hubs
+        else ""
+    )
+    left_out = (
+        f"<p class='note'>{graph.left_out} identifiers shared by only two members are not "
+        "drawn (large ring).</p>"
+        if graph.left_out
+        else ""
+    )
+    data_json = _script_json({"nodes": graph.nodes, "edges": graph.edges})
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="{_CSP_PAGE}">
+<title>{_esc(ring_id)} · syndicate</title>
+<style>{css}</style><style>{_PAGE_CSS}</style></head>
+<body>
+<header>
+<h1>Ring {_esc(ring_id)}</h1>
+<div class="facts"><span>{_esc(ring.get("size"))} sellers</span>
+<span>score <b>{_fmt_score(ring.get("ring_score"))}</b></span>
+<span class="decision-{_esc(ring.get("decision"))}">{_esc(ring.get("decision"))}</span>
+<span>{_esc(ring.get("n_known_bad", 0))} known bad ·
+{_esc(ring.get("n_known_good", 0))} known good</span>
+<span>status {_esc(status)}</span>
+<span>bound by {_esc(", ".join(ring.get("kinds") or []))}</span>
+<a href="../index.html">all rings</a></div>
+<ul class="evidence">{"".join(f"<li>{_esc(item)}</li>" for item in evidence)}</ul>
+<div class="legend">{legend}
+<span>thick black border: known bad · green border: known good</span></div>
+</header>
+<main><div id="network"></div>
+<aside>{hubs}{left_out}
+<table><thead><tr><th>seller</th><th>score</th><th>decision</th><th>label</th><th>reasons</th></tr></thead>
+<tbody>{rows}</tbody></table></aside></main>
+<script>{js}</script>
+<script>
+(function () {{
+  var data = {data_json};
+  var nodes = new vis.DataSet(data.nodes);
+  var edges = new vis.DataSet(data.edges);
+  var options = {{
+    physics: {{ enabled: false }},
+    interaction: {{ hover: true, tooltipDelay: 120 }},
+    nodes: {{ font: {{ size: 11 }} }},
+    edges: {{ smooth: false }}
+  }};
+  var box = document.getElementById("network");
+  var network = new vis.Network(box, {{ nodes: nodes, edges: edges }}, options);
+  window.syndicateNetwork = network;
+  window.syndicateReady = true;
+}})();
+</script>
+</body></html>
+"""
+
+
+def _svg_histogram(values: Sequence[float], bins: Sequence[float], title: str) -> str:
+    counts = np.histogram(np.asarray(values, dtype=float), bins=np.asarray(bins))[0].tolist()
+    width, height = 320, 120
+    top = max(max(counts, default=0), 1)
+    bar = width / max(len(counts), 1)
+    rects = "".join(
+        f'<rect x="{i * bar + 1:.1f}" y="{height - 20 - (c / top) * (height - 40):.1f}" '
+        f'width="{bar - 2:.1f}" height="{(c / top) * (height - 40):.1f}" fill="#2c7fb8">'
+        f"<title>{_esc(f'{bins[i]:g}–{bins[i + 1]:g}: {c}')}</title></rect>"
+        for i, c in enumerate(counts)
+    )
+    return (
+        f'<svg width="{width}" height="{height}" role="img" aria-label="{_esc(title)}">'
+        f'<text x="0" y="12" font-size="12">{_esc(title)}</text>{rects}'
+        f'<text x="0" y="{height - 4}" font-size="10">{bins[0]:g}</text>'
+        f'<text x="{width - 30}" y="{height - 4}" font-size="10">{bins[-1]:g}</text></svg>'
+    )
+
+
+def render_index(rings: pl.DataFrame, pages: dict[str, str]) -> str:
+    """The ranked ring table (ring id links to its page when one was written) and charts."""
+    ranked = rings.sort(["ring_score", "size", "ring_id"], descending=[True, True, False])
+    rows = []
+    for rank, row in enumerate(ranked.iter_rows(named=True), start=1):
+        ring_id = str(row["ring_id"])
+        name = (
+            f'<a href="{_esc(pages[ring_id])}">{_esc(ring_id)}</a>'
+            if ring_id in pages
+            else _esc(ring_id)
+        )
+        rows.append(
+            f"<tr><td>{rank}</td><td>{name}</td><td>{_esc(row['size'])}</td>"
+            f"<td>{_fmt_score(row.get('ring_score'))}</td><td>{_esc(row.get('decision'))}</td>"
+            f"<td>{_esc(row.get('n_known_bad', 0))}</td><td>{_esc(row.get('status') or '–')}</td>"
+            f"<td>{_esc(', '.join(row.get('kinds') or []))}</td></tr>"
+        )
+    sizes = rings["size"].to_list()
+    biggest = max(sizes) if sizes else 3
+    size_bins = sorted({3, 4, 6, 10, 20, 50, 100, 200, max(biggest, 3) + 1})
+    scores = [s for s in rings["ring_score"].to_list() if s is not None] if rings.height else []
+    charts = _svg_histogram(sizes, size_bins, "ring sizes") + _svg_histogram(
+        scores, [i / 10 for i in range(11)], "ring scores"
+    )
+    decided = {
+        name: int((rings["decision"] == name).sum()) if rings.height else 0
+        for name in ("syndicate", "review", "clear")
+    }
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="{_CSP_INDEX}">
+<title>Rings · syndicate</title><style>{_PAGE_CSS}</style></head>
+<body><header><h1>Rings</h1>
+<div class="facts"><span>{rings.height:,} rings</span>
+<span>{decided["syndicate"]:,} syndicate</span><span>{decided["review"]:,} review</span>
+<span>{decided["clear"]:,} clear</span><span>{len(pages):,} pages</span></div>
+<div>{charts}</div></header>
+<div style="padding:8px 16px"><table id="rings"><thead><tr><th>#</th><th>ring</th><th>size</th>
+<th>score</th><th>decision</th><th>known bad</th><th>status</th><th>bound by</th></tr></thead>
+<tbody>{"".join(rows)}</tbody></table></div></body></html>
+"""
+
+
+@dataclass(frozen=True)
+class VizResult:
+    """Where the pages went."""
+
+    index: Path
+    pages: dict[str, Path]
+
+
+def _write_text(path: Path, text: str) -> Path:
+    with atomic_path(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+    return path
+
+
+def write_viz(
+    rings: pl.DataFrame,
+    data: RingViewData,
+    out: str | os.PathLike[str],
+    *,
+    top: int = 50,
+    ring_ids: Sequence[str] | None = None,
+    mask: bool = False,
+    seed: int = 0,
+) -> VizResult:
+    """Write ``index.html`` and ``rings/<ring_id>.html`` for the top rings into ``out``.
+
+    ``ring_ids`` picks rings by id instead of the ``top`` by score.
+
+    Raises
+    ------
+    KeyError
+        A ring id in ``ring_ids`` is not a ring of this run.
+    """
+    folder = ensure_output_dir(out)
+    ranked = rings.sort(["ring_score", "size", "ring_id"], descending=[True, True, False])
+    if ring_ids is not None:
+        unknown = sorted(set(ring_ids) - set(rings["ring_id"].to_list()))
+        if unknown:
+            raise KeyError(f"no ring with id {unknown[0]!r} in this run")
+        chosen = ranked.filter(pl.col("ring_id").is_in(list(ring_ids)))
+    else:
+        chosen = ranked.head(top)
+    pages: dict[str, Path] = {}
+    for ring in chosen.iter_rows(named=True):
+        ring_id = str(ring["ring_id"])
+        page = render_ring_page(ring, data, mask=mask, seed=seed)
+        pages[ring_id] = _write_text(folder / "rings" / f"{ring_id}.html", page)
+    # Pages of an earlier drawing would outlive this one (and --mask must not leave
+    # unmasked pages behind): remove every ring page not written now.
+    written = set(pages.values())
+    for stale in (folder / "rings").glob("*.html"):
+        if stale not in written:
+            stale.unlink()
+    links = {ring_id: f"rings/{path.name}" for ring_id, path in pages.items()}
+    index = _write_text(folder / "index.html", render_index(rings, links))
+    return VizResult(index, pages)
