@@ -305,6 +305,7 @@ def render_ring_page(
   }};
   var box = document.getElementById("network");
   var network = new vis.Network(box, {{ nodes: nodes, edges: edges }}, options);
+  network.once("afterDrawing", function () {{ window.syndicateDrawn = true; }});
   window.syndicateNetwork = network;
   window.syndicateReady = true;
 }})();
