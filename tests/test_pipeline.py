@@ -122,7 +122,8 @@ def test_outputs_are_written_and_the_model_reloads(
     result: PipelineResult, tmp_path: pytest.TempPathFactory
 ) -> None:
     paths = write_outputs(result, tmp_path)
-    assert set(paths) == {"labels", "rings", "features", "hubs", "rejects", "model"}
+    assert set(paths) == {"labels", "rings", "features", "hubs", "rejects", "model", "viz"}
+    assert paths["viz"] == tmp_path / "viz" / "index.html"
     assert pl.read_parquet(paths["labels"]).equals(result.labels)
     assert pl.read_parquet(paths["rings"]).equals(result.rings)
     assert {MODEL_FILE, CARD_FILE} <= {p.name for p in paths["model"].iterdir()}
