@@ -143,19 +143,33 @@ def _ring_graph(
     holders = binding.group_by("kind", "key").agg(pl.len().alias("holders"))
     minimum = 2 if members.height <= _FULL_DETAIL else 3
     kept = holders.filter(pl.col("holders") >= minimum).select("kind", "key")
-    left_out = holders.height - kept.height
+    left_out = holders.filter((pl.col("holders") >= 2) & (pl.col("holders") < minimum)).height
     binding = binding.join(kept, on=["kind", "key"], how="semi")
-    ids = binding.select("kind", "key", "shown", "n_sellers").unique().sort("kind", "key")
+    # Identifier nodes are numbered, never named by their value: --mask must leave no
+    # value in the page source.
+    ids = (
+        binding.select("kind", "key", "shown", "n_sellers")
+        .unique()
+        .sort("kind", "key")
+        .with_row_index("number")
+        .with_columns(pl.format("i:{}", pl.col("number")).alias("node"))
+    )
+    binding = binding.join(ids.select("kind", "key", "node"), on=["kind", "key"])
 
     net = Network(height="100%", width="100%", cdn_resources="in_line")
     seller_ids = members["seller_id"].to_list()
     index = {f"s:{s}": i for i, s in enumerate(seller_ids)}
-    for row in ids.iter_rows(named=True):
-        index[f"i:{row['kind']}:{row['key']}"] = len(index)
-    relation_rows = data.relations.filter(pl.col("ring_id") == ring_id)
+    for node in ids["node"].to_list():
+        index[node] = len(index)
+    # Two sellers may share several given relations: one edge, every relation named.
+    relation_rows = (
+        data.relations.filter(pl.col("ring_id") == ring_id)
+        .group_by("src", "dst")
+        .agg(pl.col("relation").unique().sort().str.join(", "))
+        .sort("src", "dst")
+    )
     pairs = [
-        (index[f"s:{s}"], index[f"i:{k}:{key}"])
-        for s, k, key in binding.select("seller_id", "kind", "key").iter_rows()
+        (index[f"s:{s}"], index[node]) for s, node in binding.select("seller_id", "node").rows()
     ] + [(index[f"s:{a}"], index[f"s:{b}"]) for a, b in relation_rows.select("src", "dst").rows()]
     positions = _layout(len(index), pairs, seed)
     for row in members.iter_rows(named=True):
@@ -178,9 +192,9 @@ def _ring_graph(
     for row in ids.iter_rows(named=True):
         shape, colour = KIND_STYLE.get(row["kind"], _OTHER_STYLE)
         text = _identifier_text(row["kind"], row["key"], row["shown"])
-        x, y = positions[index[f"i:{row['kind']}:{row['key']}"]]
+        x, y = positions[index[row["node"]]]
         net.add_node(
-            f"i:{row['kind']}:{row['key']}",
+            row["node"],
             label=text,
             title=f"{text}\nheld by {row['n_sellers']} sellers",
             shape=shape,
@@ -189,8 +203,8 @@ def _ring_graph(
             x=x,
             y=y,
         )
-    for seller, kind, key in binding.select("seller_id", "kind", "key").iter_rows():
-        net.add_edge(f"s:{seller}", f"i:{kind}:{key}", color="#b0b0b0")
+    for seller, node in binding.select("seller_id", "node").iter_rows():
+        net.add_edge(f"s:{seller}", node, color="#b0b0b0")
     for src, dst, relation in relation_rows.select("src", "dst", "relation").iter_rows():
         net.add_edge(f"s:{src}", f"s:{dst}", title=str(relation), dashes=True, color="#444444")
     nodes, edges, *_ = net.get_network_data()
@@ -261,8 +275,8 @@ def render_ring_page(
         else ""
     )
     left_out = (
-        f"<p class='note'>{graph.left_out} identifiers shared by only two members are not "
-        "drawn (large ring).</p>"
+        f"<p class='note'>{graph.left_out} identifier{'s' if graph.left_out > 1 else ''} "
+        "shared by only two members not drawn (large ring).</p>"
         if graph.left_out
         else ""
     )
