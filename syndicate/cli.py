@@ -244,16 +244,15 @@ def _cmd_synth(args: argparse.Namespace, reporter: Reporter) -> int:
 
 
 def _cmd_viz(args: argparse.Namespace, reporter: Reporter) -> int:
-    import polars as pl
-
     from syndicate.errors import InputFileError
+    from syndicate.io import read_table
     from syndicate.viz.data import read_view_data
     from syndicate.viz.pages import write_viz
 
     rings_path = args.run / "rings.parquet"
     if not rings_path.is_file():
         raise InputFileError(f"{rings_path}: not found (is {str(args.run)!r} a run folder?)")
-    rings = pl.read_parquet(rings_path)
+    rings = read_table(rings_path, table="rings")
     data = read_view_data(args.run / "viz" / "data")
     with reporter.step("Drawing ring pages"):
         try:

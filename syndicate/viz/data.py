@@ -16,7 +16,7 @@ from pathlib import Path
 import polars as pl
 
 from syndicate.errors import InputFileError
-from syndicate.io import write_parquet_atomic
+from syndicate.io import read_table, write_parquet_atomic
 
 __all__ = ["RingViewData", "read_view_data", "view_data", "write_view_data"]
 
@@ -104,5 +104,5 @@ def read_view_data(folder: str | os.PathLike[str]) -> RingViewData:
         path = source / f"{name}.parquet"
         if not path.is_file():
             raise InputFileError(f"{path}: not found (is this a run folder written by syndicate?)")
-        frames[name] = pl.read_parquet(path)
+        frames[name] = read_table(path, table=f"viz/data/{name}")
     return RingViewData(**frames)

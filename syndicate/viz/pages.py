@@ -93,10 +93,6 @@ def _layout(n_nodes: int, edges: list[tuple[int, int]], seed: int) -> list[tuple
     return [(round((x - min(xs)) * scale, 2), round((y - min(ys)) * scale, 2)) for x, y in coords]
 
 
-def _identifier_text(kind: str, key: str, masked: str | None) -> str:
-    return f"{kind} {masked if masked is not None else key}"
-
-
 def _seller_title(row: dict[str, Any]) -> str:
     lines = [
         f"seller {row['seller_id']}",
@@ -191,7 +187,7 @@ def _ring_graph(
         )
     for row in ids.iter_rows(named=True):
         shape, colour = KIND_STYLE.get(row["kind"], _OTHER_STYLE)
-        text = _identifier_text(row["kind"], row["key"], row["shown"])
+        text = f"{row['kind']} {row['shown']}"
         x, y = positions[index[row["node"]]]
         net.add_node(
             row["node"],
@@ -246,8 +242,6 @@ def render_ring_page(
     js, css = _vis_assets()
     status = ring.get("status") or "–"
     evidence = ring.get("evidence") or []
-    if mask:
-        evidence = [str(item) for item in evidence]  # already masked by scoring
     legend = "".join(
         f'<span><i class="swatch" style="background:{colour}"></i>{_esc(kind)} ({shape})</span>'
         for kind, (shape, colour) in KIND_STYLE.items()
