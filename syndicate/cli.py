@@ -14,8 +14,11 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from syndicate import __version__
-from syndicate.demo import DEMO_SELLERS, links_per_kind, run_demo
+from syndicate.config import Config
+from syndicate.demo import DEMO_SELLERS, run_demo
 from syndicate.errors import InputError, SyndicateError
+from syndicate.job import run_job
+from syndicate.pipeline import PipelineResult
 from syndicate.progress import Reporter, configure_logging
 from syndicate.synth import generate_marketplace, write_marketplace
 
@@ -107,6 +110,52 @@ def build_parser() -> argparse.ArgumentParser:
     synth.add_argument("--seed", type=_seed, default=0, metavar="S", help="random seed (default 0)")
     _add_common(synth)
 
+    run = commands.add_parser(
+        "run",
+        help="the batch job: rings, scores, labels, features and pages for a marketplace",
+        description=(
+            "Validate the inputs, build the seller graph, find rings, compute features, train "
+            "on the labels (or score with --model), score, and write labels, rings, "
+            "rings_gone, features, hubs, rejects (.parquet), model/, viz/ and run.json into "
+            "--out. Earlier outputs there are replaced only when every new one is written."
+        ),
+        epilog="Config: a TOML file (see the README for every key and its default); "
+        "--seed, --top and --set override it. Exit codes: 0 success, 2 bad input or usage, "
+        "1 internal error.",
+    )
+    run.add_argument("--sellers", type=Path, required=True, metavar="P", help="sellers table")
+    run.add_argument("--links", type=Path, required=True, metavar="P", help="links table")
+    run.add_argument("--edges", type=Path, metavar="P", help="seller pairs linked elsewhere")
+    run.add_argument("--labels", type=Path, metavar="P", help="known bad (1) and good (0) sellers")
+    run.add_argument(
+        "--previous",
+        type=Path,
+        metavar="DIR",
+        help="an earlier run folder (may be --out): rings keep their ids and get a status",
+    )
+    run.add_argument(
+        "--model",
+        type=Path,
+        metavar="DIR",
+        help="score with this saved model/ folder of an earlier run instead of training",
+    )
+    run.add_argument("--config", type=Path, metavar="F", help="TOML config file")
+    run.add_argument("--seed", type=_seed, metavar="S", help="random seed (overrides config)")
+    run.add_argument(
+        "--top", type=_count, metavar="K", help="ring pages to draw (overrides output.top_pages)"
+    )
+    run.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override one config key, e.g. --set rings.leiden_resolution=0.5 (repeatable)",
+    )
+    run.add_argument(
+        "--out", type=Path, required=True, metavar="DIR", help="run folder, created if missing"
+    )
+    _add_common(run)
+
     viz = commands.add_parser(
         "viz",
         help="(re)draw the investigator pages of a run",
@@ -150,81 +199,105 @@ def _count(text: str) -> int:
 
 
 def _cmd_demo(args: argparse.Namespace, reporter: Reporter) -> int:
-    result = run_demo(args.out, n_sellers=args.sellers, seed=args.seed, reporter=reporter)
+    argv = ["syndicate", "demo", "--sellers", str(args.sellers), "--seed", str(args.seed)]
+    result = run_demo(
+        args.out, n_sellers=args.sellers, seed=args.seed, reporter=reporter, command=argv
+    )
     summary = result.summary()
-    out = sys.stdout
+    recall = summary["ring_recall"]
     print(
         f"syndicate demo: {summary['sellers']:,} sellers, {summary['links']:,} links, "
-        f"{summary['labels']:,} labels ({summary['known_bad']:,} known bad)",
-        file=out,
+        f"{summary['labels']:,} labels ({summary['known_bad']:,} known bad), "
+        f"{summary['rejected_rows']:,} input rows rejected\n"
+        f"  planted: {summary['planted_rings']:,} rings, {summary['households']:,} households, "
+        f"{summary['businesses']:,} multi-store businesses; planted rings recovered: "
+        f"{summary['planted_rings_recovered']:,} of {summary['planted_rings']:,} (Jaccard >= 0.5; "
+        f"recall {_fmt(recall)}); truly bad among flagged sellers: "
+        f"{_fmt(summary['flagged_truly_bad'])}"
     )
+    _print_run(result.pipeline, result.out)
+    print(f"Inputs:  {result.out / 'input'}/ (sellers, links, labels and the ground truth)")
+    return EXIT_OK
+
+
+def _print_run(pipeline: PipelineResult, out: Path) -> None:
+    """What a run found and where it went: rings, lineage, model, decisions, top rings."""
+    rings, labels, scores = pipeline.rings, pipeline.labels, pipeline.scores
+    lineage = pipeline.lineage.counts()
+    changed = ", ".join(f"{n:,} {status}" for status, n in lineage.items() if n)
     print(
-        f"  planted: {summary['planted_rings']:,} rings ({summary['ring_members']:,} members), "
-        f"{summary['households']:,} households, {summary['businesses']:,} businesses",
-        file=out,
+        f"  rings found: {rings.height:,} with {int(labels['ring_id'].is_not_null().sum()):,} "
+        f"sellers ({changed or 'none'}); {pipeline.linkage.hubs.height:,} hub identifiers "
+        "held back"
     )
-    print(f"  rejected input rows: {summary['rejected_rows']:,}", file=out)
-    for kind, links, distinct in links_per_kind(result.inputs).iter_rows():
-        print(f"  {kind:<8} {links:>10,} links {distinct:>10,} distinct raw values", file=out)
-    print(
-        f"  seller graph: {summary['linked_sellers']:,} linked sellers, "
-        f"{summary['hubs']:,} hub identifiers held back",
-        file=out,
-    )
-    print(
-        f"  rings found: {summary['rings_found']:,} (households and businesses included: telling "
-        "them from syndicates is the scorer's job)",
-        file=out,
-    )
-    recall, precision = summary["ring_recall"], summary["ring_precision"]
-    print(
-        f"  planted rings recovered: {summary['planted_rings_recovered']:,} of "
-        f"{summary['planted_rings']:,} (Jaccard >= 0.5; recall "
-        f"{'n/a' if recall is None else f'{recall:.3f}'}, precision "
-        f"{'n/a' if precision is None else f'{precision:.3f}'})",
-        file=out,
-    )
-    decisions = summary["decisions"]
-    assert isinstance(decisions, dict)
-    if summary["cold_start"]:
-        print("  cold start: no usable labels, scores come from ring structure", file=out)
-    else:
+    if scores.model is not None:
+        cv = scores.model.card["cv"]
         print(
-            f"  seller model: out-of-fold AUROC {summary['cv_auroc']:.3f}, "
-            f"AUPRC {summary['cv_auprc']:.3f} on the labelled sellers",
-            file=out,
+            f"  seller model: trained, out-of-fold AUROC {_fmt(cv['auroc'])}, "
+            f"AUPRC {_fmt(cv['auprc'])} on the labelled sellers"
         )
+    elif scores.saved_model is not None:
+        print("  seller model: saved model (--model), not retrained")
+    else:
+        print("  seller model: none (cold start): scores come from ring structure")
+    decided = dict(labels["decision"].value_counts().iter_rows())
+    ring_decided = dict(rings["decision"].value_counts().iter_rows())
     print(
-        f"  decisions: {decisions.get('syndicate', 0):,} syndicate, "
-        f"{decisions.get('review', 0):,} review, {decisions.get('clear', 0):,} clear "
-        f"(thresholds {_fmt(summary['threshold_syndicate'])} / "
-        f"{_fmt(summary['threshold_review'])}); truly bad among flagged: "
-        f"{_fmt(summary['flagged_truly_bad'])}",
-        file=out,
+        f"  decisions: {decided.get('syndicate', 0):,} sellers syndicate, "
+        f"{decided.get('review', 0):,} review (thresholds {_fmt(scores.thresholds.syndicate)} / "
+        f"{_fmt(scores.thresholds.review)}); rings: {ring_decided.get('syndicate', 0):,} "
+        f"syndicate, {ring_decided.get('review', 0):,} review"
     )
-    print("  top rings:", file=out)
-    top = result.pipeline.rings.sort(
-        ["ring_score", "size", "ring_id"], descending=[True, True, False]
-    ).head(5)
-    for ring_id, size, score, decision, evidence in top.select(
-        "ring_id", "size", "ring_score", "decision", "evidence"
+    top = rings.sort(["ring_score", "size", "ring_id"], descending=[True, True, False]).head(5)
+    if top.height:
+        print("  top rings:")
+    for ring_id, size, score, decision, status, evidence in top.select(
+        "ring_id", "size", "ring_score", "decision", "status", "evidence"
     ).iter_rows():
         print(
-            f"    {ring_id}  {size:>4} sellers  score {score:.2f}  {decision:<9} "
-            f"{'; '.join(evidence[:2])}",
-            file=out,
+            f"    {ring_id}  {size:>4} sellers  score {score:.2f}  {decision:<9} {status:<6}  "
+            f"{'; '.join(evidence[:2])}"
         )
-    print(
-        f"Inputs:   {result.out / 'input'}/ (sellers, links, labels, truth, link_truth .parquet)",
-        file=out,
-    )
-    for name, path in result.outputs.items():
-        print(f"{name.capitalize() + ':':<9} {path}", file=out)
-    return EXIT_OK
+    if pipeline.warnings:
+        print(f"  {len(pipeline.warnings)} warnings (in run.json):")
+        for message in pipeline.warnings:
+            print(f"    - {message}")
+    print(f"Outputs: {out}/ (labels, rings, features, hubs, rejects .parquet; run.json)")
+    print(f"Pages:   {out / 'viz' / 'index.html'}")
 
 
 def _fmt(value: object) -> str:
     return "n/a" if value is None else f"{value:.3f}"
+
+
+def _cmd_run(args: argparse.Namespace, reporter: Reporter) -> int:
+    config = Config.from_toml(args.config) if args.config is not None else Config()
+    overrides = list(args.set)
+    if args.seed is not None:
+        overrides.append(f"seed={args.seed}")
+    if args.top is not None:
+        overrides.append(f"output.top_pages={args.top}")
+    config = config.with_overrides(overrides)
+    run = run_job(
+        sellers=args.sellers,
+        links=args.links,
+        edges=args.edges,
+        labels=args.labels,
+        out=args.out,
+        previous=args.previous,
+        model=args.model,
+        config=config,
+        reporter=reporter,
+        command=["syndicate", *args.argv],
+    )
+    inputs = run.pipeline.inputs
+    print(
+        f"syndicate run: {inputs.sellers.height:,} sellers, {inputs.links.height:,} links, "
+        f"{inputs.labels.height:,} labels, {inputs.rejects.height:,} input rows rejected "
+        f"({run.manifest['wall_seconds']:.1f} s)"
+    )
+    _print_run(run.pipeline, run.out)
+    return EXIT_OK
 
 
 def _cmd_synth(args: argparse.Namespace, reporter: Reporter) -> int:
@@ -266,7 +339,7 @@ def _cmd_viz(args: argparse.Namespace, reporter: Reporter) -> int:
     return EXIT_OK
 
 
-_COMMANDS = {"demo": _cmd_demo, "synth": _cmd_synth, "viz": _cmd_viz}
+_COMMANDS = {"demo": _cmd_demo, "run": _cmd_run, "synth": _cmd_synth, "viz": _cmd_viz}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -276,6 +349,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # --help, --version and usage errors
         return int(exc.code or 0)
+    args.argv = list(argv) if argv is not None else sys.argv[1:]
     configure_logging(quiet=args.quiet, verbose=args.verbose)
     reporter = Reporter(quiet=args.quiet)
     try:

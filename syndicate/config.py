@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import dataclasses
+import difflib
 import math
-from collections.abc import Mapping
+import os
+import re
+import tomllib
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from types import MappingProxyType
-from typing import Literal
+from typing import Any, Literal
 
 from syndicate.errors import ConfigError
 
-__all__ = ["DEFAULT_HUB_LIMITS", "DEFAULT_KIND_WEIGHTS", "Config"]
+__all__ = ["CONFIG_SECTIONS", "DEFAULT_HUB_LIMITS", "DEFAULT_KIND_WEIGHTS", "Config"]
 
 #: Evidence strength of one shared identifier of each kind (before rarity).
 DEFAULT_KIND_WEIGHTS: Mapping[str, float] = MappingProxyType(
@@ -20,6 +26,107 @@ DEFAULT_KIND_WEIGHTS: Mapping[str, float] = MappingProxyType(
 DEFAULT_HUB_LIMITS: Mapping[str, int] = MappingProxyType(
     {"payout": 60, "device": 60, "email": 60, "phone": 60, "address": 60, "ip": 60}
 )
+
+
+#: The TOML layout: section -> the :class:`Config` fields it holds (``seed`` is top-level).
+CONFIG_SECTIONS: Mapping[str, tuple[str, ...]] = MappingProxyType(
+    {
+        "graph": (
+            "kind_weights",
+            "default_kind_weight",
+            "hub_limits",
+            "default_hub_limit",
+            "max_pairs",
+        ),
+        "rings": (
+            "min_ring_size",
+            "leiden_objective",
+            "leiden_resolution",
+            "leiden_iterations",
+            "lineage_min_jaccard",
+        ),
+        "model": ("cv_folds", "n_estimators", "importance_repeats", "n_jobs"),
+        "decisions": (
+            "syndicate_precision",
+            "review_precision",
+            "bad_rate",
+            "syndicate_threshold",
+            "review_threshold",
+            "cold_syndicate_threshold",
+            "cold_review_threshold",
+        ),
+        "output": ("top_pages",),
+    }
+)
+
+# What each field holds, for checking values read from TOML or the command line.
+_FLOAT, _INT, _OPTIONAL_FLOAT, _TEXT, _WEIGHTS, _LIMITS = (
+    "a number",
+    "an integer",
+    "a number (leave it out for none)",
+    "text",
+    "a table of kind = number",
+    "a table of kind = integer",
+)
+_KINDS: dict[str, str] = {
+    "kind_weights": _WEIGHTS,
+    "default_kind_weight": _FLOAT,
+    "hub_limits": _LIMITS,
+    "default_hub_limit": _INT,
+    "max_pairs": _INT,
+    "min_ring_size": _INT,
+    "leiden_objective": _TEXT,
+    "leiden_resolution": _FLOAT,
+    "leiden_iterations": _INT,
+    "lineage_min_jaccard": _FLOAT,
+    "cv_folds": _INT,
+    "n_estimators": _INT,
+    "importance_repeats": _INT,
+    "n_jobs": _INT,
+    "syndicate_precision": _FLOAT,
+    "review_precision": _FLOAT,
+    "bad_rate": _OPTIONAL_FLOAT,
+    "syndicate_threshold": _OPTIONAL_FLOAT,
+    "review_threshold": _OPTIONAL_FLOAT,
+    "cold_syndicate_threshold": _FLOAT,
+    "cold_review_threshold": _FLOAT,
+    "top_pages": _INT,
+    "seed": _INT,
+}
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _checked(name: str, value: object) -> object:
+    """``value`` if it is of the kind field ``name`` holds (ints accepted as floats)."""
+    kind = _KINDS[name]
+    if kind in (_FLOAT, _OPTIONAL_FLOAT) and _is_number(value):
+        return float(value)  # type: ignore[arg-type]
+    if (kind == _INT and _is_int(value)) or (kind == _TEXT and isinstance(value, str)):
+        return value
+    if kind in (_WEIGHTS, _LIMITS) and isinstance(value, Mapping):
+        check = _is_number if kind == _WEIGHTS else _is_int
+        if all(check(item) for item in value.values()):
+            cast = float if kind == _WEIGHTS else int
+            return {str(key): cast(item) for key, item in value.items()}
+    raise ConfigError(f"{name} must be {kind}; got {value!r}")
+
+
+def _locate(key: str) -> str:
+    """The field a dotted or bare key names, or a ConfigError suggesting the right one."""
+    section, _, name = key.rpartition(".")
+    known = {f"{sec}.{n}" for sec, names in CONFIG_SECTIONS.items() for n in names} | {"seed"}
+    if (f"{section}.{name}" if section else name) in known:
+        return name
+    close = difflib.get_close_matches(key, sorted(known), n=1)
+    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    raise ConfigError(f"unknown config key {key!r}{hint}")
 
 
 @dataclass(frozen=True)
@@ -42,6 +149,9 @@ class Config:
     leiden_objective, leiden_resolution, leiden_iterations
         Leiden's quality function (``modularity``: RB configuration model; ``CPM``), its
         resolution and number of iterations.
+    lineage_min_jaccard
+        With ``--previous``, the Jaccard similarity of members a ring needs with an earlier
+        ring to keep its id (:mod:`syndicate.lineage`).
     cv_folds
         Cross-validation folds of the seller model (whole components per fold).
     n_estimators
@@ -60,6 +170,8 @@ class Config:
         Thresholds on the structure-only score when there are no usable labels.
     n_jobs
         Worker processes of the forest (``-1``: every core); results do not depend on it.
+    top_pages
+        Investigator pages are drawn for this many rings, highest ring score first.
     seed
         Seed of every random choice.
     """
@@ -73,6 +185,7 @@ class Config:
     leiden_objective: Literal["modularity", "CPM"] = "modularity"
     leiden_resolution: float = 0.35
     leiden_iterations: int = 10
+    lineage_min_jaccard: float = 0.3
     cv_folds: int = 5
     n_estimators: int = 200
     importance_repeats: int = 1
@@ -84,6 +197,7 @@ class Config:
     cold_syndicate_threshold: float = 0.75
     cold_review_threshold: float = 0.7
     n_jobs: int = -1
+    top_pages: int = 50
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -121,6 +235,12 @@ class Config:
             raise ConfigError(
                 f"leiden_iterations must be a positive integer; got {self.leiden_iterations!r}"
             )
+        if not 0 < self.lineage_min_jaccard <= 1:
+            raise ConfigError(
+                f"lineage_min_jaccard must be in (0, 1]; got {self.lineage_min_jaccard!r}"
+            )
+        if not (isinstance(self.top_pages, int) and self.top_pages >= 0):
+            raise ConfigError(f"top_pages must be an integer >= 0; got {self.top_pages!r}")
         self._check_model()
         if not 0 <= self.seed < 2**31:
             raise ConfigError(f"seed must be in [0, 2**31); got {self.seed!r}")
@@ -163,6 +283,120 @@ class Config:
             if a is not None and b is not None and a > b:
                 raise ConfigError(f"{low} ({a!r}) must not exceed {high} ({b!r})")
 
+    @classmethod
+    def from_mapping(cls, document: Mapping[str, Any]) -> Config:
+        """A config from a nested mapping laid out as :data:`CONFIG_SECTIONS`.
+
+        Keys left out keep their defaults, and kinds left out of ``kind_weights`` and
+        ``hub_limits`` keep theirs; unknown keys and values of the wrong kind raise
+        :class:`~syndicate.errors.ConfigError` naming the key.
+
+        Examples
+        --------
+        >>> Config.from_mapping({"rings": {"leiden_resolution": 0.5}, "seed": 7}).seed
+        7
+        """
+        values: dict[str, object] = {}
+        for key, value in document.items():
+            if key in CONFIG_SECTIONS:
+                if not isinstance(value, Mapping):
+                    raise ConfigError(f"[{key}] must be a table; got {value!r}")
+                for name, item in value.items():
+                    values[_locate(f"{key}.{name}")] = _checked(name, item)
+            else:
+                name = _locate(key)
+                values[name] = _checked(name, value)
+        return cls()._merged(values)
+
+    def _merged(self, values: Mapping[str, object]) -> Config:
+        """This config with ``values`` set; kind tables are merged into the current ones."""
+        changes = dict(values)
+        for name in ("kind_weights", "hub_limits"):
+            if name in changes:
+                changes[name] = {**getattr(self, name), **changes[name]}  # type: ignore[dict-item]
+        return dataclasses.replace(self, **changes)  # type: ignore[arg-type]
+
+    @classmethod
+    def from_toml(cls, path: str | os.PathLike[str]) -> Config:
+        """Read a TOML config file (see :meth:`to_toml` for the layout and defaults).
+
+        Raises
+        ------
+        ConfigError
+            The file is missing, is not valid TOML, or holds an unknown key or a bad
+            value; the message names the file.
+        """
+        file = Path(path)
+        try:
+            document = tomllib.loads(file.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise ConfigError(f"config file {str(file)!r} does not exist") from None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"config file {str(file)!r} cannot be read: {exc}") from exc
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"config file {str(file)!r} is not valid TOML: {exc}") from exc
+        try:
+            return cls.from_mapping(document)
+        except ConfigError as exc:
+            raise ConfigError(f"config file {str(file)!r}: {exc}") from exc
+
+    def with_overrides(self, assignments: Sequence[str]) -> Config:
+        """This config with ``section.key=value`` assignments applied (the CLI's ``--set``).
+
+        The value is read as a TOML value (``0.5``, ``"CPM"``, ``{payout = 4.0}``); bare
+        text that is not valid TOML is taken as a string.
+
+        Examples
+        --------
+        >>> Config().with_overrides(["rings.leiden_objective=CPM"]).leiden_objective
+        'CPM'
+        """
+        changes: dict[str, object] = {}
+        for assignment in assignments:
+            key, sep, text = assignment.partition("=")
+            if not sep or not key.strip():
+                raise ConfigError(f"expected SECTION.KEY=VALUE; got {assignment!r}")
+            name = _locate(key.strip())
+            try:
+                value = tomllib.loads(f"value = {text.strip()}")["value"]
+            except tomllib.TOMLDecodeError:
+                value = text.strip()
+            changes[name] = _checked(name, value)
+        return self._merged(changes)
+
+    def to_mapping(self) -> dict[str, Any]:
+        """The config as nested plain data (``None`` for unset values), for manifests."""
+        document: dict[str, Any] = {"seed": self.seed}
+        for section, names in CONFIG_SECTIONS.items():
+            document[section] = {
+                name: dict(value) if isinstance(value, Mapping) else value
+                for name in names
+                for value in [getattr(self, name)]
+            }
+        return document
+
+    def to_toml(self) -> str:
+        """The config as a TOML file :meth:`from_toml` reads back (unset values commented).
+
+        Examples
+        --------
+        >>> Config.from_mapping(__import__("tomllib").loads(Config().to_toml())) == Config()
+        True
+        """
+        lines = [
+            "# syndicate configuration: every key is optional (left out: the default shown).",
+            f"seed = {self.seed}",
+        ]
+        for section, names in CONFIG_SECTIONS.items():
+            lines += ["", f"[{section}]"]
+            for name in names:
+                value = getattr(self, name)
+                if value is None:
+                    lines.append(f"# {name} = (unset)")
+                else:
+                    lines.append(f"{name} = {_toml_value(value)}")
+        return "\n".join(lines) + "\n"
+
     def kind_weight(self, kind: str) -> float:
         """The weight of one shared identifier of ``kind``."""
         return float(self.kind_weights.get(kind, self.default_kind_weight))
@@ -170,3 +404,20 @@ class Config:
     def hub_limit(self, kind: str) -> int:
         """The most sellers an identifier of ``kind`` may be shared by."""
         return int(self.hub_limits.get(kind, self.default_hub_limit))
+
+
+_BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
+
+
+def _toml_value(value: object) -> str:
+    if isinstance(value, Mapping):
+        items = ", ".join(
+            f"{key if _BARE_KEY.fullmatch(key) else _toml_value(key)} = {_toml_value(item)}"
+            for key, item in sorted(value.items())
+        )
+        return "{ " + items + " }"
+    if isinstance(value, str):
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if isinstance(value, float):
+        return repr(value)
+    return str(value)

@@ -1,9 +1,10 @@
-"""The demo job: a synthetic marketplace through every pipeline stage that exists."""
+"""The demo: a synthetic marketplace with ground truth through the whole batch job."""
 
 from __future__ import annotations
 
 import math
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -12,10 +13,11 @@ import polars as pl
 from syndicate.config import Config
 from syndicate.evaluate import RingRecovery, ring_recovery, truth_groups
 from syndicate.io import write_json_atomic
-from syndicate.pipeline import PipelineResult, run_pipeline, write_outputs
+from syndicate.job import run_job
+from syndicate.pipeline import PipelineResult
 from syndicate.progress import Reporter
 from syndicate.synth import Marketplace, generate_marketplace, write_marketplace
-from syndicate.validation import MarketplaceInputs, load_inputs
+from syndicate.validation import MarketplaceInputs
 
 __all__ = ["DemoResult", "run_demo"]
 
@@ -94,38 +96,36 @@ def run_demo(
     n_sellers: int = DEMO_SELLERS,
     seed: int = 0,
     reporter: Reporter | None = None,
+    command: Sequence[str] | None = None,
 ) -> DemoResult:
-    """Generate a marketplace into ``out/input`` and run the pipeline on it.
+    """Generate a marketplace into ``out/input`` and run the batch job on it into ``out``.
 
-    The input tables are read back from the files written, so the demo exercises the
-    same loading and validation path as a batch run.
+    The job is :func:`syndicate.job.run_job`, as ``syndicate run`` calls it: the input
+    tables are read back from the files written, and ``out`` becomes a full run folder
+    (``run.json`` included) beside ``input/`` and ``summary.json``.
     """
     report = reporter or Reporter(quiet=True)
     folder = Path(out)
     with report.step(f"Generating a synthetic marketplace of {n_sellers:,} sellers"):
         market = generate_marketplace(n_sellers=n_sellers, seed=seed)
         files = write_marketplace(market, folder / "input")
-    with report.step("Loading and validating the input tables"):
-        inputs = load_inputs(sellers=files["sellers"], links=files["links"], labels=files["labels"])
-    pipeline = run_pipeline(inputs, Config(seed=seed), report)
-    rings = pipeline.rings_found
-    found = rings.members.filter(pl.col("ring_id").is_not_null()).select("seller_id", "ring_id")
-    recovery = ring_recovery(found, *truth_groups(market.truth))
-    with report.step("Writing outputs"):
-        outputs = write_outputs(pipeline, folder)
+    run = run_job(
+        sellers=files["sellers"],
+        links=files["links"],
+        labels=files["labels"],
+        out=folder,
+        config=Config(seed=seed),
+        reporter=report,
+        command=command,
+    )
+    pipeline = run.pipeline
+    found = pipeline.rings_found.members.filter(pl.col("ring_id").is_not_null())
+    recovery = ring_recovery(found.select("seller_id", "ring_id"), *truth_groups(market.truth))
+    outputs = dict(run.paths)
     result = DemoResult(
-        folder, files, outputs, market, inputs, pipeline, recovery, dict(report.timings)
+        folder, files, outputs, market, pipeline.inputs, pipeline, recovery, dict(report.timings)
     )
     summary_path = folder / "summary.json"
     write_json_atomic({"seed": seed, "timings_s": report.timings, **result.summary()}, summary_path)
-    outputs["summary"] = summary_path
+    outputs["summary.json"] = summary_path
     return result
-
-
-def links_per_kind(inputs: MarketplaceInputs) -> pl.DataFrame:
-    """Links and distinct raw values per kind, for the demo's printout."""
-    return (
-        inputs.links.group_by("kind")
-        .agg(pl.len().alias("links"), pl.col("value").n_unique().alias("distinct_values"))
-        .sort("kind")
-    )

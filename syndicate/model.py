@@ -19,7 +19,7 @@ import json
 import math
 import platform
 import zipfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -367,6 +367,7 @@ def fit_seller_model(
     n_folds: int = 5,
     importance_repeats: int = 1,
     seed: int = 0,
+    on_fit: Callable[[], None] | None = None,
 ) -> SellerModel:
     """Train on the labelled sellers with cross-validation by component.
 
@@ -386,6 +387,8 @@ def fit_seller_model(
     importance_repeats
         Shuffles per feature for permutation importance (0 skips it), on the held-out
         rows of each fold (a seeded sample of :data:`IMPORTANCE_ROWS` when there are more).
+    on_fit
+        Called after each of the ``n_folds + 1`` forests is trained (for progress bars).
 
     Raises
     ------
@@ -412,7 +415,14 @@ def fit_seller_model(
     oof = np.zeros(len(y))
     notes: list[str] = []
     importances = np.zeros((len(names), 0))
+
+    def done() -> None:
+        if on_fit is not None:
+            on_fit()
+
     for k in range(n_folds):
+        if k:
+            done()  # fold k - 1 is finished (it may have ended early with `continue`)
         test = fold == k
         if not test.any():
             continue
@@ -444,7 +454,9 @@ def fit_seller_model(
                 random_state=seed,
             )
             importances = np.hstack([importances, result.importances])
+    done()
     full = clone(base).fit(X, y)
+    done()
     oof_frame = pl.DataFrame(
         {
             "seller_id": train["seller_id"],

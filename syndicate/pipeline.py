@@ -7,6 +7,7 @@ design.md (every file atomically).
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -17,9 +18,10 @@ from syndicate.features import seller_features
 from syndicate.graphs.communities import Rings, find_rings
 from syndicate.graphs.linkage import LinkageGraph, build_linkage
 from syndicate.io import write_parquet_atomic
+from syndicate.lineage import LINEAGE_SCHEMA, Lineage, track_rings
 from syndicate.model import save_model
 from syndicate.progress import Reporter
-from syndicate.scoring import Scores, score_marketplace
+from syndicate.scoring import SavedModel, Scores, score_marketplace
 from syndicate.validation import MarketplaceInputs
 from syndicate.viz.data import RingViewData, view_data, write_view_data
 from syndicate.viz.pages import write_viz
@@ -46,6 +48,7 @@ RINGS_COLUMNS = (
     "onboarding_spread_days",
     "onboarding_mad_days",
     "evidence",
+    *LINEAGE_SCHEMA,
 )
 
 
@@ -64,6 +67,7 @@ class PipelineResult:
     rings_found: Rings
     features: pl.DataFrame
     scores: Scores
+    lineage: Lineage
     timings: dict[str, float] = field(default_factory=dict)
 
     @property
@@ -73,8 +77,9 @@ class PipelineResult:
 
     @property
     def rings(self) -> pl.DataFrame:
-        """One row per ring, scored, with evidence."""
-        return self.scores.rings.select(RINGS_COLUMNS)
+        """One row per ring, scored, with evidence, status and the earlier ids."""
+        lineage = self.lineage.rings.drop("provisional_id")
+        return self.scores.rings.join(lineage, on="ring_id", how="left").select(RINGS_COLUMNS)
 
     @property
     def warnings(self) -> list[str]:
@@ -83,30 +88,78 @@ class PipelineResult:
 
 
 def run_pipeline(
-    inputs: MarketplaceInputs, config: Config | None = None, reporter: Reporter | None = None
+    inputs: MarketplaceInputs,
+    config: Config | None = None,
+    reporter: Reporter | None = None,
+    *,
+    previous: pl.DataFrame | None = None,
+    saved_model: SavedModel | None = None,
 ) -> PipelineResult:
     """Build the graph, find rings, compute features, train and score.
 
     With at least two known-bad and two known-good labels the seller model is trained;
     otherwise scores come from ring structure (cold start, with a warning).
+
+    Parameters
+    ----------
+    previous
+        An earlier run's membership (``seller_id``, ``ring_id``: its ``labels.parquet``):
+        rings keep the earlier ids they match (:func:`syndicate.lineage.track_rings`).
+    saved_model
+        Score with this model (:func:`syndicate.load_model`) instead of training one.
     """
     config = config or Config()
     report = reporter or Reporter(quiet=True)
     with report.step("Building the seller graph"):
         linkage = build_linkage(inputs.links, inputs.edges, config)
     with report.step("Finding rings"):
-        rings = find_rings(linkage, config)
+        found = find_rings(linkage, config)
+        lineage = track_rings(
+            found.members.select("seller_id", "ring_id"),
+            previous,
+            min_jaccard=config.lineage_min_jaccard,
+        )
+        rings = _renamed(found, lineage.id_map())
     with report.step("Computing seller features"):
         features = seller_features(inputs.sellers, inputs.links, linkage, rings, inputs.labels)
-    with report.step("Training the seller model and scoring"):
+    step = "Scoring with the saved model" if saved_model else "Training the model and scoring"
+    known = inputs.labels["label"].value_counts()
+    trains = saved_model is None and known.height == 2 and known["count"].min() >= 2  # type: ignore[operator]
+    fits = config.cv_folds + 1 if trains else None
+    with report.step(step, total=fits) as running:
         scores = score_marketplace(
-            inputs.sellers, linkage, rings, features, inputs.labels, config, inputs.edges
+            inputs.sellers,
+            linkage,
+            rings,
+            features,
+            inputs.labels,
+            config,
+            inputs.edges,
+            saved_model=saved_model,
+            on_fit=running.advance,
         )
-    return PipelineResult(inputs, config, linkage, rings, features, scores, dict(report.timings))
+    return PipelineResult(
+        inputs, config, linkage, rings, features, scores, lineage, dict(report.timings)
+    )
+
+
+def _renamed(rings: Rings, ids: dict[str, str]) -> Rings:
+    """``rings`` with every ring id replaced by its final id (after lineage)."""
+    if all(key == value for key, value in ids.items()):
+        return rings
+    rename = pl.col("ring_id").replace_strict(ids, default=None, return_dtype=pl.String)
+    return Rings(
+        members=rings.members.with_columns(rename),
+        rings=rings.rings.with_columns(rename).sort("ring_id"),
+    )
 
 
 def write_outputs(
-    result: PipelineResult, out: str | os.PathLike[str], *, top_pages: int = 50
+    result: PipelineResult,
+    out: str | os.PathLike[str],
+    *,
+    top_pages: int = 50,
+    on_page: Callable[[], None] | None = None,
 ) -> dict[str, Path]:
     """Write ``labels``, ``rings``, ``features``, ``hubs``, ``rejects``, ``model/``, ``viz/``.
 
@@ -127,7 +180,14 @@ def write_outputs(
         paths["model"] = save_model(result.scores.model, folder / "model")["model"].parent
     data = ring_view_data(result)
     write_view_data(data, folder / "viz" / "data")
-    pages = write_viz(result.rings, data, folder / "viz", top=top_pages, seed=result.config.seed)
+    pages = write_viz(
+        result.rings,
+        data,
+        folder / "viz",
+        top=top_pages,
+        seed=result.config.seed,
+        on_page=on_page,
+    )
     paths["viz"] = pages.index
     return paths
 

@@ -9,8 +9,17 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
 
-__all__ = ["Reporter", "configure_logging"]
+__all__ = ["Reporter", "Step", "configure_logging"]
 
 logger = logging.getLogger("syndicate")
 
@@ -26,8 +35,20 @@ def configure_logging(*, quiet: bool = False, verbose: bool = False) -> None:
     root.propagate = False
 
 
+class Step:
+    """A running step: call :meth:`advance` as its parts finish to move its bar."""
+
+    def __init__(self, progress: Progress | None = None, task: TaskID | None = None) -> None:
+        self._progress, self._task = progress, task
+
+    def advance(self, parts: int = 1) -> None:
+        """Count ``parts`` more parts of the step as done."""
+        if self._progress is not None and self._task is not None:
+            self._progress.advance(self._task, parts)
+
+
 class Reporter:
-    """Shows a spinner with elapsed time for each long step, on stderr.
+    """Shows each long step on stderr: a bar when its parts are counted, else a spinner.
 
     Step timings are kept in :attr:`timings` (seconds) for manifests and summaries.
     """
@@ -38,11 +59,19 @@ class Reporter:
         self.timings: dict[str, float] = {}
 
     @contextmanager
-    def step(self, name: str) -> Iterator[None]:
-        """Time one named step and show it while it runs."""
+    def step(self, name: str, total: int | None = None) -> Iterator[Step]:
+        """Time one named step and show it while it runs (``total``: parts, for a bar)."""
         start = time.perf_counter()
-        with self.console.status(f"{name}…"):
-            yield
+        if self.quiet or not self.console.is_terminal:
+            yield Step()  # no live display in logs and pipes: just the line at the end
+        else:
+            columns = [SpinnerColumn(), TextColumn("{task.description}")]
+            if total is not None:
+                columns += [BarColumn(), MofNCompleteColumn()]
+            progress = Progress(*columns, TimeElapsedColumn(), console=self.console, transient=True)
+            with progress:
+                task = progress.add_task(f"{name}…", total=total)
+                yield Step(progress, task)
         elapsed = time.perf_counter() - start
         self.timings[name] = round(elapsed, 3)
         self.console.print(f"[green]✓[/green] {name} [dim]({elapsed:.1f} s)[/dim]")

@@ -17,12 +17,15 @@ bind it, values masked.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any, TypeAlias
 
 import numpy as np
 import polars as pl
 
 from syndicate.config import Config
+from syndicate.errors import InputFileError
 from syndicate.features.ring import ring_features
 from syndicate.graphs.communities import Rings
 from syndicate.graphs.linkage import LinkageGraph
@@ -31,9 +34,13 @@ from syndicate.model import (
     SellerModel,
     Thresholds,
     estimate_bad_rate,
+    feature_matrix,
     fit_seller_model,
     thresholds_from_pr,
 )
+
+#: A model from :func:`syndicate.model.load_model`: the estimator and its card.
+SavedModel: TypeAlias = tuple[SellerClassifier, dict[str, Any]]
 
 __all__ = [
     "LABELS_SCHEMA",
@@ -65,7 +72,8 @@ LABELS_SCHEMA: dict[str, tuple[pl.DataType, str]] = {
     "seller_score": (pl.Float64(), "probability-like score in [0, 1] that the seller is bad"),
     "score_source": (
         pl.String(),
-        "out_of_fold (labelled seller, model blind to its component), model, or structure",
+        "out_of_fold (labelled seller, model blind to its component), model, structure "
+        "or saved_model (scored by --model)",
     ),
     "ring_score": (pl.Float64(), "score of the seller's ring (null if in none)"),
     "decision": (pl.String(), "syndicate, review or clear (from seller_score)"),
@@ -87,7 +95,7 @@ class Scores:
     thresholds
         The thresholds the decisions used.
     model
-        The trained seller model, or ``None`` in cold start.
+        The seller model trained by this run, or ``None`` (cold start, or a saved model).
     warnings
         Messages for the run manifest (also logged).
     """
@@ -97,11 +105,19 @@ class Scores:
     thresholds: Thresholds
     model: SellerModel | None
     warnings: list[str] = field(default_factory=list)
+    saved_model: SavedModel | None = None
 
     @property
     def cold_start(self) -> bool:
         """True when scores come from structure alone."""
-        return self.model is None
+        return self.model is None and self.saved_model is None
+
+    @property
+    def model_source(self) -> str:
+        """``trained`` (on this run's labels), ``saved_model`` or ``cold_start``."""
+        if self.model is not None:
+            return "trained"
+        return "saved_model" if self.saved_model is not None else "cold_start"
 
 
 def mask_value(key: pl.Expr) -> pl.Expr:
@@ -334,6 +350,8 @@ def score_marketplace(
     labels: pl.DataFrame | None,
     config: Config,
     edges: pl.DataFrame | None = None,
+    saved_model: SavedModel | None = None,
+    on_fit: Callable[[], None] | None = None,
 ) -> Scores:
     """Score every seller and ring, decide, and give reasons.
 
@@ -345,13 +363,28 @@ def score_marketplace(
         The graph, rings and seller features of the same inputs.
     config
         Model, threshold and cold-start settings.
+    saved_model
+        A model from :func:`syndicate.load_model` (estimator and card) to score with
+        instead of training one: every seller gets its score (``score_source``
+        ``saved_model``), and the thresholds come from config or else from the card.
+    on_fit
+        Called after each forest is trained (``cv_folds + 1`` of them), for progress bars.
     """
     warnings: list[str] = []
     n_bad, n_good = _usable_labels(labels)
     members = rings.members.select("seller_id", "ring_id")
     table = ring_features(sellers, rings, labels)
     model: SellerModel | None = None
-    if n_bad >= 2 and n_good >= 2:
+    if saved_model is not None:
+        seller_table, thresholds = _score_saved(saved_model, features, members, config, warnings)
+        if n_bad + n_good:
+            warnings.append(
+                "scores come from a saved model: labelled sellers' scores are not out-of-fold "
+                "(the model may have been trained on their labels)"
+            )
+        by_ring = ring_scores(seller_table)
+        table = table.join(by_ring, on="ring_id", how="left")
+    elif n_bad >= 2 and n_good >= 2:
         assert labels is not None
         component = rings.members.select("seller_id", "component")
         model = fit_seller_model(
@@ -364,6 +397,7 @@ def score_marketplace(
             n_folds=config.cv_folds,
             importance_repeats=config.importance_repeats,
             seed=config.seed,
+            on_fit=on_fit,
         )
         scored = features.select("seller_id").with_columns(
             pl.Series("full_score", model.score(features), dtype=pl.Float64)
@@ -480,7 +514,58 @@ def score_marketplace(
         thresholds=thresholds,
         model=model,
         warnings=warnings,
+        saved_model=saved_model,
     )
+
+
+def _score_saved(
+    saved: SavedModel,
+    features: pl.DataFrame,
+    members: pl.DataFrame,
+    config: Config,
+    warnings: list[str],
+) -> tuple[pl.DataFrame, Thresholds]:
+    """Seller scores and thresholds from a model trained by an earlier run."""
+    estimator, card = saved
+    names = card.get("feature_names")
+    if not (isinstance(names, list) and all(isinstance(name, str) for name in names)):
+        raise InputFileError("the saved model's card has no list of feature_names")
+    missing = [name for name in names if name not in features.columns]
+    if missing or len(names) != estimator.n_features_in_:
+        raise InputFileError(
+            f"the saved model expects features this version does not compute: {missing[:5]} "
+            f"({len(names)} names for {estimator.n_features_in_} model columns); retrain it"
+        )
+    scored = features.select("seller_id").with_columns(
+        pl.Series("seller_score", estimator.bad_score(feature_matrix(features, names)), pl.Float64),
+        pl.lit("saved_model").alias("score_source"),
+    )
+    seller_table = scored.join(members, on="seller_id", how="left")
+    saved_thresholds = card.get("thresholds") if isinstance(card.get("thresholds"), dict) else {}
+    assert isinstance(saved_thresholds, dict)
+
+    def pick(name: str, fixed: float | None) -> float | None:
+        if fixed is not None:
+            return fixed
+        value = saved_thresholds.get(name)
+        return float(value) if isinstance(value, int | float) and 0 <= value <= 1 else None
+
+    syndicate = pick("syndicate", config.syndicate_threshold)
+    review = pick("review", config.review_threshold)
+    if syndicate is None or review is None:
+        lacking = [n for n, v in (("syndicate", syndicate), ("review", review)) if v is None]
+        warnings.append(
+            f"the saved model's card holds no usable {' nor '.join(lacking)} threshold: no "
+            "seller gets that decision (set syndicate_threshold / review_threshold)"
+        )
+    if syndicate is not None and review is not None and review > syndicate:
+        review = syndicate
+    source = (
+        "config"
+        if config.syndicate_threshold is not None or config.review_threshold is not None
+        else "saved_model"
+    )
+    return seller_table, Thresholds(syndicate=syndicate, review=review, source=source)
 
 
 def _model_thresholds(

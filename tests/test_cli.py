@@ -68,7 +68,8 @@ def test_demo_runs_and_says_where_to_look(
     assert main(["demo", "--sellers", "3000", "--out", str(out_dir)]) == 0
     captured = capsys.readouterr()
     assert "syndicate demo: 3,000 sellers" in captured.out
-    assert str(out_dir / "rejects.parquet") in captured.out
+    assert f"Pages:   {out_dir / 'viz' / 'index.html'}" in captured.out
+    assert (out_dir / "run.json").is_file() and (out_dir / "rejects.parquet").is_file()
     assert "Generating a synthetic marketplace" in captured.err  # progress goes to stderr
     summary = json.loads((out_dir / "summary.json").read_text())
     clean_links = pl.read_parquet(out_dir / "input" / "link_truth.parquet").height

@@ -17,7 +17,7 @@ import json
 import math
 import os
 import random
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from importlib.resources import files
 from pathlib import Path
@@ -28,6 +28,7 @@ import numpy as np
 import polars as pl
 from pyvis.network import Network
 
+from syndicate.errors import SchemaError
 from syndicate.io import atomic_path, ensure_output_dir
 from syndicate.scoring import mask_value
 from syndicate.viz.data import RingViewData
@@ -407,10 +408,12 @@ def write_viz(
     ring_ids: Sequence[str] | None = None,
     mask: bool = False,
     seed: int = 0,
+    on_page: Callable[[], None] | None = None,
 ) -> VizResult:
     """Write ``index.html`` and ``rings/<ring_id>.html`` for the top rings into ``out``.
 
-    ``ring_ids`` picks rings by id instead of the ``top`` by score.
+    ``ring_ids`` picks rings by id instead of the ``top`` by score; ``on_page`` is called
+    after each page (for progress bars).
 
     Raises
     ------
@@ -426,11 +429,19 @@ def write_viz(
         chosen = ranked.filter(pl.col("ring_id").is_in(list(ring_ids)))
     else:
         chosen = ranked.head(top)
+    unsafe = chosen.filter(~pl.col("ring_id").str.contains(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$"))
+    if unsafe.height:
+        raise SchemaError(
+            f"ring id {unsafe['ring_id'][0]!r} cannot name a page file (letters, digits, "
+            "'_', '.', '-' only)"
+        )
     pages: dict[str, Path] = {}
     for ring in chosen.iter_rows(named=True):
         ring_id = str(ring["ring_id"])
         page = render_ring_page(ring, data, mask=mask, seed=seed)
         pages[ring_id] = _write_text(folder / "rings" / f"{ring_id}.html", page)
+        if on_page is not None:
+            on_page()
     # Pages of an earlier drawing would outlive this one (and --mask must not leave
     # unmasked pages behind): remove every ring page not written now.
     written = set(pages.values())

@@ -1,0 +1,374 @@
+"""The batch job behind ``syndicate run``: inputs in, a complete run folder out.
+
+A run folder is replaced as a whole or not at all. Every output is first written into a
+staging folder inside the output folder (``.staging-*``); only when all of them exist is
+a commit marker written and the outputs moved into place, ``run.json`` last. A run that
+fails or is killed before the marker leaves the earlier outputs untouched (its staging
+folder is removed by the next run); one killed while moving is finished by the next run,
+which rolls the marked staging folder forward. A lock file keeps two runs from writing
+into one folder at once.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import platform
+import shutil
+import tempfile
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from syndicate.config import Config
+from syndicate.errors import InputFileError
+from syndicate.io import ensure_output_dir, read_table, write_json_atomic, write_parquet_atomic
+from syndicate.model import load_model
+from syndicate.pipeline import PipelineResult, run_pipeline, write_outputs
+from syndicate.progress import Reporter
+from syndicate.validation import load_inputs
+
+__all__ = ["RUN_OUTPUTS", "RunResult", "read_previous", "run_job"]
+
+#: What a run folder holds, in the order a commit moves it into place (``run.json`` last).
+RUN_OUTPUTS = (
+    "labels.parquet",
+    "rings.parquet",
+    "rings_gone.parquet",
+    "features.parquet",
+    "hubs.parquet",
+    "rejects.parquet",
+    "model",
+    "viz",
+    "run.json",
+)
+
+_LOCK = ".syndicate.lock"
+_STAGING = ".staging-"
+_MARKER = "COMMIT"
+_RING_ID = r"^ring-[0-9a-f]{12}$"
+_PACKAGES = (
+    "polars",
+    "pyarrow",
+    "numpy",
+    "python-igraph",
+    "leidenalg",
+    "networkx",
+    "scikit-learn",
+    "skops",
+    "pyvis",
+)
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """A finished run: where it went, its frames and its manifest (``run.json``)."""
+
+    out: Path
+    pipeline: PipelineResult
+    manifest: dict[str, Any]
+    paths: dict[str, Path]
+
+
+def read_previous(folder: str | os.PathLike[str]) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """An earlier run's membership (``seller_id``, ``ring_id``) and its ring table.
+
+    Raises
+    ------
+    InputFileError
+        The folder is not a run folder, or its tables lack the columns lineage needs or
+        hold ring ids syndicate did not write.
+    """
+    source = Path(folder)
+    if not source.is_dir():
+        raise InputFileError(f"previous run folder {str(source)!r} does not exist")
+    tables = {}
+    needed = {"labels": ("seller_id", "ring_id"), "rings": ("ring_id", "size")}
+    for name, columns in needed.items():
+        path = source / f"{name}.parquet"
+        if not path.is_file():
+            raise InputFileError(f"{path}: not found (is {str(source)!r} a syndicate run folder?)")
+        table = read_table(path, table=f"previous {name}")
+        missing = [column for column in columns if column not in table.columns]
+        if missing:
+            raise InputFileError(f"{path}: lacks columns {missing}")
+        tables[name] = table
+    membership = tables["labels"].select(
+        pl.col("seller_id").cast(pl.String), pl.col("ring_id").cast(pl.String)
+    )
+    rings = tables["rings"]
+    odd = pl.concat([membership["ring_id"].drop_nulls(), rings["ring_id"].cast(pl.String)])
+    odd = odd.filter(~odd.str.contains(_RING_ID))
+    if odd.len():
+        raise InputFileError(
+            f"{source}: ring id {odd[0]!r} is not one syndicate writes (ring-<12 hex digits>)"
+        )
+    return membership, rings
+
+
+def _fingerprint(path: Path) -> dict[str, Any]:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return {"path": str(path), "bytes": path.stat().st_size, "sha256": digest.hexdigest()}
+
+
+def _versions() -> dict[str, str]:
+    found = {"python": platform.python_version()}
+    for name in ("syndicate", *_PACKAGES):
+        try:
+            found[name] = version(name)
+        except PackageNotFoundError:
+            found[name] = "not installed"
+    return found
+
+
+@contextlib.contextmanager
+def _locked(folder: Path) -> Iterator[None]:
+    """Hold ``folder/.syndicate.lock`` (advisory; POSIX only) for the body."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows: no locking
+        yield
+        return
+    with (folder / _LOCK).open("a") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise InputFileError(
+                f"another syndicate run is writing to {str(folder)!r}; wait for it to finish"
+            ) from None
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _commit(staging: Path, folder: Path) -> None:
+    """Move the staged outputs into ``folder``; safe to repeat after an interruption.
+
+    The marker lists what this run produced: outputs it did not produce (``model/`` in
+    cold start) are removed, so the folder never mixes two runs.
+    """
+    produced = set(json.loads((staging / _MARKER).read_text(encoding="utf-8"))["produced"])
+    trash = staging / ".replaced"
+    trash.mkdir(exist_ok=True)
+    for name in RUN_OUTPUTS:
+        new, target = staging / name, folder / name
+        if name in produced and not new.exists():
+            continue  # moved before an interruption
+        if target.is_dir() and (name in produced or target.exists()):
+            shutil.rmtree(trash / name, ignore_errors=True)
+            os.replace(target, trash / name)
+        elif target.exists() and name not in produced:
+            target.unlink()
+        if name in produced:
+            os.replace(new, target)
+    shutil.rmtree(staging)
+
+
+def _recover(folder: Path) -> None:
+    """Finish an interrupted commit, and remove staging folders of runs that died early."""
+    for staging in sorted(folder.glob(f"{_STAGING}*")):
+        if (staging / _MARKER).is_file():
+            _commit(staging, folder)
+        else:
+            shutil.rmtree(staging, ignore_errors=True)
+
+
+def _output_facts(folder: Path, produced: Sequence[str]) -> dict[str, Any]:
+    facts: dict[str, Any] = {}
+    for name in produced:
+        path = folder / name
+        if name.endswith(".parquet"):
+            rows = pl.scan_parquet(path).select(pl.len()).collect().item()
+            facts[name] = {"rows": rows, "sha256": _fingerprint(path)["sha256"]}
+        elif path.is_dir():
+            facts[name] = {"files": sum(1 for item in path.rglob("*") if item.is_file())}
+    return facts
+
+
+def run_job(
+    *,
+    sellers: str | os.PathLike[str],
+    links: str | os.PathLike[str],
+    out: str | os.PathLike[str],
+    edges: str | os.PathLike[str] | None = None,
+    labels: str | os.PathLike[str] | None = None,
+    previous: str | os.PathLike[str] | None = None,
+    model: str | os.PathLike[str] | None = None,
+    config: Config | None = None,
+    reporter: Reporter | None = None,
+    command: Sequence[str] | None = None,
+) -> RunResult:
+    """Run the whole batch job on input files and write a complete run folder to ``out``.
+
+    Parameters
+    ----------
+    sellers, links, edges, labels
+        Input files (Parquet, CSV or NDJSON) as in the data contract.
+    out
+        The run folder; created if missing. Earlier outputs in it are replaced only when
+        this run has written all of its own (see the module docstring).
+    previous
+        An earlier run folder (may be ``out`` itself): rings keep the ids they match.
+    model
+        A ``model/`` folder of an earlier run: score with it instead of training.
+    config
+        Every knob; ``Config()`` by default.
+    command
+        The command line, recorded in ``run.json``.
+
+    Raises
+    ------
+    InputError
+        Bad input, config or folders (the command line exits with status 2).
+    """
+    cfg = config or Config()
+    report = reporter or Reporter(quiet=True)
+    started, clock = datetime.now(UTC), time.perf_counter()
+    folder = ensure_output_dir(out)
+    with _locked(folder):
+        _recover(folder)
+        files = {"sellers": sellers, "links": links, "edges": edges, "labels": labels}
+        given = {name: Path(path) for name, path in files.items() if path is not None}
+        with report.step("Loading and validating the input tables"):
+            earlier = read_previous(previous) if previous is not None else None
+            saved = load_model(Path(model)) if model is not None else None
+            inputs = load_inputs(
+                sellers=given["sellers"],
+                links=given["links"],
+                edges=given.get("edges"),
+                labels=given.get("labels"),
+            )
+            fingerprints = {name: _fingerprint(path) for name, path in given.items()}
+        result = run_pipeline(
+            inputs,
+            cfg,
+            report,
+            previous=earlier[0] if earlier is not None else None,
+            saved_model=saved,
+        )
+        staging = Path(tempfile.mkdtemp(prefix=_STAGING, dir=folder))
+        try:
+            pages = min(cfg.top_pages, result.rings.height)
+            with report.step("Writing outputs and ring pages", total=pages) as running:
+                write_outputs(result, staging, top_pages=cfg.top_pages, on_page=running.advance)
+                gone = _gone_table(result, earlier[1] if earlier is not None else None)
+                write_parquet_atomic(gone, staging / "rings_gone.parquet")
+                if saved is not None and model is not None:
+                    shutil.copytree(Path(model), staging / "model")
+            produced = [name for name in RUN_OUTPUTS if (staging / name).exists()]
+            manifest = _manifest(
+                result,
+                cfg,
+                started=started,
+                seconds=time.perf_counter() - clock,
+                inputs=fingerprints,
+                previous=previous,
+                model=model,
+                command=command,
+                outputs=_output_facts(staging, produced),
+                timings=report.timings,
+            )
+            write_json_atomic(manifest, staging / "run.json")
+            produced.append("run.json")
+            write_json_atomic({"produced": produced}, staging / _MARKER)
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+        _commit(staging, folder)
+    paths = {name: folder / name for name in produced}
+    return RunResult(folder, result, manifest, paths)
+
+
+def _gone_table(result: PipelineResult, earlier_rings: pl.DataFrame | None) -> pl.DataFrame:
+    """Earlier rings no ring of this run descends from, with what the earlier run said."""
+    gone = result.lineage.gone
+    if earlier_rings is None:
+        return gone
+    said = [c for c in ("ring_score", "decision", "n_known_bad") if c in earlier_rings.columns]
+    last = earlier_rings.select(
+        pl.col("ring_id").cast(pl.String), *(pl.col(c).alias(f"previous_{c}") for c in said)
+    )
+    return gone.join(last, on="ring_id", how="left").sort("ring_id")
+
+
+def _manifest(
+    result: PipelineResult,
+    config: Config,
+    *,
+    started: datetime,
+    seconds: float,
+    inputs: dict[str, Any],
+    previous: str | os.PathLike[str] | None,
+    model: str | os.PathLike[str] | None,
+    command: Sequence[str] | None,
+    outputs: dict[str, Any],
+    timings: dict[str, float],
+) -> dict[str, Any]:
+    scores = result.scores
+    labels = result.labels
+    card = scores.model.card if scores.model is not None else None
+    kept = {
+        "sellers": result.inputs.sellers.height,
+        "links": result.inputs.links.height,
+        "edges": result.inputs.edges.height,
+        "labels": result.inputs.labels.height,
+    }
+    rejected = result.inputs.reject_counts()
+    for name, facts in inputs.items():
+        facts["rows_kept"] = kept[name]
+        facts["rows_rejected"] = sum(rejected.get(name, {}).values())
+    decisions = dict(labels["decision"].value_counts().sort("decision").iter_rows())
+    rings = result.rings
+    return {
+        "syndicate_version": _versions()["syndicate"],
+        "status": "ok",
+        "started_at": started.isoformat(timespec="seconds"),
+        "wall_seconds": round(seconds, 3),
+        "command": list(command) if command is not None else None,
+        "versions": _versions(),
+        "platform": {
+            "system": platform.system(),
+            "machine": platform.machine(),
+            "cpus": os.cpu_count(),
+        },
+        "config": config.to_mapping(),
+        "inputs": inputs,
+        "rejects": rejected,
+        "previous": None if previous is None else str(previous),
+        "model": {
+            "source": scores.model_source,
+            "path": None if model is None else str(model),
+            "cv_auroc": None if card is None else card["cv"]["auroc"],
+            "cv_auprc": None if card is None else card["cv"]["auprc"],
+        },
+        "thresholds": {
+            "syndicate": scores.thresholds.syndicate,
+            "review": scores.thresholds.review,
+            "source": scores.thresholds.source,
+        },
+        "counts": {
+            "sellers": labels.height,
+            "linked_sellers": result.rings_found.members.height,
+            "sellers_in_rings": int(labels["ring_id"].is_not_null().sum()),
+            "rings": rings.height,
+            "hubs": result.linkage.hubs.height,
+            "seller_decisions": decisions,
+            "ring_decisions": dict(rings["decision"].value_counts().sort("decision").iter_rows()),
+        },
+        "lineage": result.lineage.counts(),
+        "timings_s": dict(timings),
+        "warnings": result.warnings,
+        "outputs": outputs,
+    }
