@@ -107,7 +107,10 @@ def _checked(name: str, value: object) -> object:
     """``value`` if it is of the kind field ``name`` holds (ints accepted as floats)."""
     kind = _KINDS[name]
     if kind in (_FLOAT, _OPTIONAL_FLOAT) and _is_number(value):
-        return float(value)  # type: ignore[arg-type]
+        try:
+            return float(value)  # type: ignore[arg-type]
+        except OverflowError:
+            raise ConfigError(f"{name} must be {kind}; got a number too large") from None
     if (kind == _INT and _is_int(value)) or (kind == _TEXT and isinstance(value, str)):
         return value
     if kind in (_WEIGHTS, _LIMITS) and isinstance(value, Mapping):
@@ -220,17 +223,20 @@ class Config:
                     else f"hub_limits[{kind!r}]"
                 )
                 raise ConfigError(f"{name} must be an integer >= 2; got {limit!r}")
-        if self.max_pairs < 1:
-            raise ConfigError(f"max_pairs must be positive; got {self.max_pairs!r}")
-        if self.min_ring_size < 2:
-            raise ConfigError(f"min_ring_size must be >= 2; got {self.min_ring_size!r}")
+        if not (_is_int(self.max_pairs) and self.max_pairs >= 1):
+            raise ConfigError(f"max_pairs must be a positive integer; got {self.max_pairs!r}")
+        if not (_is_int(self.min_ring_size) and self.min_ring_size >= 2):
+            raise ConfigError(f"min_ring_size must be an integer >= 2; got {self.min_ring_size!r}")
         if self.leiden_objective not in ("modularity", "CPM"):
             raise ConfigError(
                 f"leiden_objective must be 'modularity' or 'CPM'; got {self.leiden_objective!r}"
             )
-        if not self.leiden_resolution > 0:
-            raise ConfigError(f"leiden_resolution must be positive; got {self.leiden_resolution!r}")
-        if not (isinstance(self.leiden_iterations, int) and self.leiden_iterations >= 1):
+        if not (_is_number(self.leiden_resolution) and 0 < self.leiden_resolution < math.inf):
+            raise ConfigError(
+                "leiden_resolution must be a finite positive number; "
+                f"got {self.leiden_resolution!r}"
+            )
+        if not (_is_int(self.leiden_iterations) and self.leiden_iterations >= 1):
             # leidenalg's 'until stable' (negative) can run for ever on real graphs.
             raise ConfigError(
                 f"leiden_iterations must be a positive integer; got {self.leiden_iterations!r}"
@@ -239,10 +245,10 @@ class Config:
             raise ConfigError(
                 f"lineage_min_jaccard must be in (0, 1]; got {self.lineage_min_jaccard!r}"
             )
-        if not (isinstance(self.top_pages, int) and self.top_pages >= 0):
+        if not (_is_int(self.top_pages) and self.top_pages >= 0):
             raise ConfigError(f"top_pages must be an integer >= 0; got {self.top_pages!r}")
         self._check_model()
-        if not 0 <= self.seed < 2**31:
+        if not (_is_int(self.seed) and 0 <= self.seed < 2**31):
             raise ConfigError(f"seed must be in [0, 2**31); got {self.seed!r}")
 
     def _check_model(self) -> None:
@@ -302,7 +308,8 @@ class Config:
                 if not isinstance(value, Mapping):
                     raise ConfigError(f"[{key}] must be a table; got {value!r}")
                 for name, item in value.items():
-                    values[_locate(f"{key}.{name}")] = _checked(name, item)
+                    field_name = _locate(f"{key}.{name}")
+                    values[field_name] = _checked(field_name, item)
             else:
                 name = _locate(key)
                 values[name] = _checked(name, value)
@@ -361,7 +368,10 @@ class Config:
                 value = tomllib.loads(f"value = {text.strip()}")["value"]
             except tomllib.TOMLDecodeError:
                 value = text.strip()
-            changes[name] = _checked(name, value)
+            value = _checked(name, value)
+            if isinstance(value, dict) and isinstance(changes.get(name), dict):
+                value = {**changes[name], **value}  # type: ignore[dict-item]
+            changes[name] = value
         return self._merged(changes)
 
     def to_mapping(self) -> dict[str, Any]:
@@ -377,6 +387,9 @@ class Config:
 
     def to_toml(self) -> str:
         """The config as a TOML file :meth:`from_toml` reads back (unset values commented).
+
+        Kind tables read from a file are merged into the default kinds, so a config that
+        drops a default kind reads back with it (its weight and limit as written here).
 
         Examples
         --------
@@ -406,6 +419,15 @@ class Config:
         return int(self.hub_limits.get(kind, self.default_hub_limit))
 
 
+def _toml_char(char: str) -> str:
+    """One character of a TOML basic string, escaped where TOML requires it."""
+    if char in '"\\':
+        return "\\" + char
+    if ord(char) < 0x20 or ord(char) == 0x7F:
+        return f"\\u{ord(char):04x}"
+    return char
+
+
 _BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
 
 
@@ -417,7 +439,7 @@ def _toml_value(value: object) -> str:
         )
         return "{ " + items + " }"
     if isinstance(value, str):
-        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+        return '"' + "".join(_toml_char(char) for char in value) + '"'
     if isinstance(value, float):
         return repr(value)
     return str(value)

@@ -368,7 +368,7 @@ def _manifest(
             "ring_decisions": dict(rings["decision"].value_counts().sort("decision").iter_rows()),
         },
         "lineage": result.lineage.counts(),
-        "timings_s": dict(timings),
+        "steps": [{"step": name, "seconds": seconds} for name, seconds in timings.items()],
         "warnings": result.warnings,
         "outputs": outputs,
     }

@@ -18,9 +18,11 @@ share, ``J = k / |c ∪ p|`` their Jaccard similarity):
   the id of its largest contributor and a split keeps the id on its largest part.
 * **Status.** A ring that kept an id is ``merged`` when it is linked to other earlier
   rings too, else ``grown`` / ``shrunk`` / ``stable`` by its size against the earlier
-  ring's. A ring with a new id is ``new`` when it is linked to no earlier ring, ``split``
-  when its one link is an earlier ring most of its members came from (a part that did not
-  keep the id), and ``merged`` otherwise (it absorbed earlier rings).
+  ring's. A ring with a new id is ``merged`` when it is linked to two or more earlier
+  rings, ``split`` when its one earlier ring is linked to other current rings too (it fell
+  apart and this is a part that did not keep the id), and ``new`` otherwise: linked to no
+  earlier ring, or to one it overlaps too little to keep its id (``previous_ids`` names
+  it).
 * ``previous_ids`` lists the linked earlier ids: the kept id first, then by ``k``
   (largest first) and id.
 * Earlier rings linked to no current ring are **gone** (:attr:`Lineage.gone`).
@@ -121,7 +123,8 @@ def track_rings(
         null ``ring_id`` are ignored).
     previous
         The earlier run's membership (its ``labels.parquet``: ``seller_id``, ``ring_id``),
-        or ``None`` for a first run: every ring is then ``new`` under its provisional id.
+        or ``None`` for a first run: every ring is then ``new``, its id
+        :func:`~syndicate.graphs.communities.ring_id_for` of its smallest member.
     min_jaccard
         The Jaccard similarity a ring needs with an earlier ring to keep its id.
 
@@ -192,8 +195,10 @@ def track_rings(
         {"provisional_id": list(kept), "kept_id": list(kept.values())},
         schema={"provisional_id": pl.String, "kept_id": pl.String},
     )
+    children = links.group_by("ring_id").agg(pl.len().alias("children"))
     listed = (
-        links.join(kept_frame, on="provisional_id", how="left")
+        links.join(children, on="ring_id")
+        .join(kept_frame, on="provisional_id", how="left")
         .with_columns((pl.col("ring_id") == pl.col("kept_id")).fill_null(False).alias("is_kept"))
         .sort(
             ["provisional_id", "is_kept", "shared", "ring_id"],
@@ -202,8 +207,8 @@ def track_rings(
         .group_by("provisional_id", maintain_order=True)
         .agg(
             pl.col("ring_id").alias("previous_ids"),
-            pl.col("shared").first().alias("first_shared"),
             pl.col("earlier_size").first().alias("first_size"),
+            pl.col("children").first().alias("first_children"),
         )
     )
     churn = _churn(now, before, links, kept_frame)
@@ -217,11 +222,11 @@ def track_rings(
         .then(pl.lit("shrunk"))
         .when(pl.col("kept_id").is_not_null())
         .then(pl.lit("stable"))
-        .when(n_links == 0)
-        .then(pl.lit("new"))
-        .when((n_links == 1) & (2 * pl.col("first_shared") >= pl.col("size")))
+        .when(n_links >= 2)
+        .then(pl.lit("merged"))
+        .when((n_links == 1) & (pl.col("first_children") >= 2))
         .then(pl.lit("split"))
-        .otherwise(pl.lit("merged"))
+        .otherwise(pl.lit("new"))
     )
     table = (
         rings.join(kept_frame, on="provisional_id", how="left")

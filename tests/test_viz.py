@@ -151,6 +151,8 @@ def test_ring_page_escapes_whatever_the_ring_row_holds(
         "ring_id": XSS_SELLER,
         "decision": XSS_RELATION,
         "status": XSS_VALUE,
+        "previous_ids": [XSS_RELATION, XSS_SELLER],
+        "members_joined": 2,
         "kinds": [XSS_RELATION],
         "evidence": [XSS_VALUE],
     }

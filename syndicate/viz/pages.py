@@ -242,6 +242,16 @@ def render_ring_page(
     graph, members = _ring_graph(ring_id, data, mask=mask, seed=seed)
     js, css = _vis_assets()
     status = ring.get("status") or "–"
+    earlier = list(ring.get("previous_ids") or [])
+    if earlier:
+        status += " from " + ", ".join(earlier)
+    churn = [
+        f"{ring[name]} {word}"
+        for name, word in (("members_joined", "joined"), ("members_left", "left"))
+        if ring.get(name)
+    ]
+    if churn and ring.get("status") not in (None, "new"):
+        status += f" ({', '.join(churn)})"
     evidence = ring.get("evidence") or []
     legend = "".join(
         f'<span><i class="swatch" style="background:{colour}"></i>{_esc(kind)} ({shape})</span>'
