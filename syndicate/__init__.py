@@ -24,6 +24,8 @@ from syndicate.errors import (
 from syndicate.evaluate import RingRecovery, ring_recovery
 from syndicate.graphs import LinkageGraph, Rings, build_linkage, find_rings, ring_graph
 from syndicate.io import read_table, write_json_atomic, write_parquet_atomic
+from syndicate.job import RunResult, run_job
+from syndicate.lineage import Lineage, track_rings
 from syndicate.model import SellerClassifier, load_model
 from syndicate.pipeline import PipelineResult, run_pipeline, write_outputs
 from syndicate.synth import Marketplace, SynthConfig, generate_marketplace, write_marketplace
@@ -41,12 +43,14 @@ __all__ = [
     "ConfigError",
     "InputError",
     "InputFileError",
+    "Lineage",
     "LinkageGraph",
     "Marketplace",
     "MarketplaceInputs",
     "PipelineResult",
     "RingRecovery",
     "Rings",
+    "RunResult",
     "SchemaError",
     "SellerClassifier",
     "SyndicateError",
@@ -60,7 +64,9 @@ __all__ = [
     "read_table",
     "ring_graph",
     "ring_recovery",
+    "run_job",
     "run_pipeline",
+    "track_rings",
     "write_json_atomic",
     "write_marketplace",
     "write_outputs",
