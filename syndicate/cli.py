@@ -17,7 +17,7 @@ from syndicate import __version__
 from syndicate.config import Config
 from syndicate.demo import DEMO_SELLERS, run_demo
 from syndicate.errors import InputError, SyndicateError
-from syndicate.job import run_job
+from syndicate.job import pending_commits, run_job
 from syndicate.pipeline import PipelineResult
 from syndicate.progress import Reporter, configure_logging
 from syndicate.synth import generate_marketplace, write_marketplace
@@ -325,6 +325,11 @@ def _cmd_viz(args: argparse.Namespace, reporter: Reporter) -> int:
     rings_path = args.run / "rings.parquet"
     if not rings_path.is_file():
         raise InputFileError(f"{rings_path}: not found (is {str(args.run)!r} a run folder?)")
+    if pending_commits(args.run):
+        raise InputFileError(
+            f"{str(args.run)!r} holds an unfinished run (interrupted while writing); run "
+            "syndicate run into it again to finish it first"
+        )
     rings = read_table(rings_path, table="rings")
     data = read_view_data(args.run / "viz" / "data")
     with reporter.step("Drawing ring pages"):

@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import logging
 import os
 import platform
 import shutil
@@ -36,7 +37,9 @@ from syndicate.pipeline import PipelineResult, run_pipeline, write_outputs
 from syndicate.progress import Reporter
 from syndicate.validation import load_inputs
 
-__all__ = ["RUN_OUTPUTS", "RunResult", "read_previous", "run_job"]
+__all__ = ["RUN_OUTPUTS", "RunResult", "pending_commits", "read_previous", "run_job"]
+
+logger = logging.getLogger("syndicate.job")
 
 #: What a run folder holds, in the order a commit moves it into place (``run.json`` last).
 RUN_OUTPUTS = (
@@ -89,7 +92,14 @@ def read_previous(folder: str | os.PathLike[str]) -> tuple[pl.DataFrame, pl.Data
     """
     source = Path(folder)
     if not source.is_dir():
-        raise InputFileError(f"previous run folder {str(source)!r} does not exist")
+        what = "is a file, not a run folder" if source.exists() else "does not exist"
+        raise InputFileError(f"previous run folder {str(source)!r} {what}")
+    pending = pending_commits(source)
+    if pending:
+        raise InputFileError(
+            f"previous run folder {str(source)!r} holds an unfinished commit ({pending[0].name}); "
+            "run syndicate run into it again to finish it, or remove that folder"
+        )
     tables = {}
     needed = {"labels": ("seller_id", "ring_id"), "rings": ("ring_id", "size")}
     for name, columns in needed.items():
@@ -104,7 +114,7 @@ def read_previous(folder: str | os.PathLike[str]) -> tuple[pl.DataFrame, pl.Data
     membership = tables["labels"].select(
         pl.col("seller_id").cast(pl.String), pl.col("ring_id").cast(pl.String)
     )
-    rings = tables["rings"]
+    rings = tables["rings"].unique(subset="ring_id", keep="first", maintain_order=True)
     odd = pl.concat([membership["ring_id"].drop_nulls(), rings["ring_id"].cast(pl.String)])
     odd = odd.filter(~odd.str.contains(_RING_ID))
     if odd.len():
@@ -112,6 +122,26 @@ def read_previous(folder: str | os.PathLike[str]) -> tuple[pl.DataFrame, pl.Data
             f"{source}: ring id {odd[0]!r} is not one syndicate writes (ring-<12 hex digits>)"
         )
     return membership, rings
+
+
+def _previous_run(
+    previous: str | os.PathLike[str] | None, folder: Path, notes: list[str]
+) -> tuple[pl.DataFrame, pl.DataFrame] | None:
+    """The earlier run to match rings against, or None.
+
+    ``--previous`` naming the output folder before its first run (the first day of a daily
+    job) is a first run, with a note; any other folder must be a run folder.
+    """
+    if previous is None:
+        return None
+    source = Path(previous)
+    first_day = source.is_dir() and source.resolve() == folder.resolve()
+    if first_day and not any((source / name).exists() for name in ("labels.parquet", "run.json")):
+        notes.append(
+            f"--previous {str(source)!r} holds no earlier run yet: every ring is new (first run)"
+        )
+        return None
+    return read_previous(source)
 
 
 def _fingerprint(path: Path) -> dict[str, Any]:
@@ -157,7 +187,8 @@ def _commit(staging: Path, folder: Path) -> None:
     """Move the staged outputs into ``folder``; safe to repeat after an interruption.
 
     The marker lists what this run produced: outputs it did not produce (``model/`` in
-    cold start) are removed, so the folder never mixes two runs.
+    cold start) are removed, so once the commit is done the folder holds one run. Whatever
+    stands where an output goes (a file, a folder, a link) is moved aside first.
     """
     produced = set(json.loads((staging / _MARKER).read_text(encoding="utf-8"))["produced"])
     trash = staging / ".replaced"
@@ -166,23 +197,49 @@ def _commit(staging: Path, folder: Path) -> None:
         new, target = staging / name, folder / name
         if name in produced and not new.exists():
             continue  # moved before an interruption
-        if target.is_dir() and (name in produced or target.exists()):
-            shutil.rmtree(trash / name, ignore_errors=True)
-            os.replace(target, trash / name)
-        elif target.exists() and name not in produced:
-            target.unlink()
+        occupied = target.exists() or target.is_symlink()
+        if occupied and (target.is_dir() or name not in produced or new.is_dir()):
+            aside = trash / name
+            if aside.is_dir() and not aside.is_symlink():
+                shutil.rmtree(aside)
+            elif aside.exists() or aside.is_symlink():
+                aside.unlink()
+            os.replace(target, aside)
         if name in produced:
             os.replace(new, target)
     shutil.rmtree(staging)
 
 
+def pending_commits(folder: Path) -> list[Path]:
+    """Staging folders of ``folder`` whose commit was started but not finished."""
+    return sorted(p for p in folder.glob(f"{_STAGING}*") if (p / _MARKER).is_file())
+
+
 def _recover(folder: Path) -> None:
     """Finish an interrupted commit, and remove staging folders of runs that died early."""
     for staging in sorted(folder.glob(f"{_STAGING}*")):
-        if (staging / _MARKER).is_file():
-            _commit(staging, folder)
-        else:
+        if not (staging / _MARKER).is_file():
             shutil.rmtree(staging, ignore_errors=True)
+            continue
+        try:
+            _commit(staging, folder)
+        except OSError as exc:
+            raise InputFileError(
+                f"cannot finish the interrupted run in {str(folder)!r} ({exc}); fix that, or "
+                f"remove {str(staging)!r} to discard the interrupted run"
+            ) from exc
+
+
+def _check_inputs_outside_outputs(folder: Path, inputs: dict[str, Path]) -> None:
+    """Refuse input files that the run would overwrite (``--out`` holding the inputs)."""
+    written = {(folder / name).resolve() for name in RUN_OUTPUTS}
+    for name, path in inputs.items():
+        resolved = path.resolve()
+        if resolved in written or any(parent in written for parent in resolved.parents):
+            raise InputFileError(
+                f"{name} file {str(path)!r} is one of the files a run writes into "
+                f"{str(folder)!r}; move the inputs out of the output folder or choose another --out"
+            )
 
 
 def _output_facts(folder: Path, produced: Sequence[str]) -> dict[str, Any]:
@@ -241,8 +298,12 @@ def run_job(
         _recover(folder)
         files = {"sellers": sellers, "links": links, "edges": edges, "labels": labels}
         given = {name: Path(path) for name, path in files.items() if path is not None}
+        _check_inputs_outside_outputs(folder, given)
         with report.step("Loading and validating the input tables"):
-            earlier = read_previous(previous) if previous is not None else None
+            notes: list[str] = []
+            earlier = _previous_run(previous, folder, notes)
+            for note in notes:
+                logger.warning(note)
             saved = load_model(Path(model)) if model is not None else None
             inputs = load_inputs(
                 sellers=given["sellers"],
@@ -277,6 +338,7 @@ def run_job(
                 previous=previous,
                 model=model,
                 command=command,
+                notes=notes,
                 outputs=_output_facts(staging, produced),
                 timings=report.timings,
             )
@@ -294,11 +356,16 @@ def run_job(
 def _gone_table(result: PipelineResult, earlier_rings: pl.DataFrame | None) -> pl.DataFrame:
     """Earlier rings no ring of this run descends from, with what the earlier run said."""
     gone = result.lineage.gone
-    if earlier_rings is None:
-        return gone
-    said = [c for c in ("ring_score", "decision", "n_known_bad") if c in earlier_rings.columns]
-    last = earlier_rings.select(
-        pl.col("ring_id").cast(pl.String), *(pl.col(c).alias(f"previous_{c}") for c in said)
+    said = {"ring_score": pl.Float64, "decision": pl.String, "n_known_bad": pl.Int64}
+    rings = earlier_rings if earlier_rings is not None else pl.DataFrame({"ring_id": []})
+    last = rings.select(
+        pl.col("ring_id").cast(pl.String),
+        *(
+            (pl.col(name) if name in rings.columns else pl.lit(None))
+            .cast(dtype)
+            .alias(f"previous_{name}")
+            for name, dtype in said.items()
+        ),
     )
     return gone.join(last, on="ring_id", how="left").sort("ring_id")
 
@@ -313,6 +380,7 @@ def _manifest(
     previous: str | os.PathLike[str] | None,
     model: str | os.PathLike[str] | None,
     command: Sequence[str] | None,
+    notes: list[str],
     outputs: dict[str, Any],
     timings: dict[str, float],
 ) -> dict[str, Any]:
@@ -369,6 +437,6 @@ def _manifest(
         },
         "lineage": result.lineage.counts(),
         "steps": [{"step": name, "seconds": seconds} for name, seconds in timings.items()],
-        "warnings": result.warnings,
+        "warnings": [*notes, *result.warnings],
         "outputs": outputs,
     }

@@ -12,10 +12,13 @@ share, ``J = k / |c ∪ p|`` their Jaccard similarity):
 * ``c`` and ``p`` are **linked** when ``J >= min_jaccard``, or when they share at least
   two sellers and those are at least half of ``p`` (most of ``p`` went into ``c``) or at
   least half of ``c`` (most of ``c`` came from ``p``).
-* **Ids.** An earlier id passes to at most one current ring and only along a link with
-  ``J >= min_jaccard``. Links are taken greedily from the largest ``k`` down (ties: larger
-  ``J``, then the earlier id, then the current ring's smallest member), so a merge keeps
-  the id of its largest contributor and a split keeps the id on its largest part.
+* **Ids.** An earlier id passes to at most one current ring, along a link that either has
+  ``J >= min_jaccard`` or is part of a merge or a split: a merge is a current ring into
+  which most of two or more earlier rings went, a split an earlier ring from which two or
+  more current rings mostly came. Links are taken greedily from the largest ``k`` down
+  (ties: larger ``J``, then the earlier id, then the current ring's smallest member), so a
+  merge keeps the id of its largest contributor and a split keeps the id on its largest
+  part however many parts there are.
 * **Status.** A ring that kept an id is ``merged`` when it is linked to other earlier
   rings too, else ``grown`` / ``shrunk`` / ``stable`` by its size against the earlier
   ring's. A ring with a new id is ``merged`` when it is linked to two or more earlier
@@ -158,16 +161,21 @@ def track_rings(
                 "jaccard"
             )
         )
-        .with_columns((pl.col("jaccard") >= min_jaccard).alias("can_keep"))
-        .filter(
-            pl.col("can_keep")
-            | (
-                (pl.col("shared") >= 2)
-                & (
-                    (2 * pl.col("shared") >= pl.col("earlier_size"))
-                    | (2 * pl.col("shared") >= pl.col("size"))
-                )
-            )
+        .with_columns(
+            # Most of the earlier ring went into this ring / most of this ring came from it.
+            ((pl.col("shared") >= 2) & (2 * pl.col("shared") >= pl.col("earlier_size"))).alias(
+                "absorbed"
+            ),
+            ((pl.col("shared") >= 2) & (2 * pl.col("shared") >= pl.col("size"))).alias("fragment"),
+            (pl.col("jaccard") >= min_jaccard).alias("similar"),
+        )
+        .filter(pl.col("similar") | pl.col("absorbed") | pl.col("fragment"))
+        .with_columns(
+            (
+                pl.col("similar")
+                | (pl.col("absorbed") & (pl.col("absorbed").sum().over("provisional_id") >= 2))
+                | (pl.col("fragment") & (pl.col("fragment").sum().over("ring_id") >= 2))
+            ).alias("can_keep")
         )
         .sort(
             ["shared", "jaccard", "ring_id", "smallest"],

@@ -377,7 +377,13 @@ def score_marketplace(
     model: SellerModel | None = None
     if saved_model is not None:
         seller_table, thresholds = _score_saved(saved_model, features, members, config, warnings)
-        if n_bad + n_good:
+        if n_bad + n_good == 0:
+            warnings.append(
+                "scoring with a saved model without labels: the label-aware features "
+                "(known-bad neighbours) are all zero, unlike in training; give the labels "
+                "you have with --labels"
+            )
+        else:
             warnings.append(
                 "scores come from a saved model: labelled sellers' scores are not out-of-fold "
                 "(the model may have been trained on their labels)"
@@ -531,10 +537,16 @@ def _score_saved(
     if not (isinstance(names, list) and all(isinstance(name, str) for name in names)):
         raise InputFileError("the saved model's card has no list of feature_names")
     missing = [name for name in names if name not in features.columns]
-    if missing or len(names) != estimator.n_features_in_:
+    if missing:
         raise InputFileError(
-            f"the saved model expects features this version does not compute: {missing[:5]} "
-            f"({len(names)} names for {estimator.n_features_in_} model columns); retrain it"
+            f"the saved model was trained with feature columns this run does not have: "
+            f"{missing[:5]} (a numeric column of the sellers table it was trained on, or a "
+            "feature of another syndicate version); give the same sellers columns or retrain"
+        )
+    if len(names) != estimator.n_features_in_:
+        raise InputFileError(
+            f"the saved model's card names {len(names)} features but the model takes "
+            f"{estimator.n_features_in_}: the model folder is inconsistent; retrain"
         )
     scored = features.select("seller_id").with_columns(
         pl.Series("seller_score", estimator.bad_score(feature_matrix(features, names)), pl.Float64),

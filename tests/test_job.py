@@ -380,3 +380,98 @@ def test_a_second_run_into_a_locked_folder_is_refused(tmp_path: Path) -> None:
         with pytest.raises(Exception, match="another syndicate run is writing to"):
             run_job(sellers=files["sellers"], links=files["links"], out=tmp_path / "run")
     assert run_cli(files, tmp_path / "run") == 0
+
+
+def test_inputs_inside_the_output_folder_that_a_run_would_overwrite_are_refused(
+    small_market: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # `syndicate synth --out d` then `syndicate run ... --out d`: d/labels.parquet is both.
+    for name in ("sellers", "links", "labels"):
+        shutil.copy(small_market[name], tmp_path / f"{name}.parquet")
+    files = {name: tmp_path / f"{name}.parquet" for name in ("sellers", "links", "labels")}
+    before = digests(tmp_path)
+    assert run_cli(files, tmp_path, *FAST) == 2
+    assert "labels file" in capsys.readouterr().err
+    assert digests(tmp_path) == before
+    del files["labels"]  # sellers.parquet and links.parquet are not outputs: fine
+    assert run_cli(files, tmp_path, *FAST) == 0
+
+
+def test_whatever_stands_where_an_output_goes_is_moved_aside(tmp_path: Path) -> None:
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / "viz").write_text("a file where the pages folder goes")
+    (tmp_path / "run" / "labels.parquet").mkdir()  # and a folder where a file goes
+    (tmp_path / "run" / "notes.txt").write_text("not ours: left alone")
+    assert run_cli(write_rings(tmp_path / "in", FIRST), tmp_path / "run") == 0
+    assert (tmp_path / "run" / "viz" / "index.html").is_file()
+    assert pl.read_parquet(tmp_path / "run" / "labels.parquet").height == 25
+    assert (tmp_path / "run" / "notes.txt").read_text() == "not ours: left alone"
+
+
+def test_a_folder_with_an_unfinished_commit_is_refused_as_previous_and_by_viz(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    files = write_rings(tmp_path / "in", FIRST)
+    assert run_cli(files, tmp_path / "run") == 0
+    staging = tmp_path / "run" / ".staging-interrupted"
+    staging.mkdir()
+    (staging / "COMMIT").write_text(json.dumps({"produced": []}))
+    assert run_cli(files, tmp_path / "other", "--previous", str(tmp_path / "run")) == 2
+    assert "holds an unfinished commit (.staging-interrupted)" in capsys.readouterr().err
+    assert main(["viz", "--run", str(tmp_path / "run"), "--quiet"]) == 2
+    assert "holds an unfinished run" in capsys.readouterr().err
+    assert run_cli(files, tmp_path / "run") == 0  # a run into it finishes (or drops) it
+    assert not staging.exists()
+
+
+def test_the_first_day_of_a_daily_job_has_no_previous_run_yet(tmp_path: Path) -> None:
+    files = write_rings(tmp_path / "in", FIRST)
+    out = tmp_path / "daily"
+    assert run_cli(files, out, "--previous", str(out)) == 0
+    manifest = json.loads((out / "run.json").read_text())
+    assert manifest["lineage"]["new"] == 5
+    assert manifest["warnings"][0].endswith(
+        "holds no earlier run yet: every ring is new (first run)"
+    )
+    assert run_cli(files, out, "--previous", str(out)) == 0
+    assert json.loads((out / "run.json").read_text())["lineage"]["stable"] == 5
+
+
+def test_outputs_get_the_permissions_of_a_plain_write(tmp_path: Path) -> None:
+    import os
+
+    mask = os.umask(0o022)
+    try:
+        assert run_cli(write_rings(tmp_path / "in", FIRST), tmp_path / "run") == 0
+    finally:
+        os.umask(mask)
+    for name in ("labels.parquet", "run.json", "viz/index.html"):
+        assert (tmp_path / "run" / name).stat().st_mode & 0o777 == 0o644, name
+
+
+def test_rings_gone_has_one_schema_with_and_without_previous(tmp_path: Path) -> None:
+    files = write_rings(tmp_path / "in", FIRST)
+    assert run_cli(files, tmp_path / "run") == 0
+    first = pl.read_parquet(tmp_path / "run" / "rings_gone.parquet")
+    assert run_cli(files, tmp_path / "run", "--previous", str(tmp_path / "run")) == 0
+    assert pl.read_parquet(tmp_path / "run" / "rings_gone.parquet").schema == first.schema
+    assert first.columns == [
+        "ring_id",
+        "size",
+        "members_in_rings",
+        "previous_ring_score",
+        "previous_decision",
+        "previous_n_known_bad",
+    ]
+
+
+def test_a_saved_model_without_labels_warns_that_label_features_are_zero(
+    small_market: dict[str, Path], tmp_path: Path
+) -> None:
+    files = {name: small_market[name] for name in ("sellers", "links", "labels")}
+    assert run_cli(files, tmp_path / "trained", *FAST) == 0
+    del files["labels"]
+    model = str(tmp_path / "trained" / "model")
+    assert run_cli(files, tmp_path / "scored", "--model", model) == 0
+    warnings = json.loads((tmp_path / "scored" / "run.json").read_text())["warnings"]
+    assert any("label-aware features" in message for message in warnings)
