@@ -16,7 +16,7 @@ from pathlib import Path
 from syndicate import __version__
 from syndicate.config import Config
 from syndicate.demo import DEMO_SELLERS, run_demo
-from syndicate.errors import InputError, SyndicateError
+from syndicate.errors import InputError, InputFileError, SyndicateError
 from syndicate.job import pending_commits, run_job
 from syndicate.pipeline import PipelineResult
 from syndicate.progress import Reporter, configure_logging
@@ -155,6 +155,26 @@ def build_parser() -> argparse.ArgumentParser:
         "--out", type=Path, required=True, metavar="DIR", help="run folder, created if missing"
     )
     _add_common(run)
+
+    evaluate = commands.add_parser(
+        "evaluate",
+        help="measure a run against ground truth: metrics.json and an HTML report",
+        description=(
+            "Compare a run folder with a truth table (seller_id, ring or null, is_bad; "
+            "optionally legit_group): seller precision, recall and F1 per decision, AUROC, "
+            "AUPRC, recall at K, ring recovery, ARI and NMI, a threshold table and the false "
+            "positives with what bound them. Writes metrics.json, report.html and "
+            "false_positives.parquet."
+        ),
+    )
+    evaluate.add_argument("--run", type=Path, required=True, metavar="DIR", help="a run folder")
+    evaluate.add_argument(
+        "--truth", type=Path, required=True, metavar="P", help="truth table (Parquet, CSV, NDJSON)"
+    )
+    evaluate.add_argument(
+        "--out", type=Path, metavar="DIR", help="where to write (default RUN/evaluation)"
+    )
+    _add_common(evaluate)
 
     viz = commands.add_parser(
         "viz",
@@ -300,6 +320,46 @@ def _cmd_run(args: argparse.Namespace, reporter: Reporter) -> int:
     return EXIT_OK
 
 
+def _cmd_evaluate(args: argparse.Namespace, reporter: Reporter) -> int:
+    from syndicate.evaluate import evaluate_run
+    from syndicate.viz.report import write_evaluation
+
+    if pending_commits(args.run):
+        raise InputFileError(
+            f"{str(args.run)!r} holds an unfinished run (interrupted while writing); run "
+            "syndicate run into it again to finish it first"
+        )
+    with reporter.step("Evaluating the run against the truth"):
+        evaluation = evaluate_run(args.run, args.truth)
+    out = args.out if args.out is not None else args.run / "evaluation"
+    with reporter.step("Writing metrics and report"):
+        paths = write_evaluation(evaluation, out)
+    seller, ring = evaluation.metrics["seller"], evaluation.metrics["ring"]
+    fp = evaluation.metrics["false_positives"]
+    print(
+        f"syndicate evaluate: {seller['n']:,} sellers ({seller['n_bad']:,} truly bad), "
+        f"AUROC {_fmt(seller['auroc'])}, AUPRC {_fmt(seller['auprc'])}"
+    )
+    for name, figures in seller["decisions"].items():
+        print(
+            f"  {name:<20} flagged {figures['n_flagged']:>8,}  precision "
+            f"{_fmt(figures['precision'])}  recall {_fmt(figures['recall'])}  "
+            f"F1 {_fmt(figures['f1'])}"
+        )
+    print(
+        f"  rings: {ring['recovered']:,} of {ring['n_true']:,} true rings recovered "
+        f"(recall {_fmt(ring['recall'])}, precision {_fmt(ring['precision'])}), "
+        f"ARI {_fmt(ring['ari'])}, NMI {_fmt(ring['nmi'])}"
+    )
+    print(
+        f"  false positives: {fp['n']:,} ({fp['in_no_ring']:,} in no ring; by legit group "
+        f"{fp['by_legit_group']})"
+    )
+    for path in paths.values():
+        print(f"  {path}")
+    return EXIT_OK
+
+
 def _cmd_synth(args: argparse.Namespace, reporter: Reporter) -> int:
     with reporter.step(f"Generating {args.sellers:,} sellers"):
         market = generate_marketplace(n_sellers=args.sellers, seed=args.seed)
@@ -317,7 +377,6 @@ def _cmd_synth(args: argparse.Namespace, reporter: Reporter) -> int:
 
 
 def _cmd_viz(args: argparse.Namespace, reporter: Reporter) -> int:
-    from syndicate.errors import InputFileError
     from syndicate.io import read_table
     from syndicate.viz.data import read_view_data
     from syndicate.viz.pages import write_viz
@@ -344,7 +403,13 @@ def _cmd_viz(args: argparse.Namespace, reporter: Reporter) -> int:
     return EXIT_OK
 
 
-_COMMANDS = {"demo": _cmd_demo, "run": _cmd_run, "synth": _cmd_synth, "viz": _cmd_viz}
+_COMMANDS = {
+    "demo": _cmd_demo,
+    "evaluate": _cmd_evaluate,
+    "run": _cmd_run,
+    "synth": _cmd_synth,
+    "viz": _cmd_viz,
+}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

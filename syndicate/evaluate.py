@@ -1,12 +1,42 @@
-"""Evaluation against ground truth: ring recovery by Jaccard matching of members."""
+"""Evaluation against ground truth: ring recovery, seller and ring metrics of a run.
+
+:func:`ring_recovery` matches found rings to true ones by Jaccard similarity of members;
+:func:`evaluate_run` measures a whole run folder (what ``syndicate evaluate`` reports).
+"""
 
 from __future__ import annotations
 
+import json
+import math
+import os
+from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
+import numpy as np
 import polars as pl
+from sklearn.metrics import (
+    adjusted_rand_score,
+    average_precision_score,
+    normalized_mutual_info_score,
+    precision_recall_curve,
+    roc_auc_score,
+)
 
-__all__ = ["RingRecovery", "best_matches", "ring_recovery", "truth_groups"]
+from syndicate.errors import InputFileError, SchemaError
+from syndicate.io import TableSource, read_table, to_polars
+from syndicate.model import recall_at_k
+
+__all__ = [
+    "Evaluation",
+    "RingRecovery",
+    "best_matches",
+    "evaluate_run",
+    "ring_recovery",
+    "threshold_table",
+    "truth_groups",
+]
 
 
 def best_matches(found: pl.DataFrame, groups: pl.DataFrame) -> pl.DataFrame:
@@ -113,3 +143,391 @@ def truth_groups(truth: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
         "seller_id", pl.col("legit_group").alias("group")
     )
     return rings, legit
+
+
+# --- evaluating a run against ground truth -------------------------------------------------
+
+#: Score thresholds of the threshold table (the run's own thresholds are added).
+THRESHOLD_GRID = tuple(round(0.05 * i, 2) for i in range(1, 20))
+
+#: Cut-offs of recall at K (the number of truly bad sellers is added).
+RECALL_KS = (100, 1000)
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """What ``syndicate evaluate`` measured: ``metrics`` (``metrics.json``) and tables.
+
+    Attributes
+    ----------
+    metrics
+        Seller-level, ring-level and false-positive figures (plain data, JSON-ready).
+    thresholds
+        The threshold table: ``threshold``, ``n_flagged``, ``precision``, ``recall``,
+        ``f1`` for flagging every seller whose score is at least ``threshold``.
+    false_positives
+        Truly good sellers that were not cleared, highest score first: ``seller_id``,
+        ``ring_id``, ``seller_score``, ``decision``, ``legit_group``, ``bound_by`` (kinds
+        shared with ring-mates), ``holds_hub``, ``reasons``.
+    curve
+        The PR curve (``precision``, ``recall``) and the scores of bad and good sellers,
+        for the report's charts.
+    """
+
+    metrics: dict[str, Any]
+    thresholds: pl.DataFrame
+    false_positives: pl.DataFrame
+    curve: dict[str, np.ndarray]
+
+
+def _truth_table(truth: pl.DataFrame) -> pl.DataFrame:
+    missing = [c for c in ("seller_id", "ring", "is_bad") if c not in truth.columns]
+    if missing:
+        raise SchemaError(f"truth table lacks columns {missing} (needs seller_id, ring, is_bad)")
+    bad = truth["is_bad"]
+    if bad.dtype != pl.Boolean and (
+        not bad.dtype.is_integer() or not bad.drop_nulls().is_in([0, 1]).all()
+    ):
+        raise SchemaError(f"truth column 'is_bad' must be boolean or 0/1; got {bad.dtype}")
+    if bad.null_count():
+        rows = truth.with_row_index("row").filter(pl.col("is_bad").is_null())["row"].head(5)
+        raise SchemaError(f"truth column 'is_bad' is null in rows {rows.to_list()}")
+    legit = (
+        pl.col("legit_group").cast(pl.String)
+        if "legit_group" in truth.columns
+        else pl.lit(None, pl.String).alias("legit_group")
+    )
+    table = truth.select(
+        pl.col("seller_id").cast(pl.String).str.strip_chars(),
+        pl.col("ring").cast(pl.String),
+        pl.col("is_bad").cast(pl.Boolean),
+        legit,
+    )
+    duplicated = table.filter(pl.col("seller_id").is_duplicated())["seller_id"]
+    if duplicated.len():
+        raise SchemaError(f"truth lists seller {duplicated[0]!r} more than once")
+    return table
+
+
+def _prf(tp: int, n_flagged: int, n_bad: int) -> dict[str, Any]:
+    precision = tp / n_flagged if n_flagged else None
+    recall = tp / n_bad if n_bad else None
+    f1 = (
+        2 * precision * recall / (precision + recall)
+        if precision is not None and recall is not None and precision + recall > 0
+        else None
+    )
+    return {
+        "n_flagged": n_flagged,
+        "true_positives": tp,
+        "false_positives": n_flagged - tp,
+        "false_negatives": n_bad - tp,
+        "precision": _round(precision),
+        "recall": _round(recall),
+        "f1": _round(f1),
+    }
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None or math.isnan(value) else round(float(value), 6)
+
+
+def _ranking(y: np.ndarray, scores: np.ndarray) -> dict[str, Any]:
+    both = len(np.unique(y)) == 2
+    n_bad = int(y.sum())
+    ks = sorted({*(k for k in RECALL_KS if k < len(y)), n_bad} - {0})
+    return {
+        "n": len(y),
+        "n_bad": n_bad,
+        "auroc": _round(roc_auc_score(y, scores)) if both else None,
+        "auprc": _round(average_precision_score(y, scores)) if both else None,
+        "recall_at_k": {str(k): _round(recall_at_k(y, scores, k)) for k in ks},
+    }
+
+
+def threshold_table(
+    y: np.ndarray, scores: np.ndarray, thresholds: Sequence[float] = THRESHOLD_GRID
+) -> pl.DataFrame:
+    """Precision, recall, F1 and number flagged when every score >= a threshold is flagged.
+
+    Examples
+    --------
+    >>> table = threshold_table(np.array([1, 0, 1, 0]), np.array([0.9, 0.8, 0.4, 0.1]), [0.5])
+    >>> table.row(0)
+    (0.5, 2, 0.5, 0.5, 0.5)
+    """
+    ordered = np.sort(scores)
+    bad_scores = np.sort(scores[y == 1])
+    n_bad = int(y.sum())
+    grid = np.asarray(sorted(set(thresholds)), dtype=float)
+    n_flagged = len(ordered) - np.searchsorted(ordered, grid, side="left")
+    tp = len(bad_scores) - np.searchsorted(bad_scores, grid, side="left")
+    with np.errstate(invalid="ignore", divide="ignore"):
+        precision = np.where(n_flagged > 0, tp / np.maximum(n_flagged, 1), np.nan)
+        recall = tp / n_bad if n_bad else np.full(len(grid), np.nan)
+        f1 = np.where(precision + recall > 0, 2 * precision * recall / (precision + recall), 0.0)
+    return pl.DataFrame(
+        {
+            "threshold": grid,
+            "n_flagged": n_flagged.astype(np.int64),
+            "precision": precision,
+            "recall": recall,
+            "f1": np.where(np.isnan(precision) | np.isnan(recall), np.nan, f1),
+        }
+    ).with_columns(pl.col("precision", "recall", "f1").fill_nan(None))
+
+
+def _partition_scores(found: pl.DataFrame, truth: pl.DataFrame) -> dict[str, Any]:
+    """ARI and NMI of found rings against true rings, on sellers in either.
+
+    A seller in no ring (found or true) is its own cluster, so merging two rings, splitting
+    one or missing members all cost.
+    """
+    true_rings = truth.filter(pl.col("ring").is_not_null()).select("seller_id", "ring")
+    universe = pl.concat([found["seller_id"], true_rings["seller_id"]]).unique().sort()
+    table = (
+        universe.to_frame()
+        .join(found, on="seller_id", how="left")
+        .join(true_rings, on="seller_id", how="left")
+        .with_columns(
+            pl.coalesce("ring_id", pl.lit("solo:") + pl.col("seller_id")).alias("found"),
+            pl.coalesce("ring", pl.lit("solo:") + pl.col("seller_id")).alias("true"),
+        )
+    )
+    if table.height < 2:
+        return {"n_sellers": table.height, "ari": None, "nmi": None}
+    return {
+        "n_sellers": table.height,
+        "ari": _round(adjusted_rand_score(table["true"], table["found"])),
+        "nmi": _round(normalized_mutual_info_score(table["true"], table["found"])),
+    }
+
+
+def _false_positives(
+    labels: pl.DataFrame, identifiers: pl.DataFrame | None
+) -> tuple[pl.DataFrame, dict[str, Any]]:
+    """Truly good sellers who were flagged, with what bound them, and counts by cause."""
+    flagged = labels.filter(~pl.col("is_bad") & (pl.col("decision") != "clear"))
+    bound = pl.DataFrame(
+        schema={"seller_id": pl.String, "bound_by": pl.List(pl.String), "holds_hub": pl.Boolean}
+    )
+    if identifiers is not None and identifiers.height and flagged.height:
+        held = identifiers.join(flagged.select("seller_id", "ring_id"), on=["seller_id", "ring_id"])
+        shared = (
+            identifiers.filter(~pl.col("hub"))
+            .group_by("ring_id", "kind", "key")
+            .agg(pl.len().alias("members"))
+            .filter(pl.col("members") >= 2)
+        )
+        bound = (
+            held.join(shared, on=["ring_id", "kind", "key"], how="left")
+            .group_by("seller_id")
+            .agg(
+                pl.col("kind")
+                .filter(pl.col("members").is_not_null())
+                .unique()
+                .sort()
+                .alias("bound_by"),
+                pl.col("hub").any().alias("holds_hub"),
+            )
+        )
+    table = (
+        flagged.join(bound, on="seller_id", how="left")
+        .with_columns(
+            pl.col("bound_by").fill_null(pl.lit([], dtype=pl.List(pl.String))),
+            pl.col("holds_hub").fill_null(False),
+        )
+        .select(
+            "seller_id",
+            "ring_id",
+            "seller_score",
+            "decision",
+            "legit_group",
+            "bound_by",
+            "holds_hub",
+            "reasons",
+        )
+        .sort(["seller_score", "seller_id"], descending=[True, False])
+    )
+    group_kind = (
+        pl.when(pl.col("legit_group").is_null())
+        .then(pl.lit("none"))
+        .otherwise(pl.col("legit_group").str.extract(r"^([A-Za-z_]+)", 1).fill_null("other"))
+    )
+    by_group = dict(table.group_by(group_kind.alias("group")).len().sort("group").iter_rows())
+    by_kind = dict(
+        table.select(pl.col("bound_by").explode().drop_nulls().alias("kind"))
+        .group_by("kind")
+        .len()
+        .sort("kind")
+        .iter_rows()
+    )
+    summary = {
+        "n": table.height,
+        "by_decision": dict(table.group_by("decision").len().sort("decision").iter_rows()),
+        "by_legit_group": by_group,
+        "by_binding_kind": by_kind,
+        "in_no_ring": int(table["ring_id"].is_null().sum()),
+        "holding_a_hub": int(table["holds_hub"].sum()),
+    }
+    return table, summary
+
+
+def evaluate_run(
+    run: str | os.PathLike[str], truth: TableSource, *, examples: int = 20
+) -> Evaluation:
+    """Measure a run folder against ground truth (``seller_id``, ``ring``, ``is_bad``).
+
+    Parameters
+    ----------
+    run
+        A folder written by ``syndicate run`` (or ``syndicate demo``).
+    truth
+        The truth table (a path or a frame): ``seller_id``, ``ring`` (null if in none),
+        ``is_bad`` (boolean or 0/1), optionally ``legit_group`` (``household-…``,
+        ``business-…``), as ``syndicate synth`` writes it.
+    examples
+        How many false positives the report lists.
+
+    Raises
+    ------
+    InputFileError, SchemaError
+        The run folder or the truth table is missing or malformed; the message says which.
+    """
+    folder = Path(run)
+    labels_path = folder / "labels.parquet"
+    if not labels_path.is_file():
+        raise InputFileError(f"{labels_path}: not found (is {str(folder)!r} a run folder?)")
+    labels = read_table(labels_path, table="run labels")
+    missing = [
+        c for c in ("seller_id", "ring_id", "seller_score", "decision") if c not in labels.columns
+    ]
+    if missing:
+        raise InputFileError(f"{labels_path}: lacks columns {missing}")
+    rings = read_table(folder / "rings.parquet", table="run rings")
+    identifiers_path = folder / "viz" / "data" / "identifiers.parquet"
+    identifiers = (
+        read_table(identifiers_path, table="viz/data/identifiers")
+        if identifiers_path.is_file()
+        else None
+    )
+    frame, origin = to_polars(truth, table="truth", string_columns=("seller_id", "ring"))
+    known = _truth_table(frame)
+    joined = labels.join(known, on="seller_id", how="inner")
+    not_in_truth = labels.height - joined.height
+    if joined.height == 0:
+        raise SchemaError(f"{origin}: no seller of the run is in the truth table")
+    y = joined["is_bad"].cast(pl.Int8).to_numpy()
+    scores = joined["seller_score"].to_numpy()
+    n_bad = int(y.sum())
+    decided = {
+        "syndicate": joined["decision"] == "syndicate",
+        "syndicate_or_review": joined["decision"] != "clear",
+    }
+    unlabelled = (
+        joined.filter(pl.col("score_source") != "out_of_fold")
+        if "score_source" in joined.columns
+        else joined
+    )
+    seller = {
+        **_ranking(y, scores),
+        "not_in_truth": not_in_truth,
+        "decisions": {
+            name: _prf(int((flag & joined["is_bad"]).sum()), int(flag.sum()), n_bad)
+            for name, flag in decided.items()
+        },
+        "unlabelled": _ranking(
+            unlabelled["is_bad"].cast(pl.Int8).to_numpy(), unlabelled["seller_score"].to_numpy()
+        ),
+    }
+    found = labels.filter(pl.col("ring_id").is_not_null()).select("seller_id", "ring_id")
+    true_rings, legit = truth_groups(known.rename({"legit_group": "legit_group"}))
+    recovery = ring_recovery(found, true_rings, legit if legit.height else None)
+    ring = {
+        "n_found": recovery.n_found_rings,
+        "n_true": recovery.n_true_rings,
+        "recovered": recovery.n_recovered,
+        "recall": _round(recovery.recall),
+        "precision": _round(recovery.precision),
+        "jaccard_threshold": recovery.threshold,
+        **_partition_scores(found, known),
+        **_ring_decisions(found, rings, known),
+    }
+    run_thresholds = [float(t) for t in _run_thresholds(folder) if t is not None and 0 <= t <= 1]
+    table = threshold_table(y, scores, [*THRESHOLD_GRID, *run_thresholds])
+    false_positives, fp_summary = _false_positives(joined, identifiers)
+    if len(np.unique(y)) == 2:
+        precision, recall, _ = precision_recall_curve(y, scores)
+    else:
+        precision, recall = np.ones(1), np.zeros(1)
+    metrics = {
+        "run": str(folder),
+        "truth": origin,
+        "seller": seller,
+        "ring": ring,
+        "false_positives": {
+            **fp_summary,
+            "examples": _json_rows(false_positives.head(examples)),
+        },
+        "thresholds": _json_rows(table),
+        "run_thresholds": run_thresholds,
+    }
+    curve = {
+        "precision": precision,
+        "recall": recall,
+        "bad_scores": scores[y == 1],
+        "good_scores": scores[y == 0],
+    }
+    return Evaluation(metrics, table, false_positives, curve)
+
+
+def _json_rows(frame: pl.DataFrame) -> list[dict[str, Any]]:
+    rows = frame.to_dicts()
+    return [{k: (_round(v) if isinstance(v, float) else v) for k, v in row.items()} for row in rows]
+
+
+def _run_thresholds(folder: Path) -> list[float | None]:
+    manifest = folder / "run.json"
+    if not manifest.is_file():
+        return []
+    try:
+        thresholds = json.loads(manifest.read_text(encoding="utf-8")).get("thresholds", {})
+    except (json.JSONDecodeError, UnicodeDecodeError, AttributeError):
+        return []
+    values = [thresholds.get("syndicate"), thresholds.get("review")]
+    return [v for v in values if isinstance(v, int | float)]
+
+
+def _ring_decisions(
+    found: pl.DataFrame, rings: pl.DataFrame, truth: pl.DataFrame
+) -> dict[str, Any]:
+    """How ring decisions compare with truth: a ring is bad when most members are bad.
+
+    Rings scores use every known label, so the ring AUROC is also given on the rings with
+    no labelled member (``n_labeled == 0``), whose scores no label of theirs shaped.
+    """
+    majority = (
+        found.join(truth.select("seller_id", "is_bad"), on="seller_id", how="left")
+        .group_by("ring_id")
+        .agg((pl.col("is_bad").fill_null(False).mean() > 0.5).alias("bad"))
+    )
+    table = rings.join(majority, on="ring_id", how="inner")
+    if table.height == 0:
+        return {"rings_bad": 0, "ring_auroc": None, "ring_auroc_unlabelled": None}
+    flagged = table.filter(pl.col("decision") == "syndicate")
+    unlabelled = table.filter(pl.col("n_labeled") == 0) if "n_labeled" in table.columns else table
+
+    def auroc(frame: pl.DataFrame) -> float | None:
+        y = frame["bad"].cast(pl.Int8).to_numpy()
+        if len(np.unique(y)) < 2:
+            return None
+        return _round(roc_auc_score(y, frame["ring_score"].to_numpy()))
+
+    return {
+        "rings_bad": int(table["bad"].sum()),
+        "rings_decided_syndicate": flagged.height,
+        "rings_decided_syndicate_bad": int(flagged["bad"].sum()),
+        "ring_auroc": auroc(table),
+        "ring_auroc_unlabelled": auroc(unlabelled),
+        "n_unlabelled_rings": unlabelled.height,
+    }
