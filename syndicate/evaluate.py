@@ -404,10 +404,19 @@ def evaluate_run(
     ]
     if missing:
         raise InputFileError(f"{labels_path}: lacks columns {missing}")
-    rings = read_table(folder / "rings.parquet", table="run rings")
+    unscored = labels.with_row_index("row").filter(pl.col("seller_score").is_null())["row"]
+    if unscored.len():
+        raise InputFileError(
+            f"{labels_path}: seller_score is null in rows {unscored.head(5).to_list()}"
+        )
+    rings = _read_checked(
+        folder / "rings.parquet", "run rings", ("ring_id", "ring_score", "decision")
+    )
     identifiers_path = folder / "viz" / "data" / "identifiers.parquet"
     identifiers = (
-        read_table(identifiers_path, table="viz/data/identifiers")
+        _read_checked(
+            identifiers_path, "viz/data/identifiers", ("ring_id", "seller_id", "kind", "key", "hub")
+        )
         if identifiers_path.is_file()
         else None
     )
@@ -453,7 +462,7 @@ def evaluate_run(
         **_partition_scores(found, known),
         **_ring_decisions(found, rings, known),
     }
-    run_thresholds = [float(t) for t in _run_thresholds(folder) if t is not None and 0 <= t <= 1]
+    run_thresholds = [t for t in _run_thresholds(folder) if 0 <= t <= 1]
     table = threshold_table(y, scores, [*THRESHOLD_GRID, *run_thresholds])
     false_positives, fp_summary = _false_positives(joined, identifiers)
     if len(np.unique(y)) == 2:
@@ -481,21 +490,39 @@ def evaluate_run(
     return Evaluation(metrics, table, false_positives, curve)
 
 
+def _read_checked(path: Path, table: str, columns: Sequence[str]) -> pl.DataFrame:
+    if not path.is_file():
+        raise InputFileError(f"{path}: not found (is this a run folder written by syndicate?)")
+    frame = read_table(path, table=table)
+    missing = [column for column in columns if column not in frame.columns]
+    if missing:
+        raise InputFileError(f"{path}: lacks columns {missing}")
+    return frame
+
+
 def _json_rows(frame: pl.DataFrame) -> list[dict[str, Any]]:
     rows = frame.to_dicts()
     return [{k: (_round(v) if isinstance(v, float) else v) for k, v in row.items()} for row in rows]
 
 
-def _run_thresholds(folder: Path) -> list[float | None]:
+def _run_thresholds(folder: Path) -> list[float]:
     manifest = folder / "run.json"
     if not manifest.is_file():
         return []
     try:
-        thresholds = json.loads(manifest.read_text(encoding="utf-8")).get("thresholds", {})
-    except (json.JSONDecodeError, UnicodeDecodeError, AttributeError):
+        document = json.loads(manifest.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise InputFileError(f"{manifest}: not a readable run manifest ({exc})") from exc
+    thresholds = document.get("thresholds") if isinstance(document, dict) else None
+    if not isinstance(thresholds, dict):
         return []
     values = [thresholds.get("syndicate"), thresholds.get("review")]
-    return [v for v in values if isinstance(v, int | float)]
+    # Rounded as the threshold table is, so the run's rows can be found in it.
+    return [
+        round(float(v), 6)
+        for v in values
+        if isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
+    ]
 
 
 def _ring_decisions(
