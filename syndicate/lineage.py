@@ -14,11 +14,12 @@ share, ``J = k / |c ∪ p|`` their Jaccard similarity):
   least half of ``c`` (most of ``c`` came from ``p``).
 * **Ids.** An earlier id passes to at most one current ring, along a link that either has
   ``J >= min_jaccard`` or is part of a merge or a split: a merge is a current ring into
-  which most of two or more earlier rings went, a split an earlier ring from which two or
-  more current rings mostly came. Links are taken greedily from the largest ``k`` down
-  (ties: larger ``J``, then the earlier id, then the current ring's smallest member), so a
-  merge keeps the id of its largest contributor and a split keeps the id on its largest
-  part however many parts there are.
+  which at least half of each of two or more earlier rings went, a split an earlier ring
+  from which two or more current rings came at least half. Links are taken greedily from
+  the largest ``k`` down (ties: larger ``J``, then the earlier id, then the current ring's
+  smallest member), so a merge keeps the id of its largest such contributor and a split
+  keeps the id on its largest such part, however many there are (a contributor or part
+  that is neither, and below ``min_jaccard``, cannot pass an id).
 * **Status.** A ring that kept an id is ``merged`` when it is linked to other earlier
   rings too, else ``grown`` / ``shrunk`` / ``stable`` by its size against the earlier
   ring's. A ring with a new id is ``merged`` when it is linked to two or more earlier
