@@ -35,6 +35,7 @@ from syndicate.model import (
     feature_matrix,
     fit_seller_model,
     load_model,
+    permutation_drops,
     recall_at_k,
     save_model,
     thresholds_from_pr,
@@ -688,3 +689,18 @@ def test_unreadable_file_is_an_input_file_error(
     (tmp_path / name).write_bytes(content)
     with pytest.raises(InputFileError, match=re.escape(name)):
         load_model(tmp_path)
+
+
+def test_permutation_drops_are_zero_for_a_constant_column_and_seeded() -> None:
+    # Column 0 decides the label; column 1 is constant, so shuffling it changes nothing and
+    # its drop is exactly 0. Shuffling column 0 breaks the ranking: a positive drop.
+    rng = np.random.default_rng(0)
+    informative = rng.random(200)
+    X = np.column_stack([informative, np.full(200, 7.0)])
+    y = (informative > 0.5).astype(int)
+    model = SellerClassifier(n_estimators=20, random_state=0).fit(X, y)
+    drops = permutation_drops(model, X, y, repeats=3, seed=1)
+    assert drops.shape == (2, 3)
+    assert (drops[1] == 0).all() and (drops[0] > 0.2).all()
+    assert np.array_equal(drops, permutation_drops(model, X, y, repeats=3, seed=1))
+    assert not np.array_equal(drops, permutation_drops(model, X, y, repeats=3, seed=2))
