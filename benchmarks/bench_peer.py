@@ -1,6 +1,6 @@
 """syndicate against the same job written the usual way: pandas, networkx, scikit-learn.
 
-    python benchmarks/bench_peer.py --sellers 100000 --seed 0
+    python benchmarks/bench_peer.py --sellers 1000000 --seed 0
 
 The peer is what a strong data scientist writes in an afternoon: pandas self-merges on
 (kind, value) for shared identifiers (lower-cased, trimmed; identifiers shared by more than
@@ -97,7 +97,9 @@ def quality(
     scored: pl.DataFrame, truth: pl.DataFrame, labelled: pl.Series
 ) -> dict[str, float | None]:
     """Seller ranking on unlabelled sellers; ring recovery and ARI / NMI on members."""
-    unlabelled = scored.join(truth, on="seller_id").filter(~pl.col("seller_id").is_in(labelled))
+    unlabelled = scored.join(truth, on="seller_id").filter(
+        ~pl.col("seller_id").is_in(labelled.implode())
+    )
     y = unlabelled["is_bad"].cast(pl.Int8).to_numpy()
     s = unlabelled["score"].to_numpy()
     found = scored.filter(pl.col("ring").is_not_null()).select(
@@ -117,7 +119,7 @@ def quality(
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sellers", type=int, default=100_000)
+    parser.add_argument("--sellers", type=int, default=1_000_000)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--peer-hub-cap", type=int, default=60)
     args = parser.parse_args()
