@@ -320,15 +320,20 @@ def _cmd_run(args: argparse.Namespace, reporter: Reporter) -> int:
     return EXIT_OK
 
 
+def _refuse_unfinished(run: Path) -> None:
+    """A run folder whose last run was interrupted while writing is not read."""
+    if pending_commits(run):
+        raise InputFileError(
+            f"{str(run)!r} holds an unfinished run (interrupted while writing); run "
+            "syndicate run into it again to finish it first"
+        )
+
+
 def _cmd_evaluate(args: argparse.Namespace, reporter: Reporter) -> int:
     from syndicate.evaluate import evaluate_run
     from syndicate.viz.report import write_evaluation
 
-    if pending_commits(args.run):
-        raise InputFileError(
-            f"{str(args.run)!r} holds an unfinished run (interrupted while writing); run "
-            "syndicate run into it again to finish it first"
-        )
+    _refuse_unfinished(args.run)
     with reporter.step("Evaluating the run against the truth"):
         evaluation = evaluate_run(args.run, args.truth)
     out = args.out if args.out is not None else args.run / "evaluation"
@@ -384,11 +389,7 @@ def _cmd_viz(args: argparse.Namespace, reporter: Reporter) -> int:
     rings_path = args.run / "rings.parquet"
     if not rings_path.is_file():
         raise InputFileError(f"{rings_path}: not found (is {str(args.run)!r} a run folder?)")
-    if pending_commits(args.run):
-        raise InputFileError(
-            f"{str(args.run)!r} holds an unfinished run (interrupted while writing); run "
-            "syndicate run into it again to finish it first"
-        )
+    _refuse_unfinished(args.run)
     rings = read_table(rings_path, table="rings")
     data = read_view_data(args.run / "viz" / "data")
     with reporter.step("Drawing ring pages"):

@@ -450,7 +450,7 @@ def evaluate_run(
         ),
     }
     found = labels.filter(pl.col("ring_id").is_not_null()).select("seller_id", "ring_id")
-    true_rings, legit = truth_groups(known.rename({"legit_group": "legit_group"}))
+    true_rings, legit = truth_groups(known)
     recovery = ring_recovery(found, true_rings, legit if legit.height else None)
     ring = {
         "n_found": recovery.n_found_rings,

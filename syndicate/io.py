@@ -28,6 +28,7 @@ __all__ = [
     "to_polars",
     "write_json_atomic",
     "write_parquet_atomic",
+    "write_text_atomic",
 ]
 
 #: File extensions syndicate reads, and the reader each one selects.
@@ -217,11 +218,17 @@ def write_parquet_atomic(frame: pl.DataFrame, path: str | os.PathLike[str]) -> P
     return _write_atomic(path, lambda tmp: frame.write_parquet(tmp, compression="zstd"))
 
 
-def write_json_atomic(document: Mapping[str, Any], path: str | os.PathLike[str]) -> Path:
-    """Write ``document`` as indented, key-sorted JSON to ``path`` atomically."""
-    text = json.dumps(document, indent=2, sort_keys=True, default=str) + "\n"
+def write_text_atomic(text: str, path: str | os.PathLike[str]) -> Path:
+    """Write ``text`` as UTF-8 to ``path`` atomically and return the path."""
 
     def write(tmp: Path) -> None:
         tmp.write_text(text, encoding="utf-8")
 
     return _write_atomic(path, write)
+
+
+def write_json_atomic(document: Mapping[str, Any], path: str | os.PathLike[str]) -> Path:
+    """Write ``document`` as indented, key-sorted JSON to ``path`` atomically."""
+    return write_text_atomic(
+        json.dumps(document, indent=2, sort_keys=True, default=str) + "\n", path
+    )

@@ -23,7 +23,6 @@ import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +31,7 @@ import polars as pl
 from syndicate.config import Config
 from syndicate.errors import InputFileError
 from syndicate.io import ensure_output_dir, read_table, write_json_atomic, write_parquet_atomic
-from syndicate.model import load_model
+from syndicate.model import load_model, package_versions
 from syndicate.pipeline import PipelineResult, run_pipeline, write_outputs
 from syndicate.progress import Reporter
 from syndicate.validation import load_inputs
@@ -150,16 +149,6 @@ def _fingerprint(path: Path) -> dict[str, Any]:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     return {"path": str(path), "bytes": path.stat().st_size, "sha256": digest.hexdigest()}
-
-
-def _versions() -> dict[str, str]:
-    found = {"python": platform.python_version()}
-    for name in ("syndicate", *_PACKAGES):
-        try:
-            found[name] = version(name)
-        except PackageNotFoundError:
-            found[name] = "not installed"
-    return found
 
 
 @contextlib.contextmanager
@@ -386,6 +375,7 @@ def _manifest(
 ) -> dict[str, Any]:
     scores = result.scores
     labels = result.labels
+    versions = package_versions(("syndicate", *_PACKAGES))
     card = scores.model.card if scores.model is not None else None
     kept = {
         "sellers": result.inputs.sellers.height,
@@ -400,12 +390,12 @@ def _manifest(
     decisions = dict(labels["decision"].value_counts().sort("decision").iter_rows())
     rings = result.rings
     return {
-        "syndicate_version": _versions()["syndicate"],
+        "syndicate_version": versions["syndicate"],
         "status": "ok",
         "started_at": started.isoformat(timespec="seconds"),
         "wall_seconds": round(seconds, 3),
         "command": list(command) if command is not None else None,
-        "versions": _versions(),
+        "versions": versions,
         "platform": {
             "system": platform.system(),
             "machine": platform.machine(),

@@ -343,9 +343,19 @@ def thresholds_from_pr(
     return Thresholds(syndicate=syndicate, review=review, source="oof_pr_curve")
 
 
-def _versions() -> dict[str, str]:
+def package_versions(
+    packages: Sequence[str] = (
+        "syndicate",
+        "scikit-learn",
+        "skops",
+        "polars",
+        "numpy",
+        "python-igraph",
+    ),
+) -> dict[str, str]:
+    """Python's version and each installed package's (``unknown`` when not installed)."""
     found = {"python": platform.python_version()}
-    for package in ("syndicate", "scikit-learn", "skops", "polars", "numpy", "python-igraph"):
+    for package in packages:
         try:
             found[package] = version(package)
         except PackageNotFoundError:  # pragma: no cover - source tree without metadata
@@ -476,7 +486,7 @@ def fit_seller_model(
             "notes": notes,
         },
         "permutation_importance": _importance_table(names, importances),
-        "versions": _versions(),
+        "versions": package_versions(),
         "seed": seed,
     }
     return SellerModel(estimator=full, feature_names=names, oof=oof_frame, card=card)

@@ -21,7 +21,7 @@ from syndicate.io import write_parquet_atomic
 from syndicate.lineage import LINEAGE_SCHEMA, Lineage, track_rings
 from syndicate.model import save_model
 from syndicate.progress import Reporter
-from syndicate.scoring import SavedModel, Scores, score_marketplace
+from syndicate.scoring import SavedModel, Scores, can_train, score_marketplace
 from syndicate.validation import MarketplaceInputs
 from syndicate.viz.data import RingViewData, view_data, write_view_data
 from syndicate.viz.pages import write_viz
@@ -123,9 +123,7 @@ def run_pipeline(
     with report.step("Computing seller features"):
         features = seller_features(inputs.sellers, inputs.links, linkage, rings, inputs.labels)
     step = "Scoring with the saved model" if saved_model else "Training the model and scoring"
-    known = inputs.labels["label"].value_counts()
-    trains = saved_model is None and known.height == 2 and known["count"].min() >= 2  # type: ignore[operator]
-    fits = config.cv_folds + 1 if trains else None
+    fits = config.cv_folds + 1 if saved_model is None and can_train(inputs.labels) else None
     with report.step(step, total=fits) as running:
         scores = score_marketplace(
             inputs.sellers,

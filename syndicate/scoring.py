@@ -336,6 +336,12 @@ def _ring_evidence(
     )
 
 
+def can_train(labels: pl.DataFrame | None) -> bool:
+    """Whether the labels hold the two known-bad and two known-good sellers training needs."""
+    n_bad, n_good = _usable_labels(labels)
+    return n_bad >= 2 and n_good >= 2
+
+
 def _usable_labels(labels: pl.DataFrame | None) -> tuple[int, int]:
     if labels is None or labels.height == 0:
         return 0, 0
@@ -390,7 +396,7 @@ def score_marketplace(
             )
         by_ring = ring_scores(seller_table)
         table = table.join(by_ring, on="ring_id", how="left")
-    elif n_bad >= 2 and n_good >= 2:
+    elif can_train(labels):
         assert labels is not None
         component = rings.members.select("seller_id", "component")
         model = fit_seller_model(
@@ -553,8 +559,9 @@ def _score_saved(
         pl.lit("saved_model").alias("score_source"),
     )
     seller_table = scored.join(members, on="seller_id", how="left")
-    saved_thresholds = card.get("thresholds") if isinstance(card.get("thresholds"), dict) else {}
-    assert isinstance(saved_thresholds, dict)
+    saved_thresholds = card.get("thresholds")
+    if not isinstance(saved_thresholds, dict):
+        saved_thresholds = {}
 
     def pick(name: str, fixed: float | None) -> float | None:
         if fixed is not None:

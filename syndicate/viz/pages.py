@@ -29,7 +29,7 @@ import polars as pl
 from pyvis.network import Network
 
 from syndicate.errors import SchemaError
-from syndicate.io import atomic_path, ensure_output_dir
+from syndicate.io import ensure_output_dir, write_text_atomic
 from syndicate.scoring import mask_value
 from syndicate.viz.data import RingViewData
 
@@ -403,12 +403,6 @@ class VizResult:
     pages: dict[str, Path]
 
 
-def _write_text(path: Path, text: str) -> Path:
-    with atomic_path(path) as tmp:
-        tmp.write_text(text, encoding="utf-8")
-    return path
-
-
 def write_viz(
     rings: pl.DataFrame,
     data: RingViewData,
@@ -449,7 +443,7 @@ def write_viz(
     for ring in chosen.iter_rows(named=True):
         ring_id = str(ring["ring_id"])
         page = render_ring_page(ring, data, mask=mask, seed=seed)
-        pages[ring_id] = _write_text(folder / "rings" / f"{ring_id}.html", page)
+        pages[ring_id] = write_text_atomic(page, folder / "rings" / f"{ring_id}.html")
         if on_page is not None:
             on_page()
     # Pages of an earlier drawing would outlive this one (and --mask must not leave
@@ -459,5 +453,5 @@ def write_viz(
         if stale not in written:
             stale.unlink()
     links = {ring_id: f"rings/{path.name}" for ring_id, path in pages.items()}
-    index = _write_text(folder / "index.html", render_index(rings, links))
+    index = write_text_atomic(render_index(rings, links), folder / "index.html")
     return VizResult(index, pages)

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from syndicate.evaluate import Evaluation
-from syndicate.io import atomic_path, write_json_atomic, write_parquet_atomic
+from syndicate.io import write_json_atomic, write_parquet_atomic, write_text_atomic
 
 __all__ = ["render_report", "write_evaluation"]
 
@@ -249,8 +249,5 @@ def write_evaluation(evaluation: Evaluation, out: str | os.PathLike[str]) -> dic
             evaluation.false_positives, folder / "false_positives.parquet"
         ),
     }
-    report = folder / "report.html"
-    with atomic_path(report) as tmp:
-        tmp.write_text(render_report(evaluation), encoding="utf-8")
-    paths["report"] = report
+    paths["report"] = write_text_atomic(render_report(evaluation), folder / "report.html")
     return paths
