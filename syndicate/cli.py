@@ -20,7 +20,12 @@ from syndicate.errors import InputError, InputFileError, SyndicateError
 from syndicate.job import pending_commits, run_job
 from syndicate.pipeline import PipelineResult
 from syndicate.progress import Reporter, configure_logging
-from syndicate.synth import generate_marketplace, write_marketplace
+from syndicate.synth import (
+    CAMOUFLAGE_PRESETS,
+    camouflage_config,
+    generate_marketplace,
+    write_marketplace,
+)
 
 __all__ = ["build_parser", "main"]
 
@@ -90,6 +95,16 @@ def build_parser() -> argparse.ArgumentParser:
         help="output folder, created if missing (default ./syndicate-demo)",
     )
     demo.add_argument("--seed", type=_seed, default=0, metavar="S", help="random seed (default 0)")
+    demo.add_argument(
+        "--camouflage",
+        choices=list(CAMOUFLAGE_PRESETS),
+        default="off",
+        help=(
+            "ring members also use popular IPs/devices (about 36 sellers each, below the hub "
+            "limit) shared with honest sellers and other rings: light gives 30%% of members "
+            "one, heavy gives every member two and makes 20%% of rings chains (default off)"
+        ),
+    )
     _add_common(demo)
 
     synth = commands.add_parser(
@@ -108,6 +123,16 @@ def build_parser() -> argparse.ArgumentParser:
         "--out", type=Path, required=True, metavar="DIR", help="output folder, created if missing"
     )
     synth.add_argument("--seed", type=_seed, default=0, metavar="S", help="random seed (default 0)")
+    synth.add_argument(
+        "--camouflage",
+        choices=list(CAMOUFLAGE_PRESETS),
+        default="off",
+        help=(
+            "ring members also use popular IPs/devices (about 36 sellers each, below the hub "
+            "limit) shared with honest sellers and other rings: light gives 30%% of members "
+            "one, heavy gives every member two and makes 20%% of rings chains (default off)"
+        ),
+    )
     _add_common(synth)
 
     run = commands.add_parser(
@@ -220,8 +245,15 @@ def _count(text: str) -> int:
 
 def _cmd_demo(args: argparse.Namespace, reporter: Reporter) -> int:
     argv = ["syndicate", "demo", "--sellers", str(args.sellers), "--seed", str(args.seed)]
+    if args.camouflage != "off":
+        argv += ["--camouflage", args.camouflage]
     result = run_demo(
-        args.out, n_sellers=args.sellers, seed=args.seed, reporter=reporter, command=argv
+        args.out,
+        n_sellers=args.sellers,
+        seed=args.seed,
+        camouflage=args.camouflage,
+        reporter=reporter,
+        command=argv,
     )
     summary = result.summary()
     recall = summary["ring_recall"]
@@ -367,7 +399,9 @@ def _cmd_evaluate(args: argparse.Namespace, reporter: Reporter) -> int:
 
 def _cmd_synth(args: argparse.Namespace, reporter: Reporter) -> int:
     with reporter.step(f"Generating {args.sellers:,} sellers"):
-        market = generate_marketplace(n_sellers=args.sellers, seed=args.seed)
+        market = generate_marketplace(
+            camouflage_config(args.camouflage, n_sellers=args.sellers, seed=args.seed)
+        )
     with reporter.step("Writing Parquet files"):
         files = write_marketplace(market, args.out)
     rings = market.truth["ring"].drop_nulls()

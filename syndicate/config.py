@@ -37,12 +37,15 @@ CONFIG_SECTIONS: Mapping[str, tuple[str, ...]] = MappingProxyType(
             "hub_limits",
             "default_hub_limit",
             "max_pairs",
+            "pair_weighting",
+            "popular_limit",
         ),
         "rings": (
             "min_ring_size",
             "leiden_objective",
             "leiden_resolution",
             "leiden_iterations",
+            "max_ring_size",
             "lineage_min_jaccard",
         ),
         "model": ("cv_folds", "n_estimators", "importance_repeats", "n_jobs"),
@@ -74,10 +77,13 @@ _KINDS: dict[str, str] = {
     "hub_limits": _LIMITS,
     "default_hub_limit": _INT,
     "max_pairs": _INT,
+    "pair_weighting": _TEXT,
+    "popular_limit": _INT,
     "min_ring_size": _INT,
     "leiden_objective": _TEXT,
     "leiden_resolution": _FLOAT,
     "leiden_iterations": _INT,
+    "max_ring_size": _INT,
     "lineage_min_jaccard": _FLOAT,
     "cv_folds": _INT,
     "n_estimators": _INT,
@@ -147,8 +153,20 @@ class Config:
     max_pairs
         The data-relative hub rule: if the seller pairs that the kept identifiers expand to
         exceed this, the most shared identifiers are held back as hubs too, until they fit.
+    pair_weighting
+        What one shared identifier of ``n`` sellers adds to the weight of each pair of them:
+        ``resource_allocation`` (``kind_weight / (n - 1)``: every identifier hands each
+        holder the same total weight, spread over the others, so a popular identifier cannot
+        outweigh a private one) or ``log`` (``kind_weight / log2(n)``, the 0.1 rule).
+    popular_limit
+        An identifier shared by more sellers than this is *popular* (a café IP, a shop
+        tablet): it links a pair in the ring-finding backbone only together with another
+        identifier the pair shares. Features and pages still see every link.
     min_ring_size
         The smallest community reported as a ring.
+    max_ring_size
+        A community larger than this is split again by Leiden as a graph of its own (up to
+        four rounds), so one giant component cannot come back as one ring.
     leiden_objective, leiden_resolution, leiden_iterations
         Leiden's quality function (``modularity``: RB configuration model; ``CPM``), its
         resolution and number of iterations.
@@ -184,10 +202,13 @@ class Config:
     hub_limits: Mapping[str, int] = field(default_factory=lambda: dict(DEFAULT_HUB_LIMITS))
     default_hub_limit: int = 60
     max_pairs: int = 50_000_000
+    pair_weighting: Literal["resource_allocation", "log"] = "resource_allocation"
+    popular_limit: int = 20
     min_ring_size: int = 3
     leiden_objective: Literal["modularity", "CPM"] = "modularity"
     leiden_resolution: float = 0.35
     leiden_iterations: int = 10
+    max_ring_size: int = 300
     lineage_min_jaccard: float = 0.3
     cv_folds: int = 5
     n_estimators: int = 200
@@ -225,8 +246,22 @@ class Config:
                 raise ConfigError(f"{name} must be an integer >= 2; got {limit!r}")
         if not (_is_int(self.max_pairs) and self.max_pairs >= 1):
             raise ConfigError(f"max_pairs must be a positive integer; got {self.max_pairs!r}")
+        if self.pair_weighting not in ("resource_allocation", "log"):
+            raise ConfigError(
+                "pair_weighting must be 'resource_allocation' or 'log'; "
+                f"got {self.pair_weighting!r}"
+            )
+        if not (_is_int(self.popular_limit) and self.popular_limit >= 2):
+            raise ConfigError(f"popular_limit must be an integer >= 2; got {self.popular_limit!r}")
+        if not (_is_int(self.max_ring_size) and self.max_ring_size >= 2):
+            raise ConfigError(f"max_ring_size must be an integer >= 2; got {self.max_ring_size!r}")
         if not (_is_int(self.min_ring_size) and self.min_ring_size >= 2):
             raise ConfigError(f"min_ring_size must be an integer >= 2; got {self.min_ring_size!r}")
+        if self.max_ring_size < self.min_ring_size:
+            raise ConfigError(
+                f"max_ring_size ({self.max_ring_size!r}) must not be below min_ring_size "
+                f"({self.min_ring_size!r})"
+            )
         if self.leiden_objective not in ("modularity", "CPM"):
             raise ConfigError(
                 f"leiden_objective must be 'modularity' or 'CPM'; got {self.leiden_objective!r}"

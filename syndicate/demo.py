@@ -16,7 +16,12 @@ from syndicate.io import write_json_atomic
 from syndicate.job import run_job
 from syndicate.pipeline import PipelineResult
 from syndicate.progress import Reporter
-from syndicate.synth import Marketplace, generate_marketplace, write_marketplace
+from syndicate.synth import (
+    Marketplace,
+    camouflage_config,
+    generate_marketplace,
+    write_marketplace,
+)
 from syndicate.validation import MarketplaceInputs
 
 __all__ = ["DemoResult", "run_demo"]
@@ -95,10 +100,14 @@ def run_demo(
     *,
     n_sellers: int = DEMO_SELLERS,
     seed: int = 0,
+    camouflage: str = "off",
     reporter: Reporter | None = None,
     command: Sequence[str] | None = None,
 ) -> DemoResult:
     """Generate a marketplace into ``out/input`` and run the batch job on it into ``out``.
+
+    ``camouflage`` names a preset of :data:`syndicate.synth.CAMOUFLAGE_PRESETS` (popular
+    identifiers shared by ring members and honest sellers; ``off`` by default).
 
     The job is :func:`syndicate.job.run_job`, as ``syndicate run`` calls it: the input
     tables are read back from the files written, and ``out`` becomes a full run folder
@@ -107,7 +116,7 @@ def run_demo(
     report = reporter or Reporter(quiet=True)
     folder = Path(out)
     with report.step(f"Generating a synthetic marketplace of {n_sellers:,} sellers"):
-        market = generate_marketplace(n_sellers=n_sellers, seed=seed)
+        market = generate_marketplace(camouflage_config(camouflage, n_sellers=n_sellers, seed=seed))
         files = write_marketplace(market, folder / "input")
     run = run_job(
         sellers=files["sellers"],

@@ -26,7 +26,18 @@ deterministic by seed. What it plants, with the defaults of :class:`SynthConfig`
   multi-store businesses (``business_share`` = 3%, 2–8 stores, shared payout for 90%,
   address for 80%, phone for 50%, an office device for 40%), onboarding over months.
 * **Bridges**: for ``bridge_share`` (10%) of rings, one member also uses a device of
-  another ring.
+  another ring (a chain value, for a chain ring).
+* **Camouflage** (off by default; presets in :data:`CAMOUFLAGE_PRESETS`): a share
+  ``camouflage_share`` of ring members each also use ``camouflage_per_member`` *popular*
+  identifiers of ``camouflage_kinds`` (internet-café or carrier IPs, shared shop tablets),
+  each shared by 0.8–1.2 times ``camouflage_sellers`` (36) sellers, always below the hub
+  limit of 60. Members are dealt to them at random across all rings, so each mixes several
+  rings, and ``camouflage_honest_share`` (50%) of each one's users are honest sellers (solo
+  or in a legit group, one popular identifier each). On a large marketplace this glues the
+  rings and thousands of honest sellers into one giant component, as seen on real ones.
+* **Chain rings** (off by default): for ``ring_chain_share`` of rings, member *i* shares one
+  value of the ring's anchor kind with member *i + 1* only, instead of drawing from pools;
+  the ring is a path, connected but sparse (its members use fresh values for the rest).
 * **Dirt** (``dirty_share`` = 0.05% of links per sort): exact duplicate links, links with a
   blank value, and links and labels of sellers missing from the sellers table, appended at
   the end of ``links`` and ``labels`` for validation to refuse and count
@@ -35,19 +46,27 @@ deterministic by seed. What it plants, with the defaults of :class:`SynthConfig`
   sellers (``lone_bad_share`` = 0.2% of solo sellers) are known bad with 50%; legit
   sellers are known good with ``good_label_prob`` (3%).
 
+Camouflage and chains draw from random generators of their own: with them on, ``sellers``,
+``truth`` and ``labels`` are those of the same seed without them (camouflage alone only adds
+clean links), and with both off every table is exactly what it was before the knobs existed.
+
 ``truth`` holds ``seller_id``, ``ring`` (null if none), ``is_bad`` and ``legit_group``
 (``household-…`` or ``business-…``, null if none). ``link_truth`` holds each link with the
 identity it spells (``identifier``, one per real-world value, whatever the spelling) and
-its ``role`` (own, ring, household, business, hub, bridge).
+its ``role`` (own, ring, household, business, hub, bridge, camouflage; chain values are
+``ring``).
 """
 
 from __future__ import annotations
 
+import math
 import os
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields
 from datetime import datetime
 from pathlib import Path
+from types import MappingProxyType
 
 import numpy as np
 import polars as pl
@@ -56,9 +75,11 @@ from syndicate.errors import ConfigError
 from syndicate.io import ensure_output_dir, write_parquet_atomic
 
 __all__ = [
+    "CAMOUFLAGE_PRESETS",
     "KINDS",
     "Marketplace",
     "SynthConfig",
+    "camouflage_config",
     "dirty_row_counts",
     "generate_marketplace",
     "write_marketplace",
@@ -68,8 +89,15 @@ __all__ = [
 KINDS: tuple[str, ...] = ("device", "address", "payout", "email", "phone", "ip")
 _DEVICE, _ADDRESS, _PAYOUT, _EMAIL, _PHONE, _IP = range(6)
 
-_ROLES = ("own", "ring", "household", "business", "hub", "bridge")
-_OWN, _RING, _HOUSEHOLD, _BUSINESS, _HUB, _BRIDGE = range(6)
+_ROLES = ("own", "ring", "household", "business", "hub", "bridge", "camouflage")
+_OWN, _RING, _HOUSEHOLD, _BUSINESS, _HUB, _BRIDGE, _CAMOUFLAGE = range(7)
+
+#: Popular identifiers stay below the engine's default hub limit (60 sellers per value).
+_CAMOUFLAGE_MAX_SELLERS = 59
+#: Seeds the generators of camouflage and chain rings apart from the main stream, so that
+#: turning them on leaves every other draw (and table) as it was.
+_EXTRA_SEED = 1234
+_CHAIN_STREAM, _CAMOUFLAGE_STREAM, _EXTRA_RENDER_STREAM = range(3)
 
 _SOLO, _RING_GROUP, _HOUSEHOLD_GROUP, _BUSINESS_GROUP = range(4)
 
@@ -108,6 +136,12 @@ class SynthConfig:
     good_label_prob: float = 0.03
     start: datetime = datetime(2023, 1, 1)
     end: datetime = datetime(2026, 6, 30)
+    camouflage_share: float = 0.0
+    camouflage_per_member: int = 1
+    camouflage_sellers: int = 36
+    camouflage_honest_share: float = 0.5
+    camouflage_kinds: tuple[str, ...] = ("ip", "device")
+    ring_chain_share: float = 0.0
 
     def __post_init__(self) -> None:
         if not isinstance(self.n_sellers, int) or self.n_sellers < 10:
@@ -141,6 +175,103 @@ class SynthConfig:
             )
         if self.end <= self.start:
             raise ConfigError(f"end must be after start; got {self.start} and {self.end}")
+        self._check_camouflage()
+
+    def _check_camouflage(self) -> None:
+        for name in ("camouflage_share", "camouflage_honest_share", "ring_chain_share"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
+                raise ConfigError(f"{name} must be in [0, 1]; got {value!r}")
+        if self.camouflage_honest_share == 1:
+            raise ConfigError(
+                "camouflage_honest_share must be below 1 (popular identifiers hold ring members); "
+                f"got {self.camouflage_honest_share!r}"
+            )
+        per_member = self.camouflage_per_member
+        if isinstance(per_member, bool) or not isinstance(per_member, int) or per_member < 1:
+            raise ConfigError(
+                f"camouflage_per_member must be an integer of at least 1; got {per_member!r}"
+            )
+        sellers = self.camouflage_sellers
+        if (
+            isinstance(sellers, bool)
+            or not isinstance(sellers, int)
+            or not 2 <= sellers <= _CAMOUFLAGE_MAX_SELLERS
+        ):
+            raise ConfigError(
+                "camouflage_sellers must be an integer with 2 <= camouflage_sellers < 60 "
+                f"(below the hub limit); got {sellers!r}"
+            )
+        kinds = self.camouflage_kinds
+        if (
+            isinstance(kinds, str)
+            or not isinstance(kinds, tuple | list)
+            or not kinds
+            or any(kind not in KINDS for kind in kinds)
+        ):
+            raise ConfigError(
+                f"camouflage_kinds must be a non-empty tuple of kinds from {KINDS}; got {kinds!r}"
+            )
+        object.__setattr__(self, "camouflage_kinds", tuple(kinds))
+
+
+#: Overrides of :class:`SynthConfig` for :func:`camouflage_config` (``syndicate synth
+#: --camouflage``): ``off`` is today's marketplace; ``light`` gives 30% of ring members one
+#: popular IP; ``heavy`` gives every ring member two popular IPs or devices and makes a fifth
+#: of the rings chains.
+CAMOUFLAGE_PRESETS: Mapping[str, Mapping[str, object]] = MappingProxyType(
+    {
+        "off": MappingProxyType({"camouflage_share": 0.0, "ring_chain_share": 0.0}),
+        "light": MappingProxyType(
+            {
+                "camouflage_share": 0.3,
+                "camouflage_per_member": 1,
+                "camouflage_kinds": ("ip",),
+                "ring_chain_share": 0.0,
+            }
+        ),
+        "heavy": MappingProxyType(
+            {
+                "camouflage_share": 1.0,
+                "camouflage_per_member": 2,
+                "camouflage_kinds": ("ip", "device"),
+                "ring_chain_share": 0.2,
+            }
+        ),
+    }
+)
+
+
+def camouflage_config(
+    preset: str, config: SynthConfig | None = None, **overrides: object
+) -> SynthConfig:
+    """A :class:`SynthConfig` with a camouflage preset of :data:`CAMOUFLAGE_PRESETS` applied.
+
+    ``config`` (defaults when omitted) is the base; ``overrides`` are applied after the
+    preset, so they win.
+
+    Examples
+    --------
+    >>> cfg = camouflage_config("heavy", n_sellers=5000, seed=2)
+    >>> cfg.camouflage_share, cfg.camouflage_per_member, cfg.ring_chain_share, cfg.n_sellers
+    (1.0, 2, 0.2, 5000)
+    >>> camouflage_config("off") == SynthConfig()
+    True
+    """
+    if preset not in CAMOUFLAGE_PRESETS:
+        raise ConfigError(
+            f"unknown camouflage preset {preset!r}; choose one of {', '.join(CAMOUFLAGE_PRESETS)}"
+        )
+    return _with_overrides(config or SynthConfig(), {**CAMOUFLAGE_PRESETS[preset], **overrides})
+
+
+def _with_overrides(base: SynthConfig, overrides: Mapping[str, object]) -> SynthConfig:
+    if not overrides:
+        return base
+    unknown = sorted(set(overrides) - {f.name for f in fields(SynthConfig)})
+    if unknown:
+        raise ConfigError(f"unknown SynthConfig fields: {', '.join(unknown)}")
+    return SynthConfig(**{**asdict(base), **overrides})
 
 
 @dataclass(frozen=True)
@@ -517,6 +648,12 @@ class _LinkBuilder:
         self.next_entity[kind] += int(count)
         return np.arange(start, start + int(count), dtype=np.int64)
 
+    def sibling(self) -> _LinkBuilder:
+        """A builder of its own rows that hands out entity numbers from the same counters."""
+        other = _LinkBuilder()
+        other.next_entity = self.next_entity
+        return other
+
     def add(self, kind: int, sellers: np.ndarray, entities: np.ndarray, role: int) -> None:
         if len(sellers):
             self.parts.append((kind, sellers.astype(np.int64), entities.astype(np.int64), role))
@@ -562,13 +699,7 @@ def generate_marketplace(config: SynthConfig | None = None, **overrides: object)
     >>> market.truth.filter(market.truth["ring"].is_not_null())["is_bad"].all()
     True
     """
-    base = config or SynthConfig()
-    if overrides:
-        unknown = sorted(set(overrides) - {f.name for f in fields(SynthConfig)})
-        if unknown:
-            raise ConfigError(f"unknown SynthConfig fields: {', '.join(unknown)}")
-        base = SynthConfig(**{**asdict(base), **overrides})
-    cfg = base
+    cfg = _with_overrides(config or SynthConfig(), overrides)
     rng = np.random.default_rng(cfg.seed)
     n = cfg.n_sellers
 
@@ -694,6 +825,7 @@ def generate_marketplace(config: SynthConfig | None = None, **overrides: object)
 
     # -- bridges: a member of one ring uses a device of another ring --------------------
     n_bridges = round(cfg.bridge_share * n_rings) if n_rings >= 2 else 0
+    bridge_member = to_ring = np.zeros(0, dtype=np.int64)
     if n_bridges:
         from_ring = rng.choice(n_rings, size=n_bridges, replace=False)
         to_ring = (from_ring + rng.integers(1, n_rings, n_bridges)) % n_rings
@@ -712,17 +844,23 @@ def generate_marketplace(config: SynthConfig | None = None, **overrides: object)
     sellers, truth, labels = _sellers_truth_labels(
         rng, cfg, seller_group, seller_kind, ring_sizes, n_rings, n_households
     )
-    seen_offset = (rng.exponential(60.0, links.height) * 86400.0).astype(np.int64)  # seconds
-    seen_at = sellers["created_at"].gather(links["seller"]) + pl.Series(
-        seen_offset * 1_000_000, dtype=pl.Duration("us")
-    )
+    links = links.with_columns(_seen_at(rng, sellers, links))
+
+    # -- chain rings and camouflage: from their own generators, after the main stream ----
+    if cfg.ring_chain_share or cfg.camouflage_share:
+        extra = builder.sibling()
+        dropped = _plant_chain_rings(
+            cfg, extra, ring_members, ring_sizes, anchor, uses_pool, bridge_member, to_ring
+        )
+        honest = everyone[~truth["is_bad"].to_numpy()]
+        _plant_camouflage(cfg, extra, ring_members, honest)
+        links = _swap_links(cfg, links, extra, dropped, sellers)
+
     # One sort serves both tables: a spelling never means two identifiers and a seller lists
     # an identifier once, so (seller, kind, value) is unique. The seller number sorts like
     # the zero-padded seller id, and faster.
-    everything = (
-        links.with_columns(seen_at.alias("seen_at"))
-        .sort("seller", "kind", "value", maintain_order=True)
-        .with_columns(_seller_ids(pl.col("seller"), n).alias("seller_id"))
+    everything = links.sort("seller", "kind", "value", maintain_order=True).with_columns(
+        _seller_ids(pl.col("seller"), n).alias("seller_id")
     )
     links = everything.select("seller_id", "kind", "value", "seen_at")
     link_truth = everything.select("seller_id", "kind", "value", "identifier", "role")
@@ -730,6 +868,165 @@ def generate_marketplace(config: SynthConfig | None = None, **overrides: object)
     return Marketplace(
         sellers=sellers, links=links, labels=labels, truth=truth, link_truth=link_truth, config=cfg
     )
+
+
+def _seen_at(rng: np.random.Generator, sellers: pl.DataFrame, links: pl.DataFrame) -> pl.Series:
+    """When each link was seen: some days after its seller onboarded."""
+    seen_offset = (rng.exponential(60.0, links.height) * 86400.0).astype(np.int64)  # seconds
+    seen_at = sellers["created_at"].gather(links["seller"]) + pl.Series(
+        seen_offset * 1_000_000, dtype=pl.Duration("us")
+    )
+    return seen_at.alias("seen_at")
+
+
+def _extra_rng(cfg: SynthConfig, stream: int) -> np.random.Generator:
+    """A generator of its own for one sort of optional structure; the main one is untouched."""
+    return np.random.default_rng([cfg.seed, _EXTRA_SEED, stream])
+
+
+def _plant_chain_rings(
+    cfg: SynthConfig,
+    extra: _LinkBuilder,
+    ring_members: np.ndarray,
+    ring_sizes: np.ndarray,
+    anchor: np.ndarray,
+    uses_pool: np.ndarray,
+    bridge_member: np.ndarray,
+    to_ring: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Make ``ring_chain_share`` of the rings chains; return the links to drop.
+
+    In a chain ring, member ``i`` shares one value of the ring's anchor kind with member
+    ``i + 1`` only (each chain value is held by exactly two members): the ring is a path,
+    connected but sparse. Its members' pool links are dropped and replaced by own values,
+    and a bridge into a chain ring uses one of its chain values instead of a pool device.
+    Returns the ring members whose ``ring`` links and the bridge members whose ``bridge``
+    links are to be dropped.
+    """
+    n_rings, m = len(ring_sizes), len(ring_members)
+    n_chains = round(cfg.ring_chain_share * n_rings)
+    no_one = np.zeros(0, dtype=np.int64)
+    if n_chains == 0:
+        return no_one, no_one
+    rng = _extra_rng(cfg, _CHAIN_STREAM)
+    is_chain = np.zeros(n_rings, dtype=bool)
+    is_chain[rng.choice(n_rings, size=n_chains, replace=False)] = True
+    member_ring = np.repeat(np.arange(n_rings), ring_sizes)  # ring members are in ring order
+    ring_offsets = np.concatenate([[0], np.cumsum(ring_sizes)[:-1]])
+    in_chain = is_chain[member_ring]
+    last = np.zeros(m, dtype=bool)
+    last[ring_offsets + ring_sizes - 1] = True
+    # The value between members at positions p and p + 1, for p not last in its ring.
+    chain_entity = np.full(m, -1, dtype=np.int64)
+    link_from = np.flatnonzero(in_chain & ~last)
+    for kind in range(len(KINDS)):
+        pos = link_from[anchor[member_ring[link_from]] == kind]
+        chain_entity[pos] = extra.fresh(kind, len(pos))
+        extra.add(kind, ring_members[pos], chain_entity[pos], _RING)
+        extra.add(kind, ring_members[pos + 1], chain_entity[pos], _RING)
+    # Own values for the kinds the members took from their ring's pools (but the anchor).
+    replaced = uses_pool & in_chain[:, None]
+    replaced[np.arange(m), anchor[member_ring]] = False
+    for kind in range(len(KINDS)):
+        owners = ring_members[replaced[:, kind]]
+        extra.add(kind, owners, extra.fresh(kind, len(owners)), _OWN)
+    into_chain = is_chain[to_ring]
+    target = to_ring[into_chain]
+    pos = ring_offsets[target] + (rng.random(len(target)) * (ring_sizes[target] - 1)).astype(
+        np.int64
+    )
+    for kind in range(len(KINDS)):
+        of_kind = anchor[target] == kind
+        extra.add(kind, bridge_member[into_chain][of_kind], chain_entity[pos[of_kind]], _BRIDGE)
+    return ring_members[in_chain], bridge_member[into_chain]
+
+
+def _plant_camouflage(
+    cfg: SynthConfig, extra: _LinkBuilder, ring_members: np.ndarray, honest: np.ndarray
+) -> None:
+    """Popular identifiers: shared by ring members of many rings and by honest sellers.
+
+    ``camouflage_share`` of ring members each use ``camouflage_per_member`` popular
+    identifiers (internet-café or carrier IPs, shop tablets), each shared by 0.8–1.2 times
+    ``camouflage_sellers`` sellers, ``camouflage_honest_share`` of them honest. Members are
+    dealt to identifiers at random across all rings, one round per identifier a member uses
+    (so a member never holds the same one twice); honest sellers use one each while there
+    are enough of them.
+    """
+    n_users = round(cfg.camouflage_share * len(ring_members))
+    if n_users == 0:
+        return
+    rng = _extra_rng(cfg, _CAMOUFLAGE_STREAM)
+    users = rng.choice(ring_members, size=n_users, replace=False)
+    ring_part = 1.0 - cfg.camouflage_honest_share
+    low = max(2, round(0.8 * cfg.camouflage_sellers))
+    high = min(_CAMOUFLAGE_MAX_SELLERS, max(low, round(1.2 * cfg.camouflage_sellers)))
+    n_draws = min(n_users, math.ceil(n_users / (low * ring_part)) + 1)
+    ring_sellers, ring_count, honest_count = [], [], []
+    for _ in range(cfg.camouflage_per_member):  # a few rounds, not a loop over sellers
+        sizes = rng.integers(low, high + 1, n_draws)
+        capacity = np.cumsum(sizes) * ring_part
+        n_ids = min(int(np.searchsorted(capacity, n_users)) + 1, n_draws)
+        # Deal the members out in proportion to the sizes: each identifier's ring members
+        # stay within its size, and every member gets one identifier of this round.
+        total = np.cumsum(sizes[:n_ids])
+        bounds = np.floor(n_users * total / total[-1] + 0.5).astype(np.int64)
+        count = np.diff(bounds, prepend=0)
+        keep = count > 0
+        ring_sellers.append(rng.permutation(users))
+        ring_count.append(count[keep])
+        honest_count.append(np.maximum(sizes[:n_ids] - count, 0)[keep])
+    ring_counts, honest_counts = np.concatenate(ring_count), np.concatenate(honest_count)
+    n_honest = int(honest_counts.sum())
+    if n_honest and len(honest):
+        rounds = math.ceil(n_honest / len(honest))
+        honest_sellers = np.concatenate([rng.permutation(honest) for _ in range(rounds)])
+        honest_sellers = honest_sellers[:n_honest]
+    else:
+        honest_counts[:] = 0
+        honest_sellers = np.zeros(0, dtype=np.int64)
+    n_ids = len(ring_counts)
+    id_kind = np.array([KINDS.index(k) for k in cfg.camouflage_kinds])[
+        np.arange(n_ids) % len(cfg.camouflage_kinds)
+    ]
+    id_entity = np.zeros(n_ids, dtype=np.int64)
+    for kind in np.unique(id_kind):
+        id_entity[id_kind == kind] = extra.fresh(int(kind), int((id_kind == kind).sum()))
+    sellers = np.concatenate([*ring_sellers, honest_sellers])
+    held = np.concatenate(
+        [np.repeat(np.arange(n_ids), ring_counts), np.repeat(np.arange(n_ids), honest_counts)]
+    )
+    for kind in np.unique(id_kind):
+        of_kind = id_kind[held] == kind
+        extra.add(int(kind), sellers[of_kind], id_entity[held[of_kind]], _CAMOUFLAGE)
+
+
+def _swap_links(
+    cfg: SynthConfig,
+    links: pl.DataFrame,
+    extra: _LinkBuilder,
+    dropped: tuple[np.ndarray, np.ndarray],
+    sellers: pl.DataFrame,
+) -> pl.DataFrame:
+    """Drop the chain rings' pool and bridge links, and add the links of ``extra``.
+
+    The extra links are spelled and dated from a generator of their own.
+    """
+    n = cfg.n_sellers
+    drop_ring, drop_bridge = np.zeros(n, dtype=bool), np.zeros(n, dtype=bool)
+    drop_ring[dropped[0]] = True
+    drop_bridge[dropped[1]] = True
+    if dropped[0].size or dropped[1].size:
+        seller, role = links["seller"].to_numpy(), links["role"]
+        drop = ((role == "ring").to_numpy() & drop_ring[seller]) | (
+            (role == "bridge").to_numpy() & drop_bridge[seller]
+        )
+        links = links.filter(pl.Series(~drop))
+    if not extra.parts:
+        return links
+    rng = _extra_rng(cfg, _EXTRA_RENDER_STREAM)
+    added = _render_links(extra, rng, cfg)
+    return pl.concat([links, added.with_columns(_seen_at(rng, sellers, added))])
 
 
 def _seller_ids(index: pl.Expr, n: int) -> pl.Expr:
@@ -752,6 +1049,8 @@ def _render_links(
     columns: defaultdict[str, list[np.ndarray]] = defaultdict(list)
     for kind in range(len(KINDS)):
         parts = [p for p in builder.parts if p[0] == kind]
+        if not parts:
+            continue
         sellers = np.concatenate([p[1] for p in parts])
         entities = np.concatenate([p[2] for p in parts])
         roles = np.concatenate([np.full(len(p[1]), p[3], dtype=np.int8) for p in parts])

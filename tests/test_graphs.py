@@ -60,7 +60,9 @@ def community_sets(rings: Rings) -> set[frozenset[str]]:
 def edge_rows(linkage: LinkageGraph) -> dict[tuple[str, str], tuple[float, int, list[str]]]:
     return {
         (src, dst): (weight, n_shared, kinds)
-        for src, dst, weight, n_shared, kinds in linkage.edges.iter_rows()
+        for src, dst, weight, n_shared, kinds in linkage.edges.select(
+            "src", "dst", "weight", "n_shared", "kinds"
+        ).iter_rows()
     }
 
 
@@ -173,9 +175,10 @@ def test_pair_budget_bounds_the_projection(links: pl.DataFrame, max_pairs: int) 
 
 
 def test_pair_weights_sum_identifier_rarity_and_given_edges() -> None:
-    # payout PAY1 shared by p,q           -> 3.0 / log2(2) = 3.0 per pair
-    # ip 10.0.0.9 shared by p,q,r,s       -> 1.0 / log2(4) = 0.5 per pair
-    # email e@x.org shared by r,s,t       -> 2.0 / log2(3) = E  per pair
+    # Resource allocation: an identifier of n sellers adds kind_weight / (n - 1) per pair.
+    # payout PAY1 shared by p,q           -> 3.0 / 1 = 3.0 per pair
+    # ip 10.0.0.9 shared by p,q,r,s       -> 1.0 / 3 = I  per pair
+    # email e@x.org shared by r,s,t       -> 2.0 / 2 = E  per pair
     # given (s, p, referral, 3.0)         -> 3.0 * kind_weight(referral) 0.5 = 1.5
     # given (u, t, referral, 1.0)         -> 0.5 (u has no identifiers at all)
     links = links_frame(
@@ -185,14 +188,14 @@ def test_pair_weights_sum_identifier_rarity_and_given_edges() -> None:
     )
     given_edges = edges_frame([("s", "p", "referral", 3.0), ("u", "t", "referral", 1.0)])
     config = Config(kind_weights={**DEFAULT_KIND_WEIGHTS, "referral": 0.5})
-    e = 2.0 / math.log2(3)
+    e, i = 1.0, 1.0 / 3
     expected = {
-        ("p", "q"): (3.0 + 0.5, 2, ["ip", "payout"]),
-        ("p", "r"): (0.5, 1, ["ip"]),
-        ("p", "s"): (0.5 + 1.5, 2, ["ip", "referral"]),
-        ("q", "r"): (0.5, 1, ["ip"]),
-        ("q", "s"): (0.5, 1, ["ip"]),
-        ("r", "s"): (0.5 + e, 2, ["email", "ip"]),
+        ("p", "q"): (3.0 + i, 2, ["ip", "payout"]),
+        ("p", "r"): (i, 1, ["ip"]),
+        ("p", "s"): (i + 1.5, 2, ["ip", "referral"]),
+        ("q", "r"): (i, 1, ["ip"]),
+        ("q", "s"): (i, 1, ["ip"]),
+        ("r", "s"): (i + e, 2, ["email", "ip"]),
         ("r", "t"): (e, 1, ["email"]),
         ("s", "t"): (e, 1, ["email"]),
         ("t", "u"): (0.5, 1, ["referral"]),
@@ -222,10 +225,10 @@ def test_one_identifier_spelled_twice_binds_a_pair_once() -> None:
 @pytest.mark.parametrize("config", LEIDEN_CONFIGS)
 def test_two_cliques_joined_by_one_bridge_stay_two_rings(config: Config) -> None:
     # A and B: 5 sellers each sharing a payout and a device: every inner pair weighs
-    # (3.0 + 2.5) / log2(5) = 2.37, 10 pairs per clique. a5 and b1 share one more device:
+    # (3.0 + 2.5) / 4 = 1.375, 10 pairs per clique. a5 and b1 share one more device:
     # a bridge of 2.5. One component of 10 >= 2 * min_ring_size, so Leiden decides; with
-    # total weight m = 49.87, two rings score 47.37/m - γ/2 = 0.95 - γ/2 against 1 - γ for
-    # one, so they split for any γ > 0.1.
+    # total weight m = 30, two rings score 27.5/m - γ/2 = 0.917 - γ/2 against 1 - γ for
+    # one, so they split for any γ > 0.17.
     ring_a, ring_b = group("a", 5), group("b", 5)
     links = links_frame(
         sharing("payout", "PA", ring_a)
@@ -259,7 +262,7 @@ def test_one_dense_group_is_not_split(config: Config) -> None:
 
 def test_household_of_two_is_linked_but_not_a_ring() -> None:
     # h1,h2 share an address: a component of 2 < min_ring_size 3, so no ring. t1..t3 share a
-    # phone: a ring of 3 with 3 edges of 2.0 / log2(3).
+    # phone: a ring of 3 with 3 edges of 2.0 / (3 - 1) = 1.0.
     links = links_frame(
         sharing("address", "1 Elm Road", ["h1", "h2"])
         + sharing("phone", "+15550100", group("t", 3))
@@ -273,7 +276,7 @@ def test_household_of_two_is_linked_but_not_a_ring() -> None:
         ("t3", "t1", "t1", ring_id_for("t1")),
     ]
     assert rings.rings.rows() == [
-        (ring_id_for("t1"), 3, 3, 1.0, pytest.approx(3 * 2.0 / math.log2(3)), 3, ["phone"])
+        (ring_id_for("t1"), 3, 3, 1.0, pytest.approx(3 * 1.0), 3, ["phone"])
     ]
 
 
@@ -459,7 +462,7 @@ def test_shuffling_rows_and_renaming_sellers_keeps_the_partition(
 
 
 def test_ring_graph_holds_the_ring_and_its_edges() -> None:
-    # r1,r2,r3 share a phone (2.0 / log2(3) a pair); r1,r2 also a payout (+3.0).
+    # r1,r2,r3 share a phone (2.0 / (3 - 1) = 1.0 a pair); r1,r2 also a payout (+3.0).
     # h1,h2 (a household) are linked but not a ring.
     links = links_frame(
         sharing("phone", "+15550100", group("r", 3))
@@ -473,7 +476,7 @@ def test_ring_graph_holds_the_ring_and_its_edges() -> None:
     assert isinstance(graph, nx.Graph)
     assert graph.graph["ring_id"] == ring_id
     assert dict(graph.nodes(data="ring_id")) == dict.fromkeys(group("r", 3), ring_id)
-    phone = 2.0 / math.log2(3)
+    phone = 1.0
     assert {frozenset((u, v)): data for u, v, data in graph.edges(data=True)} == {
         frozenset({"r1", "r2"}): {
             "weight": pytest.approx(3.0 + phone),

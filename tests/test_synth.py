@@ -11,11 +11,13 @@ from syndicate import (
     ConfigError,
     Marketplace,
     SynthConfig,
+    build_linkage,
+    find_rings,
     generate_marketplace,
     load_inputs,
     write_marketplace,
 )
-from syndicate.synth import KINDS, dirty_row_counts
+from syndicate.synth import CAMOUFLAGE_PRESETS, KINDS, camouflage_config, dirty_row_counts
 
 N = 20_000
 
@@ -23,6 +25,16 @@ N = 20_000
 @pytest.fixture(scope="module")
 def market() -> Marketplace:
     return generate_marketplace(n_sellers=N, seed=3)
+
+
+@pytest.fixture(scope="module")
+def light() -> Marketplace:
+    return generate_marketplace(camouflage_config("light", n_sellers=N, seed=3))
+
+
+@pytest.fixture(scope="module")
+def heavy() -> Marketplace:
+    return generate_marketplace(camouflage_config("heavy", n_sellers=N, seed=3))
 
 
 def members(market: Marketplace, column: str, prefix: str = "") -> pl.DataFrame:
@@ -238,5 +250,215 @@ def test_write_marketplace_writes_the_tables(tmp_path: Path) -> None:
     ],
 )
 def test_bad_generator_parameters_are_refused(overrides: dict[str, object], message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        generate_marketplace(SynthConfig(n_sellers=100), **overrides)
+
+
+# ---------------------------------------------------------------------------------------
+# camouflage (popular identifiers) and chain rings
+
+TABLES = ("sellers", "links", "labels", "truth", "link_truth")
+
+
+def with_rings(market: Marketplace, role: str) -> pl.DataFrame:
+    """The links of ``role`` with each seller's ring (null for sellers in no ring)."""
+    return market.link_truth.filter(pl.col("role") == role).join(
+        market.truth.select("seller_id", "ring", "is_bad"), on="seller_id"
+    )
+
+
+def popular(market: Marketplace) -> pl.DataFrame:
+    """Per popular identifier: its sellers, how many rings they come from, the honest share."""
+    return (
+        with_rings(market, "camouflage")
+        .group_by("kind", "identifier")
+        .agg(
+            pl.col("seller_id").n_unique().alias("sellers"),
+            pl.col("ring").drop_nulls().n_unique().alias("rings"),
+            pl.col("ring").is_null().sum().alias("honest"),
+            pl.col("is_bad").sum().alias("bad"),
+        )
+    )
+
+
+def test_camouflage_off_is_todays_marketplace(market: Marketplace) -> None:
+    assert camouflage_config("off") == SynthConfig()
+    # Switched off, the other camouflage knobs change nothing.
+    off = generate_marketplace(
+        camouflage_config(
+            "off", n_sellers=N, seed=3, camouflage_per_member=3, camouflage_kinds=("email",)
+        )
+    )
+    for name in TABLES:
+        assert getattr(off, name).equals(getattr(market, name)), name
+
+
+def test_camouflage_only_adds_links(market: Marketplace, light: Marketplace) -> None:
+    for name in ("sellers", "labels", "truth"):
+        assert getattr(light, name).equals(getattr(market, name)), name
+    kept = light.link_truth.filter(pl.col("role") != "camouflage")
+    assert kept.equals(market.link_truth)
+    assert light.link_truth.height > market.link_truth.height
+
+
+@pytest.mark.parametrize("preset", ["light", "heavy"])
+def test_popular_identifiers_mix_rings_and_honest_sellers(
+    preset: str, light: Marketplace, heavy: Marketplace
+) -> None:
+    market = {"light": light, "heavy": heavy}[preset]
+    cfg = market.config
+    ring_members = market.truth["ring"].drop_nulls().len()
+    users = with_rings(market, "camouflage").filter(pl.col("ring").is_not_null())
+    assert abs(users["seller_id"].n_unique() / ring_members - cfg.camouflage_share) < 0.005
+    ids = popular(market)
+    assert sorted(ids["kind"].unique()) == sorted(cfg.camouflage_kinds)
+    sizes = ids["sellers"].to_list()
+    assert min(sizes) >= 2 and max(sizes) <= 59  # below the hub limit
+    assert abs(sum(sizes) / len(sizes) - cfg.camouflage_sellers) < 0.1 * cfg.camouflage_sellers
+    assert (ids["rings"] >= 2).all()  # members of different rings meet on each
+    honest_share = sum(ids["honest"].to_list()) / sum(sizes)
+    assert abs(honest_share - cfg.camouflage_honest_share) < 0.05
+    assert (ids["sellers"] == ids["bad"] + ids["honest"]).all()  # honest users are not bad
+    honest_users = with_rings(market, "camouflage").filter(pl.col("ring").is_null())
+    assert honest_users["seller_id"].is_unique().all()  # one popular identifier each
+    assert honest_users.join(
+        market.truth.filter(pl.col("legit_group").is_not_null()), on="seller_id"
+    ).height  # legit-group members among them, not only solo sellers
+
+
+def test_heavy_gives_every_ring_member_two_popular_identifiers(heavy: Marketplace) -> None:
+    ring_sellers = heavy.truth.filter(pl.col("ring").is_not_null()).select("seller_id")
+    held = (
+        with_rings(heavy, "camouflage")
+        .join(ring_sellers, on="seller_id")
+        .group_by("seller_id")
+        .agg(pl.col("identifier").n_unique().alias("distinct"), pl.len().alias("links"))
+    )
+    assert held.height == ring_sellers.height
+    assert (held["links"] == 2).all() and (held["distinct"] == 2).all()
+
+
+def chain_rings(market: Marketplace) -> pl.DataFrame:
+    """Rings whose every shared (``ring``) value is held by exactly two members.
+
+    A pooled ring always has an anchor value held by three or more members (every member
+    draws its anchor kind from a pool of at most 30% of the ring's size).
+    """
+    ring_links = with_rings(market, "ring")
+    per_value = ring_links.group_by("kind", "identifier").agg(
+        pl.col("ring").first(), pl.col("ring").n_unique().alias("rings"), pl.len().alias("holders")
+    )
+    assert (per_value["rings"] == 1).all()  # a ring value stays inside its ring
+    chains = per_value.group_by("ring").agg(pl.col("holders").max()).filter(pl.col("holders") == 2)
+    return ring_links.join(chains.select("ring"), on="ring")
+
+
+def connected(pairs: list[tuple[str, str]], nodes: list[str]) -> bool:
+    parent = {node: node for node in nodes}
+
+    def root(node: str) -> str:
+        while parent[node] != node:
+            parent[node] = parent[parent[node]]
+            node = parent[node]
+        return node
+
+    for a, b in pairs:
+        parent[root(a)] = root(b)
+    return len({root(node) for node in nodes}) == 1
+
+
+def test_chain_rings_are_connected_paths(market: Marketplace, heavy: Marketplace) -> None:
+    n_rings = heavy.truth["ring"].drop_nulls().n_unique()
+    links = chain_rings(heavy)
+    assert links["ring"].n_unique() == round(0.2 * n_rings)
+    assert chain_rings(market).height == 0  # no chains unless asked for
+    sizes = dict(members(heavy, "ring").select("ring", "size").iter_rows())
+    for (ring,), chain in links.group_by("ring"):
+        values = chain.group_by("identifier").agg(pl.col("seller_id").sort())
+        assert values.height == sizes[ring] - 1  # a path: one value per consecutive pair
+        assert values["seller_id"].list.len().eq(2).all()
+        nodes = heavy.truth.filter(pl.col("ring") == ring)["seller_id"].to_list()
+        assert connected([tuple(pair) for pair in values["seller_id"].to_list()], nodes)
+    # Bridges into chain rings use a chain value: every bridge still reaches another ring.
+    bridges = with_rings(heavy, "bridge").select("identifier", pl.col("ring").alias("from_ring"))
+    reached = bridges.join(
+        with_rings(heavy, "ring").select("identifier", pl.col("ring").alias("to_ring")).unique(),
+        on="identifier",
+    )
+    assert reached.height == bridges.height == round(0.1 * n_rings)
+    assert (reached["from_ring"] != reached["to_ring"]).all()
+    assert reached.join(links.select(pl.col("ring").alias("to_ring")).unique(), on="to_ring").height
+
+
+def test_camouflage_glues_rings_and_honest_sellers_into_one_component(
+    market: Marketplace, heavy: Marketplace
+) -> None:
+    def largest_component(m: Marketplace) -> dict[str, int]:
+        inputs = load_inputs(m.sellers, m.links, labels=m.labels)
+        found = find_rings(build_linkage(inputs.links)).members.join(
+            m.truth.select("seller_id", "ring"), on="seller_id", how="left"
+        )
+        return (
+            found.group_by("component")
+            .agg(pl.len().alias("size"), pl.col("ring").is_not_null().sum().alias("ring_members"))
+            .sort("size", "component", descending=[True, False])
+            .row(0, named=True)
+        )
+
+    ring_members = heavy.truth["ring"].drop_nulls().len()
+    glued = largest_component(heavy)
+    assert glued["ring_members"] >= 0.9 * ring_members
+    assert glued["size"] - glued["ring_members"] >= 1000  # thousands of honest sellers with them
+    apart = largest_component(market)  # without camouflage, the largest is one ring or so
+    assert apart["size"] <= 200 and apart["ring_members"] < 0.35 * ring_members
+
+
+def test_camouflage_is_deterministic_by_seed() -> None:
+    first = generate_marketplace(camouflage_config("heavy", n_sellers=3000, seed=11))
+    second = generate_marketplace(camouflage_config("heavy", n_sellers=3000, seed=11))
+    other = generate_marketplace(camouflage_config("heavy", n_sellers=3000, seed=12))
+    for name in TABLES:
+        assert getattr(first, name).equals(getattr(second, name)), name
+    assert not first.link_truth.equals(other.link_truth)
+
+
+def test_camouflage_presets() -> None:
+    assert sorted(CAMOUFLAGE_PRESETS) == ["heavy", "light", "off"]
+    light = camouflage_config("light", n_sellers=500)
+    assert (light.camouflage_share, light.camouflage_per_member) == (0.3, 1)
+    assert light.camouflage_kinds == ("ip",) and light.ring_chain_share == 0
+    heavy = camouflage_config("heavy", seed=4, camouflage_sellers=20)  # overrides win
+    assert (heavy.camouflage_share, heavy.camouflage_per_member) == (1.0, 2)
+    assert heavy.camouflage_kinds == ("ip", "device") and heavy.ring_chain_share == 0.2
+    assert (heavy.seed, heavy.camouflage_sellers) == (4, 20)
+    with pytest.raises(ConfigError, match=r"camouflage preset 'medium'; .*off, light, heavy"):
+        camouflage_config("medium")
+    with pytest.raises(ConfigError, match=r"unknown SynthConfig fields: colour"):
+        camouflage_config("light", colour="red")
+
+
+def test_tiny_marketplaces_with_camouflage_still_work() -> None:
+    for n in (10, 200):
+        market = generate_marketplace(camouflage_config("heavy", n_sellers=n, seed=0))
+        assert market.sellers.height == n
+        assert load_inputs(market.sellers, market.links).links.height == market.link_truth.height
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"camouflage_share": 1.5}, r"camouflage_share must be in \[0, 1\]; got 1.5"),
+        ({"camouflage_share": 2}, r"camouflage_share must be in \[0, 1\]; got 2"),
+        ({"ring_chain_share": -0.1}, r"ring_chain_share must be in \[0, 1\]; got -0.1"),
+        ({"camouflage_honest_share": 1.0}, r"camouflage_honest_share must be below 1.*got 1.0"),
+        ({"camouflage_per_member": 0}, r"camouflage_per_member must be .* at least 1; got 0"),
+        ({"camouflage_sellers": 60}, r"camouflage_sellers must be .*< 60.*got 60"),
+        ({"camouflage_sellers": 1}, r"camouflage_sellers must be .*got 1"),
+        ({"camouflage_kinds": ()}, r"camouflage_kinds must be a non-empty tuple .*got \(\)"),
+        ({"camouflage_kinds": ("ip", "fax")}, r"camouflage_kinds .*got \('ip', 'fax'\)"),
+        ({"camouflage_kinds": "ip"}, r"camouflage_kinds .*got 'ip'"),
+    ],
+)
+def test_bad_camouflage_parameters_are_refused(overrides: dict[str, object], message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         generate_marketplace(SynthConfig(n_sellers=100), **overrides)

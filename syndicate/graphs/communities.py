@@ -44,6 +44,10 @@ class Rings:
     rings: pl.DataFrame
 
 
+#: Rounds of re-splitting communities larger than ``Config.max_ring_size``.
+MAX_SPLIT_DEPTH = 4
+
+
 def ring_id_for(smallest_member: str) -> str:
     """A ring's id: a short hash of its smallest member id (stable across runs).
 
@@ -123,6 +127,19 @@ def seller_graph(linkage: LinkageGraph) -> tuple[ig.Graph, pl.DataFrame, pl.Data
     return graph, index, numbered
 
 
+def backbone_graph(linkage: LinkageGraph) -> tuple[ig.Graph, pl.DataFrame, pl.DataFrame]:
+    """:func:`seller_graph` restricted to the backbone edges (every linked seller kept)."""
+    _, index, numbered = seller_graph(linkage)
+    if "backbone" in numbered.columns:
+        numbered = numbered.filter(pl.col("backbone"))
+    graph = ig.Graph(
+        n=index.height,
+        edges=numbered.select("a", "b").to_numpy(),
+        edge_attrs={"weight": numbered["weight"].to_list()},
+    )
+    return graph, index, numbered
+
+
 def find_rings(linkage: LinkageGraph, config: Config | None = None) -> Rings:
     """Find rings: components of the linked sellers, split by Leiden where large.
 
@@ -131,17 +148,30 @@ def find_rings(linkage: LinkageGraph, config: Config | None = None) -> Rings:
     one ring or several (two cliques joined by a bridge edge are split; one clique is not).
     """
     cfg = config or Config()
-    graph, index, numbered = seller_graph(linkage)
+    graph, index, numbered = backbone_graph(linkage)
     component = np.asarray(graph.connected_components().membership, dtype=np.int64)
     community = component.copy()
     sizes = np.bincount(component) if len(component) else np.zeros(0, dtype=np.int64)
     next_label = len(sizes)
-    for comp in np.flatnonzero(sizes >= 2 * cfg.min_ring_size):
-        vertices = np.flatnonzero(component == comp)
-        split = _leiden(graph.induced_subgraph(vertices.tolist()), cfg)
-        if split.max() > 0:
+    pending = [
+        np.flatnonzero(component == comp) for comp in np.flatnonzero(sizes >= 2 * cfg.min_ring_size)
+    ]
+    for _ in range(MAX_SPLIT_DEPTH):
+        too_large: list[np.ndarray] = []
+        for vertices in pending:
+            split = _leiden(graph.induced_subgraph(vertices.tolist()), cfg)
+            if split.max() == 0:
+                continue
             community[vertices] = next_label + split
             next_label += int(split.max()) + 1
+            # A part still larger than a ring can be is split again, as a graph of its own.
+            parts = np.bincount(split)
+            too_large += [
+                vertices[split == part] for part in np.flatnonzero(parts > cfg.max_ring_size)
+            ]
+        pending = too_large
+        if not pending:
+            break
     members = index.with_columns(
         pl.Series("component_raw", component), pl.Series("community_raw", community)
     )
@@ -218,6 +248,8 @@ def ring_graph(linkage: LinkageGraph, rings: Rings, ring_id: str) -> nx.Graph:
     graph.add_nodes_from((seller, {"ring_id": ring_id}) for seller in sellers.to_list())
     graph.add_edges_from(
         (src, dst, {"weight": weight, "n_shared": n_shared, "kinds": ",".join(kinds)})
-        for src, dst, weight, n_shared, kinds in inside.iter_rows()
+        for src, dst, weight, n_shared, kinds in inside.select(
+            "src", "dst", "weight", "n_shared", "kinds"
+        ).iter_rows()
     )
     return graph

@@ -107,6 +107,13 @@ def _hold_back_hubs(stats: pl.DataFrame, config: Config) -> pl.DataFrame:
     ).drop("pairs", "pairs_from_here")
 
 
+def _pair_weight(kind_weight: pl.Expr, n_sellers: pl.Expr, config: Config) -> pl.Expr:
+    """What one shared identifier of ``n_sellers`` holders adds to each pair of them."""
+    if config.pair_weighting == "log":
+        return kind_weight / n_sellers.log(2)
+    return kind_weight / (n_sellers - 1.0)
+
+
 def build_linkage(
     links: pl.DataFrame,
     edges: pl.DataFrame | None = None,
@@ -144,10 +151,11 @@ def build_linkage(
     shared = (
         bipartite.join(kept.select("kind", "key", "n_sellers"), on=["kind", "key"])
         .with_columns(
-            (kind_weight / pl.col("n_sellers").cast(pl.Float64).log(2)).alias("weight"),
+            _pair_weight(kind_weight, pl.col("n_sellers").cast(pl.Float64), cfg).alias("weight"),
             pl.struct("kind", "key").rank("dense").alias("identifier"),
+            (pl.col("n_sellers") > cfg.popular_limit).alias("popular"),
         )
-        .select("seller_id", "identifier", "kind", "weight")
+        .select("seller_id", "identifier", "kind", "weight", "popular")
     )
     pairs = (
         shared.join(shared.select("seller_id", "identifier"), on="identifier", suffix="_other")
@@ -157,6 +165,7 @@ def build_linkage(
             pl.col("seller_id_other").alias("dst"),
             "kind",
             "weight",
+            "popular",
         )
     )
     if edges is not None and edges.height:
@@ -168,6 +177,7 @@ def build_linkage(
             * pl.col("relation").replace_strict(
                 dict(cfg.kind_weights), default=cfg.default_kind_weight, return_dtype=pl.Float64
             ),
+            pl.lit(False).alias("popular"),
         )
         pairs = pl.concat([pairs, given])
     seller_edges = (
@@ -176,6 +186,9 @@ def build_linkage(
             pl.col("weight").sort().sum(),  # sorted: the float sum ignores row order
             pl.len().cast(pl.UInt32).alias("n_shared"),
             pl.col("kind").unique().sort().alias("kinds"),
+            # The ring-finding backbone: a pair bound by one popular identifier only (a café
+            # IP, a shop tablet) is not evidence of a ring, whoever else shares it.
+            ((pl.len() >= 2) | (~pl.col("popular")).any()).alias("backbone"),
         )
         .sort("src", "dst")
     )
