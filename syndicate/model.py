@@ -1,10 +1,12 @@
-"""The seller model: a Random Forest on the feature table, cross-validated by component.
+"""The seller model: a Random Forest on the feature table, cross-validated by ring.
 
 :class:`SellerClassifier` is a scikit-learn estimator (a class-weighted
 ``RandomForestClassifier`` underneath). :func:`fit_seller_model` trains it on the labelled
-sellers with group-aware cross-validation: whole connected components go to one fold, so a
-ring is never split between training and testing, and a seller's label can only reach
-feature rows of its own component, which sit in the same test fold. Labelled sellers get
+sellers with group-aware cross-validation: whole rings (else communities) go to one fold,
+so a ring is never split between training and testing, and one giant connected component
+(popular identifiers can glue thousands of sellers) cannot swallow a fold. A seller's label
+reaches the label-aware features of its neighbours; while a fold is held out, those counts
+are recomputed without the fold's labels for the training rows. Labelled sellers get
 out-of-fold scores, unlabelled sellers the full model's scores.
 
 :func:`save_model` writes the estimator with skops (loading it runs no code) beside a model
@@ -210,7 +212,7 @@ class SellerModel:
         The feature columns, in the estimator's column order.
     oof
         One row per labelled seller: ``seller_id``, ``label``, ``fold``, ``score`` (the
-        out-of-fold score: from the model that did not see the seller's component; NaN
+        out-of-fold score: from the model that did not see the seller's group; NaN
         when the other folds hold one class only, so no such model exists).
     card
         The model card (see :func:`model_card_fields`): CV metrics, label counts,
@@ -236,10 +238,11 @@ def feature_matrix(features: pl.DataFrame, names: Sequence[str]) -> np.ndarray:
 
 
 def component_folds(component: pl.Series, n_folds: int) -> pl.Series:
-    """A fold number in ``[0, n_folds)`` for each row, from a hash of its component key.
+    """A fold number in ``[0, n_folds)`` for each row, from a hash of its group key.
 
-    Every row of a component lands in the same fold, and the fold depends on nothing but
-    the component's key, so adding, removing or flipping a label never moves a seller.
+    Every row of a group (a ring, a community, a component) lands in the same fold, and the
+    fold depends on nothing but the key, so adding, removing or flipping a label never
+    moves a seller.
 
     Examples
     --------
@@ -370,15 +373,16 @@ def _rounded(value: float) -> float | None:
 def fit_seller_model(
     features: pl.DataFrame,
     labels: pl.DataFrame,
-    component: pl.DataFrame,
+    groups: pl.DataFrame,
     *,
+    neighbours: Mapping[str, pl.DataFrame] | None = None,
     estimator: SellerClassifier | None = None,
     n_folds: int = 5,
     importance_repeats: int = 1,
     seed: int = 0,
     on_fit: Callable[[], None] | None = None,
 ) -> SellerModel:
-    """Train on the labelled sellers with cross-validation by component.
+    """Train on the labelled sellers with cross-validation by group (ring or community).
 
     Parameters
     ----------
@@ -386,13 +390,21 @@ def fit_seller_model(
         :func:`syndicate.features.seller_features` (every column but ``seller_id`` is used).
     labels
         Validated labels: ``seller_id``, ``label`` (1 bad, 0 good).
-    component
-        ``seller_id``, ``component``: the key of each seller's connected component (for a
-        seller without links, its own id).
+    groups
+        ``seller_id``, ``group``: the key of each seller's cross-validation group (its ring,
+        else its community; a seller missing here is a group of its own). Whole groups go
+        to one fold, so a ring is never split between training and testing.
+    neighbours
+        Per scope of the label-aware features (``"nbr1"``, ``"nbr2"``), the pairs
+        ``seller_id``, ``other`` whose labels those features count. Groups are smaller
+        than components, so a training seller can have a neighbour in the test fold: while
+        fold ``k`` is held out, the training rows' ``{scope}_known_bad`` / ``_good`` counts
+        leave out the labels of fold ``k``, so no test label reaches the model through a
+        training row. (Test rows keep every label but their own, as in production.)
     estimator
         The estimator to clone; default ``SellerClassifier(random_state=seed)``.
     n_folds
-        Cross-validation folds (components are hashed to folds).
+        Cross-validation folds (group keys are hashed to folds).
     importance_repeats
         Shuffles per feature for permutation importance (0 skips it), on the held-out
         rows of each fold (a seeded sample of :data:`IMPORTANCE_ROWS` when there are more).
@@ -408,8 +420,8 @@ def fit_seller_model(
     names = [c for c in features.columns if c != "seller_id"]
     train = (
         features.join(labels.select("seller_id", "label"), on="seller_id", how="inner")
-        .join(component.select("seller_id", "component"), on="seller_id", how="left")
-        .with_columns(pl.col("component").fill_null(pl.col("seller_id")))
+        .join(groups.select("seller_id", "group"), on="seller_id", how="left")
+        .with_columns(pl.col("group").fill_null(pl.col("seller_id")))
         .sort("seller_id")
     )
     y = train["label"].cast(pl.Int64).to_numpy()
@@ -420,7 +432,8 @@ def fit_seller_model(
             f"the labels have {n_bad} and {n_good}"
         )
     X = feature_matrix(train, names)
-    fold = component_folds(train["component"], n_folds).to_numpy()
+    fold = component_folds(train["group"], n_folds).to_numpy()
+    shifts = _fold_label_shifts(train, fold, n_folds, names, neighbours)
     oof = np.zeros(len(y))
     notes: list[str] = []
     importances = np.zeros((len(names), 0))
@@ -446,7 +459,10 @@ def fit_seller_model(
                 "sellers have no out-of-fold score"
             )
             continue
-        model = clone(base).fit(X[fit_rows], y[fit_rows])
+        X_fit = X[fit_rows]
+        for column, shift in shifts:
+            X_fit[:, column] -= shift[fit_rows, k]
+        model = clone(base).fit(X_fit, y[fit_rows])
         oof[test] = model.bad_score(X[test])
         if importance_repeats and len(np.unique(y[test])) == 2:
             rows = np.flatnonzero(test)
@@ -476,7 +492,8 @@ def fit_seller_model(
         "labels": {"n_labeled": len(y), "n_known_bad": n_bad, "n_known_good": n_good},
         "cv": {
             "folds": n_folds,
-            "grouping": "connected component (hashed key), a ring never split",
+            "grouping": "ring, else community (hashed key); a ring is never split, and the "
+            "held-out fold's labels are left out of the training rows' neighbour counts",
             "scores": "out-of-fold",
             "n_scored": int(scored.sum()),
             "auroc": _rounded(roc_auc_score(ys, oofs)) if both else None,
@@ -490,6 +507,47 @@ def fit_seller_model(
         "seed": seed,
     }
     return SellerModel(estimator=full, feature_names=names, oof=oof_frame, card=card)
+
+
+def _fold_label_shifts(
+    train: pl.DataFrame,
+    fold: np.ndarray,
+    n_folds: int,
+    names: list[str],
+    neighbours: Mapping[str, pl.DataFrame] | None,
+) -> list[tuple[int, np.ndarray]]:
+    """Per label-aware column: ``(column index, counts[row, fold])`` from each fold's labels.
+
+    ``counts[i, k]`` is how many of training row ``i``'s neighbours (in that column's scope)
+    are labelled in fold ``k`` with that column's class; subtracting it while fold ``k`` is
+    held out removes fold ``k``'s labels from the row.
+    """
+    if not neighbours:
+        return []
+    labelled = train.select(
+        pl.col("seller_id").alias("other"),
+        pl.col("label").cast(pl.Int64),
+        pl.Series("label_fold", fold, dtype=pl.Int64),
+    )
+    rows = train.select("seller_id").with_row_index("row")
+    shifts: list[tuple[int, np.ndarray]] = []
+    for scope, pairs in sorted(neighbours.items()):
+        counted = (
+            pairs.select("seller_id", "other")
+            .join(rows, on="seller_id")
+            .join(labelled, on="other")
+            .group_by("row", "label_fold", "label")
+            .agg(pl.len().alias("n"))
+        )
+        for label, kind in ((1, "bad"), (0, "good")):
+            name = f"{scope}_known_{kind}"
+            if name not in names:
+                continue
+            part = counted.filter(pl.col("label") == label)
+            counts = np.zeros((train.height, n_folds))
+            counts[part["row"].to_numpy(), part["label_fold"].to_numpy()] = part["n"].to_numpy()
+            shifts.append((names.index(name), counts))
+    return shifts
 
 
 def permutation_drops(

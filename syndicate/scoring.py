@@ -27,6 +27,7 @@ import polars as pl
 from syndicate.config import Config
 from syndicate.errors import InputFileError
 from syndicate.features.ring import ring_features
+from syndicate.features.seller import neighbour_pairs
 from syndicate.graphs.communities import Rings
 from syndicate.graphs.linkage import LinkageGraph
 from syndicate.model import (
@@ -336,6 +337,39 @@ def _ring_evidence(
     )
 
 
+#: A warning is given when one cross-validation group holds more than this share of labels.
+LARGE_GROUP_SHARE = 0.2
+
+
+def cv_groups(rings: Rings) -> pl.DataFrame:
+    """``seller_id``, ``group``: each linked seller's ring, else its community.
+
+    Rings and communities are bounded in size (``max_ring_size``), unlike connected
+    components, which popular identifiers can grow to thousands of sellers.
+    """
+    return rings.members.select(
+        "seller_id", pl.coalesce("ring_id", pl.concat_str(pl.lit("c:"), "community")).alias("group")
+    )
+
+
+def _warn_large_group(groups: pl.DataFrame, labels: pl.DataFrame, warnings: list[str]) -> None:
+    counted = (
+        labels.select("seller_id")
+        .join(groups, on="seller_id", how="left")
+        .with_columns(pl.col("group").fill_null(pl.col("seller_id")))
+        .group_by("group")
+        .agg(pl.len().alias("n"))
+        .sort(["n", "group"], descending=[True, False])
+    )
+    if counted.height and counted["n"][0] > LARGE_GROUP_SHARE * labels.height:
+        group, n = counted.row(0)
+        warnings.append(
+            f"one cross-validation group ({group}) holds {n} of the {labels.height} labelled "
+            "sellers (over a fifth): its fold's out-of-fold scores and the thresholds drawn "
+            "from them are less reliable; lower rings.max_ring_size to split it"
+        )
+
+
 def can_train(labels: pl.DataFrame | None) -> bool:
     """Whether the labels hold the two known-bad and two known-good sellers training needs."""
     n_bad, n_good = _usable_labels(labels)
@@ -398,11 +432,13 @@ def score_marketplace(
         table = table.join(by_ring, on="ring_id", how="left")
     elif can_train(labels):
         assert labels is not None
-        component = rings.members.select("seller_id", "component")
+        groups = cv_groups(rings)
+        _warn_large_group(groups, labels, warnings)
         model = fit_seller_model(
             features,
             labels,
-            component,
+            groups,
+            neighbours=neighbour_pairs(linkage),
             estimator=SellerClassifier(
                 n_estimators=config.n_estimators, n_jobs=config.n_jobs, random_state=config.seed
             ),

@@ -12,8 +12,8 @@ from hypothesis import strategies as st
 from syndicate import Config, build_linkage, find_rings, load_inputs
 from syndicate.features import SELLER_FEATURES, feature_schema, seller_features
 
-# a, b, c share payout P (3 sellers: weight 3.0 / log2 3 each pair) -> triangle a-b-c
-# c, d share ip I (2 sellers: weight 1.0 / log2 2 = 1.0)            -> c-d
+# a, b, c share payout P (3 sellers: weight 3.0 / (3 - 1) each pair) -> triangle a-b-c
+# c, d share ip I (2 sellers: weight 1.0 / (2 - 1) = 1.0)            -> c-d
 # e, f share device D (2 sellers: weight 2.5)                        -> e-f
 # a, e, f share an email: 3 sellers > hub limit 2 -> a hub, binds nobody
 # a also lists a device of its own; z lists only values of its own and a 'shoe' kind.
@@ -27,7 +27,7 @@ LINKS = [
 ]  # fmt: skip
 SELLERS = ["a", "b", "c", "d", "e", "f", "z"]
 CONFIG = Config(hub_limits={"email": 2})
-W3 = 3.0 / math.log2(3)
+W3 = 3.0 / 2
 
 
 def features(

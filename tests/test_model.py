@@ -374,7 +374,7 @@ FEATURES = pl.DataFrame(
 )
 LABELS = pl.DataFrame({"seller_id": LABELLED, "label": [1] * 10 + [0] * 16})
 COMPONENT = pl.DataFrame(
-    {"seller_id": SELLERS, "component": [f"s{i // 2 * 2:02d}" for i in range(30)]}
+    {"seller_id": SELLERS, "group": [f"s{i // 2 * 2:02d}" for i in range(30)]}
 ).filter(pl.col("seller_id") != "s25")
 COMPONENT_OF = {**dict(COMPONENT.iter_rows()), "s25": "s25"}
 
@@ -421,11 +421,11 @@ def test_oof_scores_for_every_labelled_seller(seller_model: SellerModel) -> None
 
 def test_each_component_lands_in_one_fold(seller_model: SellerModel) -> None:
     oof = seller_model.oof.with_columns(
-        pl.col("seller_id").replace_strict(COMPONENT_OF).alias("component")
+        pl.col("seller_id").replace_strict(COMPONENT_OF).alias("group")
     )
-    expected = component_folds(oof["component"], 3)
+    expected = component_folds(oof["group"], 3)
     assert oof["fold"].to_list() == expected.to_list()
-    assert oof.group_by("component").agg(pl.col("fold").n_unique())["fold"].max() == 1
+    assert oof.group_by("group").agg(pl.col("fold").n_unique())["fold"].max() == 1
     assert oof["fold"].n_unique() > 1  # more than one fold is really used
 
 

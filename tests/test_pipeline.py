@@ -147,8 +147,9 @@ def test_without_labels_the_job_runs_from_structure(market: dict[str, pl.DataFra
 
 
 def test_labelled_sellers_no_fold_can_score_fall_back_on_structure() -> None:
-    # Bad s0 and s5 hash to fold 2, good s9 and s10 to fold 0 (3 folds): each fold's
-    # training part holds one class, so no model is blind to their labels.
+    # Folds hash each seller's group (its ring, else itself; 3 folds): bad s5 (ring
+    # {s5, s6, s7}) and s9 (alone) land in fold 0, good s0 (ring {s0, s1, s2}) and s11 in
+    # fold 1: each fold's training part holds one class, so no model is blind to their labels.
     ids = [f"s{i}" for i in range(12)]
     sellers = pl.DataFrame(
         {
@@ -161,7 +162,7 @@ def test_labelled_sellers_no_fold_can_score_fall_back_on_structure() -> None:
     edges = pl.DataFrame(
         {"src": ["s0", "s1", "s2", "s5", "s6"], "dst": ["s1", "s2", "s0", "s6", "s7"]}
     )
-    labels = pl.DataFrame({"seller_id": ["s0", "s5", "s9", "s10"], "label": [1, 1, 0, 0]})
+    labels = pl.DataFrame({"seller_id": ["s0", "s5", "s9", "s11"], "label": [0, 1, 1, 0]})
     inputs = load_inputs(sellers=sellers, links=links, edges=edges, labels=labels)
     result = run_pipeline(inputs, dataclasses.replace(CONFIG, syndicate_threshold=0.9))
     labelled = result.labels.join(labels, on="seller_id").sort("seller_id")
@@ -170,5 +171,5 @@ def test_labelled_sellers_no_fold_can_score_fall_back_on_structure() -> None:
     structure = dict(result.rings.select("ring_id", "structure_score").iter_rows())
     expected = [structure.get(ring_of[s], 0.0) for s in labelled["seller_id"]]
     assert labelled["seller_score"].to_list() == expected
-    assert expected[0] > 0  # s0 is in ring {s0, s1, s2}; s10 and s9 in none
+    assert expected[0] > 0  # s0 is in ring {s0, s1, s2}; s9 and s11 in none
     assert any("4 labelled sellers have no out-of-fold score" in w for w in result.warnings)

@@ -271,8 +271,8 @@ def test_ring_features_exact() -> None:
     )
     assert by_ring(table, "onboarding_spread_days") == {RING_A: 10.0, RING_B: 365.0}
     assert by_ring(table, "onboarding_mad_days") == {RING_A: 1.5, RING_B: 100.0}
-    # payout pairs weigh 3 / log2(3) each (three of them), the device pair 2.5 / log2(2).
-    mean_edge_weight = (3 * 3.0 / math.log2(3) + 2.5) / 4
+    # payout pairs weigh 3 / (3 - 1) each (three of them), the device pair 2.5 / (2 - 1).
+    mean_edge_weight = (3 * 3.0 / 2 + 2.5) / 4
     assert table["mean_edge_weight"].to_list() == pytest.approx([mean_edge_weight] * 2)
     assert by_ring(table, "structure_score") == pytest.approx({RING_A: SCORE_A, RING_B: SCORE_B})
     # no labels: counts are zero, not null

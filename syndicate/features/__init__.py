@@ -7,6 +7,7 @@ from syndicate.features.seller import (
     NEIGHBOURHOOD_AGGREGATES,
     SELLER_FEATURES,
     feature_schema,
+    neighbour_pairs,
     seller_features,
     tabular_columns,
 )
@@ -16,6 +17,7 @@ __all__ = [
     "NEIGHBOURHOOD_AGGREGATES",
     "SELLER_FEATURES",
     "feature_schema",
+    "neighbour_pairs",
     "seller_features",
     "tabular_columns",
 ]

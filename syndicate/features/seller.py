@@ -19,6 +19,7 @@ __all__ = [
     "NEIGHBOURHOOD_AGGREGATES",
     "SELLER_FEATURES",
     "feature_schema",
+    "neighbour_pairs",
     "seller_features",
     "tabular_columns",
 ]
@@ -192,6 +193,15 @@ def _structure(linkage: LinkageGraph, rings: Rings) -> pl.DataFrame:
         )
         .drop("node", "ring_id", "weight_inside")
     )
+
+
+def neighbour_pairs(linkage: LinkageGraph) -> dict[str, pl.DataFrame]:
+    """The ``seller_id``, ``other`` pairs whose labels the ``nbr1_*`` and ``nbr2_*`` counts use."""
+    if linkage.edges.height == 0:
+        empty = pl.DataFrame(schema={"seller_id": pl.String, "other": pl.String})
+        return {"nbr1": empty, "nbr2": empty}
+    one_hop, two_hop = _hops(linkage)
+    return {"nbr1": one_hop, "nbr2": two_hop}
 
 
 def _hops(linkage: LinkageGraph) -> tuple[pl.DataFrame, pl.DataFrame]:
