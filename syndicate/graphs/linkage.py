@@ -186,9 +186,9 @@ def build_linkage(
             pl.col("weight").sort().sum(),  # sorted: the float sum ignores row order
             pl.len().cast(pl.UInt32).alias("n_shared"),
             pl.col("kind").unique().sort().alias("kinds"),
-            # The ring-finding backbone: a pair bound by one popular identifier only (a café
-            # IP, a shop tablet) is not evidence of a ring, whoever else shares it.
-            ((pl.len() >= 2) | (~pl.col("popular")).any()).alias("backbone"),
+            # The ring-finding backbone: a pair bound by popular identifiers only (a café
+            # IP, a shop tablet) is not evidence of a ring, whoever else shares them.
+            (~pl.col("popular")).any().alias("backbone"),
         )
         .sort("src", "dst")
     )
