@@ -46,6 +46,10 @@ CONFIG_SECTIONS: Mapping[str, tuple[str, ...]] = MappingProxyType(
             "leiden_resolution",
             "leiden_iterations",
             "max_ring_size",
+            "dense_blocks",
+            "block_min_density",
+            "block_min_identifier_share",
+            "block_eps",
             "lineage_min_jaccard",
         ),
         "model": ("cv_folds", "n_estimators", "importance_repeats", "n_jobs"),
@@ -63,13 +67,14 @@ CONFIG_SECTIONS: Mapping[str, tuple[str, ...]] = MappingProxyType(
 )
 
 # What each field holds, for checking values read from TOML or the command line.
-_FLOAT, _INT, _OPTIONAL_FLOAT, _TEXT, _WEIGHTS, _LIMITS = (
+_FLOAT, _INT, _OPTIONAL_FLOAT, _TEXT, _WEIGHTS, _LIMITS, _BOOL = (
     "a number",
     "an integer",
     "a number (leave it out for none)",
     "text",
     "a table of kind = number",
     "a table of kind = integer",
+    "true or false",
 )
 _KINDS: dict[str, str] = {
     "kind_weights": _WEIGHTS,
@@ -84,6 +89,10 @@ _KINDS: dict[str, str] = {
     "leiden_resolution": _FLOAT,
     "leiden_iterations": _INT,
     "max_ring_size": _INT,
+    "dense_blocks": _BOOL,
+    "block_min_density": _FLOAT,
+    "block_min_identifier_share": _FLOAT,
+    "block_eps": _FLOAT,
     "lineage_min_jaccard": _FLOAT,
     "cv_folds": _INT,
     "n_estimators": _INT,
@@ -118,6 +127,8 @@ def _checked(name: str, value: object) -> object:
         except OverflowError:
             raise ConfigError(f"{name} must be {kind}; got a number too large") from None
     if (kind == _INT and _is_int(value)) or (kind == _TEXT and isinstance(value, str)):
+        return value
+    if kind == _BOOL and isinstance(value, bool):
         return value
     if kind in (_WEIGHTS, _LIMITS) and isinstance(value, Mapping):
         check = _is_number if kind == _WEIGHTS else _is_int
@@ -166,7 +177,19 @@ class Config:
         The smallest community reported as a ring.
     max_ring_size
         A community larger than this is split again by Leiden as a graph of its own (up to
-        four rounds), so one giant component cannot come back as one ring.
+        four rounds), so one giant component cannot come back as one ring; also the largest
+        dense block.
+    dense_blocks
+        Run the second detector: dense blocks of the bipartite seller–identifier graph
+        (:mod:`syndicate.graphs.blocks`), reconciled with Leiden's rings.
+    block_min_density
+        The least density (edge weight per node, identifiers weighing
+        ``kind_weight / ln(holders + 5)``) of a dense block.
+    block_min_identifier_share
+        An identifier stays in a block only while at least this share of its holders do.
+    block_eps
+        Batch peeling removes every node below ``2 (1 + eps)`` times a piece's density per
+        pass (a ``2 (1 + eps)``-approximation of the densest block).
     leiden_objective, leiden_resolution, leiden_iterations
         Leiden's quality function (``modularity``: RB configuration model; ``CPM``), its
         resolution and number of iterations.
@@ -209,6 +232,10 @@ class Config:
     leiden_resolution: float = 0.35
     leiden_iterations: int = 10
     max_ring_size: int = 300
+    dense_blocks: bool = True
+    block_min_density: float = 0.5
+    block_min_identifier_share: float = 0.9
+    block_eps: float = 0.1
     lineage_min_jaccard: float = 0.3
     cv_folds: int = 5
     n_estimators: int = 200
@@ -257,6 +284,18 @@ class Config:
             raise ConfigError(f"max_ring_size must be an integer >= 2; got {self.max_ring_size!r}")
         if not (_is_int(self.min_ring_size) and self.min_ring_size >= 2):
             raise ConfigError(f"min_ring_size must be an integer >= 2; got {self.min_ring_size!r}")
+        if not isinstance(self.dense_blocks, bool):
+            raise ConfigError(f"dense_blocks must be true or false; got {self.dense_blocks!r}")
+        for name, low, high in (
+            ("block_min_density", 0.0, math.inf),
+            ("block_min_identifier_share", 0.0, 1.0),
+            ("block_eps", 0.0, math.inf),
+        ):
+            value = getattr(self, name)
+            if not (_is_number(value) and low <= value <= high and math.isfinite(value)):
+                raise ConfigError(f"{name} must be a number in [{low}, {high}]; got {value!r}")
+        if self.block_eps <= 0:
+            raise ConfigError(f"block_eps must be positive; got {self.block_eps!r}")
         if self.max_ring_size < self.min_ring_size:
             raise ConfigError(
                 f"max_ring_size ({self.max_ring_size!r}) must not be below min_ring_size "

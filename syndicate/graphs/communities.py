@@ -20,6 +20,8 @@ import numpy as np
 import polars as pl
 
 from syndicate.config import Config
+from syndicate.graphs.blocks import DenseBlocks, find_dense_blocks
+from syndicate.graphs.blocks import _empty as empty_blocks
 from syndicate.graphs.linkage import LinkageGraph
 
 __all__ = ["Rings", "find_rings", "ring_graph", "ring_id_for", "seller_graph"]
@@ -148,7 +150,13 @@ def find_rings(linkage: LinkageGraph, config: Config | None = None) -> Rings:
     one ring or several (two cliques joined by a bridge edge are split; one clique is not).
     """
     cfg = config or Config()
-    graph, index, numbered = backbone_graph(linkage)
+    _, index, numbered = seller_graph(linkage)
+    backbone = numbered.filter(pl.col("backbone")) if "backbone" in numbered.columns else numbered
+    graph = ig.Graph(
+        n=index.height,
+        edges=backbone.select("a", "b").to_numpy(),
+        edge_attrs={"weight": backbone["weight"].to_list()},
+    )
     component = np.asarray(graph.connected_components().membership, dtype=np.int64)
     community = component.copy()
     sizes = np.bincount(component) if len(component) else np.zeros(0, dtype=np.int64)
@@ -175,6 +183,8 @@ def find_rings(linkage: LinkageGraph, config: Config | None = None) -> Rings:
     members = index.with_columns(
         pl.Series("component_raw", component), pl.Series("community_raw", community)
     )
+    blocks = _dense_blocks(linkage, cfg)
+    members, block_of = _reconcile(members, blocks, cfg.min_ring_size)
     # Name components and communities by their smallest member, never by algorithm order.
     members = members.with_columns(
         pl.col("seller_id").min().over("component_raw").alias("component"),
@@ -193,10 +203,114 @@ def find_rings(linkage: LinkageGraph, config: Config | None = None) -> Rings:
         .replace_strict(ring_names, default=None, return_dtype=pl.String)
         .alias("ring_id")
     )
-    rings = _ring_table(numbered, members)
+    rings = _ring_table(numbered, members).join(
+        _detectors(members, block_of, blocks), on="ring_id", how="left"
+    )
     return Rings(
         members=members.select("seller_id", "component", "community", "ring_id").sort("seller_id"),
         rings=rings,
+    )
+
+
+def _dense_blocks(linkage: LinkageGraph, config: Config) -> DenseBlocks:
+    """The dense blocks of the bipartite graph of shared identifiers (hubs held back)."""
+    table = linkage.seller_identifiers.filter(~pl.col("hub")).join(
+        linkage.identifiers.select("kind", "key", "n_sellers"), on=["kind", "key"]
+    )
+    if not config.dense_blocks or table.height == 0:
+        return empty_blocks()
+    return find_dense_blocks(
+        table,
+        kind_weights=config.kind_weights,
+        default_kind_weight=config.default_kind_weight,
+        min_sellers=config.min_ring_size,
+        max_sellers=config.max_ring_size,
+        min_density=config.block_min_density,
+        min_identifier_share=config.block_min_identifier_share,
+        eps=config.block_eps,
+    )
+
+
+def _reconcile(
+    members: pl.DataFrame, blocks: DenseBlocks, min_ring_size: int
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Merge the dense blocks into Leiden's communities.
+
+    A block most of whose sellers sit in one Leiden ring *matches* it (Jaccard >= 0.5
+    implies this) and strengthens it: the ring keeps its members. A block that no ring
+    holds the most of (a chain Leiden cut in pieces, a ring camouflage merged into others,
+    sellers in no ring) becomes a ring of its own: its sellers leave their communities.
+    Returns ``members`` with ``community_raw`` updated and the ``block_id`` of each
+    community a block made or matched (``community_raw``, ``block_id``, ``made``).
+    """
+    schema = {"community_raw": pl.Int64, "block_id": pl.String, "made": pl.Boolean}
+    if blocks.members.height == 0:
+        return members, pl.DataFrame(schema=schema)
+    sized = members.with_columns(pl.len().over("community_raw").alias("_size"))
+    in_ring = sized.filter(pl.col("_size") >= min_ring_size).select("seller_id", "community_raw")
+    size = blocks.members.group_by("block_id").agg(pl.len().alias("n_block"))
+    best = (
+        blocks.members.join(in_ring, on="seller_id")
+        .group_by("block_id", "community_raw")
+        .agg(pl.len().alias("inside"))
+        .join(size, on="block_id")
+        .sort(["block_id", "inside", "community_raw"], descending=[False, True, False])
+        .group_by("block_id", maintain_order=True)
+        .first()
+        .filter(2 * pl.col("inside") >= pl.col("n_block"))
+        .select("block_id", "community_raw")
+    )
+    made = blocks.members.join(best, on="block_id", how="anti")
+    next_label = int(members["community_raw"].max()) + 1  # type: ignore[arg-type]
+    labels = (
+        made.select("block_id")
+        .unique()
+        .sort("block_id")
+        .with_row_index("offset")
+        .select("block_id", (pl.col("offset").cast(pl.Int64) + next_label).alias("new"))
+    )
+    moved = made.join(labels, on="block_id").select("seller_id", "new")
+    members = (
+        members.join(moved, on="seller_id", how="left")
+        .with_columns(pl.coalesce("new", "community_raw").alias("community_raw"))
+        .drop("new")
+    )
+    block_of = pl.concat(
+        [
+            best.with_columns(pl.lit(False).alias("made")),
+            labels.select(
+                pl.col("new").alias("community_raw"), "block_id", pl.lit(True).alias("made")
+            ),
+        ],
+        how="diagonal",
+    ).select(list(schema))
+    return members, block_of.cast(schema)  # type: ignore[arg-type]
+
+
+def _detectors(members: pl.DataFrame, block_of: pl.DataFrame, blocks: DenseBlocks) -> pl.DataFrame:
+    """Per ring: ``detectors`` (which found it) and ``block_density`` (null without a block)."""
+    rings = (
+        members.filter(pl.col("ring_id").is_not_null()).select("ring_id", "community_raw").unique()
+    )
+    found = (
+        rings.join(block_of, on="community_raw", how="left")
+        .join(blocks.blocks.select("block_id", "density"), on="block_id", how="left")
+        .group_by("ring_id")
+        .agg(
+            pl.col("density").max().alias("block_density"),
+            pl.col("made").fill_null(False).all().alias("made_only"),
+            pl.col("block_id").is_not_null().any().alias("has_block"),
+        )
+    )
+    return found.select(
+        "ring_id",
+        pl.when(pl.col("has_block") & pl.col("made_only"))
+        .then(pl.lit(["dense_block"]))
+        .when(pl.col("has_block"))
+        .then(pl.lit(["dense_block", "leiden"]))
+        .otherwise(pl.lit(["leiden"]))
+        .alias("detectors"),
+        "block_density",
     )
 
 
