@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Iterable, Sequence
 
@@ -223,7 +224,9 @@ def test_one_identifier_spelled_twice_binds_a_pair_once() -> None:
 
 
 @pytest.mark.parametrize("config", LEIDEN_CONFIGS)
-def test_two_cliques_joined_by_one_bridge_stay_two_rings(config: Config) -> None:
+def test_two_cliques_joined_by_one_bridge_are_two_leiden_rings_and_one_block(
+    config: Config,
+) -> None:
     # A and B: 5 sellers each sharing a payout and a device: every inner pair weighs
     # (3.0 + 2.5) / 4 = 1.375, 10 pairs per clique. a5 and b1 share one more device:
     # a bridge of 2.5. One component of 10 >= 2 * min_ring_size, so Leiden decides; with
@@ -239,13 +242,24 @@ def test_two_cliques_joined_by_one_bridge_stay_two_rings(config: Config) -> None
     )
     linkage = build_linkage(links)
     assert linkage.edges.height == 21
-    rings = find_rings(linkage, config)
+    rings = find_rings(linkage, dataclasses.replace(config, dense_blocks=False))
     assert rings.members["component"].unique().to_list() == ["a1"]  # one component
     assert ring_sets(rings) == {frozenset(ring_a), frozenset(ring_b)}
     # The bridge belongs to neither ring.
     assert rings.rings.select("size", "n_edges", "density", "component_size").rows() == [
         (5, 10, 1.0, 10),
         (5, 10, 1.0, 10),
+    ]
+    # As a bipartite graph the two cliques and the bridge are one block denser than either
+    # clique: (2 * 5 * (3.0 + 2.5) / ln 10 + 2 * 2.5 / ln 7) / 15 nodes = 1.762 against
+    # 5 * 5.5 / ln 10 / 7 = 1.706 for one clique. Each clique holds exactly half of the
+    # block, not more, so the block matches neither and is reported as one ring: a seller
+    # bridging two dense groups is taken as evidence that they are one operation.
+    merged = find_rings(linkage, config)
+    assert ring_sets(merged) == {frozenset(ring_a + ring_b)}
+    density = (2 * 5 * 5.5 / math.log(10) + 2 * 2.5 / math.log(7)) / 15
+    assert merged.rings.select("detectors", "block_density").rows() == [
+        (["dense_block"], pytest.approx(density))
     ]
 
 
@@ -275,8 +289,19 @@ def test_household_of_two_is_linked_but_not_a_ring() -> None:
         ("t2", "t1", "t1", ring_id_for("t1")),
         ("t3", "t1", "t1", ring_id_for("t1")),
     ]
+    # The trio is also a dense block: 3 edges of 2.0 / ln(3 + 5) over 4 nodes.
     assert rings.rings.rows() == [
-        (ring_id_for("t1"), 3, 3, 1.0, pytest.approx(3 * 1.0), 3, ["phone"])
+        (
+            ring_id_for("t1"),
+            3,
+            3,
+            1.0,
+            pytest.approx(3 * 1.0),
+            3,
+            ["phone"],
+            ["dense_block", "leiden"],
+            pytest.approx(3 * 2.0 / math.log(8) / 4),
+        )
     ]
 
 
@@ -429,11 +454,28 @@ def test_renaming_the_sellers_of_a_cycle_keeps_the_partition(config: Config) -> 
     # arcs, mapped back to the old names, must be the same arcs. The cycle is symmetric
     # but for its device values, so Leiden's tie-breaking by node order shows at once if
     # nodes are numbered by seller id.
+    # Dense blocks are off here: they would take the whole cycle back as one ring (below).
+    config = dataclasses.replace(config, dense_blocks=False)
     links, names = cycle_of_sellers(12), rotate_names(12)
     before = community_sets(find_rings(build_linkage(links), config))
     after = community_sets(find_rings(build_linkage(rename_sellers(links, names)), config))
     assert len(before) > 1  # really split
     assert mapped_back(after, names) == before
+
+
+@pytest.mark.parametrize("config", LEIDEN_CONFIGS)
+def test_a_chain_ring_cut_by_leiden_comes_back_whole_as_a_dense_block(config: Config) -> None:
+    # The same 12-cycle: Leiden cuts it into arcs (above), but as a bipartite graph it is
+    # one uniform block: 12 sellers and 12 devices, every device held by 2, each edge
+    # weighing 2.5 / ln(2 + 5), so density 24 * 2.5 / ln 7 / 24 = 1.285 >= 0.5. Every
+    # node's priority is 2 * 1.285 < 2 (1 + eps) * density, so one pass removes it all and
+    # the best snapshot is the whole cycle. No arc holds half of it, so the block becomes a
+    # ring of its own and the arcs, emptied, are rings no more.
+    rings = find_rings(build_linkage(cycle_of_sellers(12)), config)
+    assert ring_sets(rings) == {frozenset(f"c{i:02d}" for i in range(12))}
+    row = rings.rings.row(0, named=True)
+    assert row["detectors"] == ["dense_block"]
+    assert row["block_density"] == pytest.approx(2.5 / math.log(7))
 
 
 @st.composite

@@ -236,8 +236,9 @@ def _reconcile(
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Merge the dense blocks into Leiden's communities.
 
-    A block most of whose sellers sit in one Leiden ring *matches* it (Jaccard >= 0.5
-    implies this) and strengthens it: the ring keeps its members. A block that no ring
+    A block more than half of whose sellers sit in one Leiden ring *matches* it and
+    strengthens it: the ring keeps its members. (A block with Jaccard >= 0.5 to a ring
+    matches it, unless the ring is exactly the block's half.) A block that no ring
     holds the most of (a chain Leiden cut in pieces, a ring camouflage merged into others,
     sellers in no ring) becomes a ring of its own: its sellers leave their communities.
     Returns ``members`` with ``community_raw`` updated and the ``block_id`` of each
@@ -257,7 +258,7 @@ def _reconcile(
         .sort(["block_id", "inside", "community_raw"], descending=[False, True, False])
         .group_by("block_id", maintain_order=True)
         .first()
-        .filter(2 * pl.col("inside") >= pl.col("n_block"))
+        .filter(2 * pl.col("inside") > pl.col("n_block"))
         .select("block_id", "community_raw")
     )
     made = blocks.members.join(best, on="block_id", how="anti")
