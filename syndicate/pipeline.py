@@ -45,6 +45,8 @@ RINGS_COLUMNS = (
     "mean_edge_weight",
     "component_size",
     "kinds",
+    "detectors",
+    "block_density",
     "onboarding_spread_days",
     "onboarding_mad_days",
     "evidence",
@@ -149,6 +151,7 @@ def _renamed(rings: Rings, ids: dict[str, str]) -> Rings:
     return Rings(
         members=rings.members.with_columns(rename),
         rings=rings.rings.with_columns(rename).sort("ring_id"),
+        blocks=rings.blocks,
     )
 
 

@@ -18,6 +18,7 @@ __all__ = [
     "BUILT_IN_KINDS",
     "NEIGHBOURHOOD_AGGREGATES",
     "SELLER_FEATURES",
+    "anomaly_scores",
     "feature_schema",
     "neighbour_pairs",
     "seller_features",
@@ -58,6 +59,12 @@ SELLER_FEATURES: _Schema = {
         pl.Float64(),
         "share of the seller's edge weight that stays inside its ring (0 if in none or unlinked)",
     ),
+    "block_size": (pl.UInt32(), "sellers in the seller's dense block (0 if in none)"),
+    "block_density": (
+        pl.Float64(),
+        "density of the seller's dense block (edge weight per node of the bipartite block; "
+        "0 if in none)",
+    ),
     "ring_onboarding_spread_days": (
         pl.Float64(),
         "days between the first and last known created_at in the seller's ring (0 if in "
@@ -80,7 +87,19 @@ SELLER_FEATURES: _Schema = {
         )
         for kind in ("bad", "good")
     },
+    "anomaly_score": (
+        pl.Float64(),
+        "IsolationForest anomaly score in (0, 1] on the other features (labels never enter): "
+        "higher is more unusual; about 0.5 is ordinary",
+    ),
 }
+
+#: Columns the anomaly score does not look at: the label-aware counts (so no label reaches
+#: it) and the score itself.
+ANOMALY_EXCLUDED: tuple[str, ...] = (
+    *(f"{scope}_known_{kind}" for scope in ("nbr1", "nbr2", "ring") for kind in ("bad", "good")),
+    "anomaly_score",
+)
 
 #: Per numeric sellers column ``x``: the seller's own value ``x`` and these aggregates.
 NEIGHBOURHOOD_AGGREGATES: dict[str, str] = {
@@ -312,6 +331,9 @@ def seller_features(
     linkage: LinkageGraph,
     rings: Rings,
     labels: pl.DataFrame | None = None,
+    *,
+    seed: int = 0,
+    anomaly_trees: int = 100,
 ) -> pl.DataFrame:
     """The linkage and structure features of every seller, sorted by ``seller_id``.
 
@@ -324,6 +346,9 @@ def seller_features(
     labels
         Validated labels (``seller_id``, ``label``) for the label-aware counts; none (cold
         start) gives zeros. A seller's own label never enters its own row.
+    seed, anomaly_trees
+        Seed and number of trees of the IsolationForest behind ``anomaly_score`` (0 trees:
+        the score is left at 0.5 for everyone).
 
     Returns
     -------
@@ -347,6 +372,7 @@ def seller_features(
         .join(_structure(linkage, rings), on="seller_id", how="left")
         .join(_onboarding(sellers, rings), on="seller_id", how="left")
         .join(_neighbourhood(sellers, linkage), on="seller_id", how="left")
+        .join(_blocks(rings), on="seller_id", how="left")
     )
     if labels is not None and labels.height:
         frame = frame.join(_label_counts(labels, linkage, rings), on="seller_id", how="left")
@@ -363,4 +389,41 @@ def seller_features(
             return pl.when(in_ring).then(pl.col(name)).otherwise(0.0).cast(dtype).alias(name)
         return pl.col(name).fill_null(defaults.get(name, 0)).cast(dtype).alias(name)
 
-    return frame.select(finished(name, dtype) for name, dtype in schema.items()).sort("seller_id")
+    table = frame.select(finished(name, dtype) for name, dtype in schema.items()).sort("seller_id")
+    return table.with_columns(
+        pl.Series("anomaly_score", anomaly_scores(table, seed=seed, n_trees=anomaly_trees))
+    )
+
+
+def _blocks(rings: Rings) -> pl.DataFrame:
+    return rings.blocks.select("seller_id", "block_size", "block_density")
+
+
+def anomaly_scores(features: pl.DataFrame, *, seed: int = 0, n_trees: int = 100) -> np.ndarray:
+    """IsolationForest anomaly scores in (0, 1] of the rows of a feature table.
+
+    Uses every column but ``seller_id`` and :data:`ANOMALY_EXCLUDED`; missing values are
+    replaced by the column's median. The forest is seeded, fitted on at most 256 rows per
+    tree, and scores are computed in blocks of rows on two threads (each row's score does
+    not depend on the blocks), so they are the same on every run.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    from sklearn.ensemble import IsolationForest
+
+    columns = [c for c in features.columns if c != "seller_id" and c not in ANOMALY_EXCLUDED]
+    if n_trees == 0 or features.height < 2 or not columns:
+        return np.full(features.height, 0.5)
+    matrix = (
+        features.select(pl.col(columns).cast(pl.Float64))
+        .with_columns(pl.all().fill_null(pl.all().median()).fill_null(0.0).fill_nan(0.0))
+        .to_numpy()
+        .astype(np.float32)
+    )
+    forest = IsolationForest(
+        n_estimators=n_trees, max_samples=min(256, features.height), random_state=seed
+    ).fit(matrix)
+    blocks = np.array_split(np.arange(features.height), max(1, features.height // 100_000))
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        parts = list(pool.map(lambda rows: forest.score_samples(matrix[rows]), blocks))
+    return -np.concatenate(parts)

@@ -37,17 +37,19 @@ from syndicate.errors import InputError, SchemaError
 
 __all__ = [
     "BLOCKS_SCHEMA",
+    "IDENTIFIERS_SCHEMA",
     "MEMBERS_SCHEMA",
     "DenseBlocks",
     "Peeled",
     "block_density",
     "block_id_for",
-    "column_weights",
+    "empty_blocks",
     "find_dense_blocks",
     "peel",
 ]
 
 MEMBERS_SCHEMA = {"seller_id": pl.String, "block_id": pl.String}
+IDENTIFIERS_SCHEMA = {"kind": pl.String, "key": pl.String, "block_id": pl.String}
 BLOCKS_SCHEMA = {
     "block_id": pl.String,
     "n_sellers": pl.UInt32,
@@ -68,10 +70,14 @@ class DenseBlocks:
         One row per block: ``block_id``, ``n_sellers``, ``n_identifiers`` (identifiers in
         the block's densest snapshot) and ``density`` (``rho`` of that snapshot, sellers
         and identifiers together); sorted by ``block_id``.
+    identifiers
+        One row per identifier in a block's densest snapshot: ``kind``, ``key``,
+        ``block_id``; sorted by ``(kind, key)``.
     """
 
     members: pl.DataFrame
     blocks: pl.DataFrame
+    identifiers: pl.DataFrame
 
 
 @dataclass(frozen=True)
@@ -114,24 +120,6 @@ def block_id_for(smallest_member: str) -> str:
     """
     digest = hashlib.blake2b(smallest_member.encode("utf-8"), digest_size=6).hexdigest()
     return f"block-{digest}"
-
-
-def column_weights(
-    kinds: pl.Series, holders: np.ndarray, kind_weights: Mapping[str, float], default: float
-) -> np.ndarray:
-    """Edge weight of each identifier: ``kind_weight(kind) / ln(holders + 5)``.
-
-    Examples
-    --------
-    >>> w = column_weights(pl.Series(["ip", "payout"]), np.array([3, 3]), {"payout": 3.0}, 1.0)
-    >>> [round(float(x), 4) for x in w]
-    [0.4809, 1.4427]
-    """
-    _check_kind_weights(kind_weights, default)
-    weight = kinds.cast(pl.String).replace_strict(
-        dict(kind_weights), default=default, return_dtype=pl.Float64
-    )
-    return weight.to_numpy() / np.log(np.asarray(holders, dtype=np.float64) + 5.0)
 
 
 def _check_kind_weights(kind_weights: Mapping[str, float], default: float) -> None:
@@ -182,8 +170,8 @@ def peel(
     n_sellers, n_identifiers
         Node counts.
     holders
-        Global holder count ``n_j`` of each identifier, for the exclusivity rule (defaults
-        to the identifier's degree here).
+        Global holder count ``n_j`` of each identifier, for the exclusivity rule (its
+        degree here when not given, or when larger).
     min_sellers, max_sellers, min_density
         A snapshot is a valid block when it has between ``min_sellers`` and ``max_sellers``
         sellers and ``rho >= min_density``.
@@ -202,7 +190,8 @@ def peel(
     Each pass, in each connected piece ``P`` of what is left (scipy's connected components,
     all pieces at once):
 
-    1. A piece with fewer than ``min_sellers`` sellers is retired whole.
+    1. A piece with fewer than ``min_sellers`` sellers is retired whole (a piece always
+       has an identifier: nodes left without an edge are removed, see 3).
     2. Every node whose priority is at most ``tau(P)`` is removed, where
        ``tau(P) = max((1 + eps) * rho(P), q(P))`` and ``q(P)`` is the priority of the
        ``ceil(delta |P|)``-th lowest node of ``P``, ``delta = eps / (1 + eps)``. So at least
@@ -238,27 +227,33 @@ def peel(
     in_range = (sellers >= 0) & (sellers < n_s) & (identifiers >= 0) & (identifiers < n_i)
     if not in_range.all():
         raise InputError("edge indices out of range")
-    code = np.unique(sellers * max(n_i, 1) + identifiers)  # sorted by seller, identifier
-    edge_s, edge_j = code // max(n_i, 1), code % max(n_i, 1)
+    edge_s, edge_j = _distinct_edges(sellers, identifiers, n_i)
     held = np.bincount(edge_j, minlength=n_i)
-    n_j = held if holders is None else np.maximum(np.asarray(holders, dtype=np.int64), held)
+    n_j = held if holders is None else np.asarray(holders, dtype=np.int64).ravel()
     if n_j.shape != (n_i,):
         raise InputError(f"holders must have shape ({n_i},), got {n_j.shape}")
+    n_j = np.maximum(n_j, held)
     need_holders = min_identifier_share * n_j.astype(np.float64)
     delta = eps / (1.0 + eps)
 
     n_nodes = n_s + n_i
+    keep = ((held > 0) & (held >= need_holders))[edge_j]
+    edge_s, edge_j = edge_s[keep], edge_j[keep]
     alive = np.zeros(n_nodes, dtype=bool)
     alive[edge_s] = True
-    alive[n_s + np.flatnonzero((held > 0) & (held >= need_holders))] = True
-    keep = alive[edge_s] & alive[n_s + edge_j]
-    edge_s, edge_j = edge_s[keep], edge_j[keep]
-    alive[:] = False
-    alive[edge_s] = True
     alive[n_s + edge_j] = True
+    # The nodes left, by global number (sellers first), and the edges between them in local
+    # numbers (an index into ``nodes``), sorted by seller then identifier.
+    nodes = np.flatnonzero(alive)
+    m_s = int(np.searchsorted(nodes, n_s))
+    local = np.empty(n_nodes, dtype=np.int64)
+    local[nodes] = np.arange(nodes.size)
+    a, b = local[edge_s], local[n_s + edge_j]
+    edge_c = c[edge_j]
+    node_c, node_need = c[nodes[m_s:] - n_s], need_holders[nodes[m_s:] - n_s]
+    node_segment = np.full(nodes.size, -1, dtype=np.int64)
     removed_at = np.zeros(n_nodes, dtype=np.int64)  # first pass at which the node is gone
     last_segment = np.full(n_nodes, -1, dtype=np.int64)  # its segment when removed
-    segment_now = np.full(n_nodes, -1, dtype=np.int64)
 
     parent_parts: list[np.ndarray] = []
     created_parts: list[np.ndarray] = []
@@ -267,25 +262,16 @@ def peel(
     rec_sellers: list[np.ndarray] = []
     n_segments = 0
     t = 0
-    while True:
-        nodes = np.flatnonzero(alive)  # sellers first, then identifiers
+    while nodes.size:
         m = nodes.size
-        if m == 0:
-            break
-        m_s = int(np.searchsorted(nodes, n_s))
-        local = np.empty(n_nodes, dtype=np.int64)
-        local[nodes] = np.arange(m)
-        a, b = local[edge_s], local[n_s + edge_j]
         graph = csr_matrix((np.ones(a.size, dtype=np.int8), (a, b)), shape=(m, m))
         n_pieces, label_raw = connected_components(graph, directed=False)
         label = label_raw.astype(np.int64)
 
         # Priorities, and each piece's weight, size and seller count.
-        ids = nodes[m_s:] - n_s
-        holders_in = np.bincount(b - m_s, minlength=m - m_s)
         priority = np.empty(m, dtype=np.float64)
-        priority[:m_s] = np.bincount(a, weights=c[edge_j], minlength=m_s)
-        priority[m_s:] = c[ids] * holders_in
+        priority[:m_s] = np.bincount(a, weights=edge_c, minlength=m_s)
+        priority[m_s:] = node_c * np.bincount(b - m_s, minlength=m - m_s)
         f = np.bincount(label[m_s:], weights=priority[m_s:], minlength=n_pieces)
         size = np.bincount(label, minlength=n_pieces)
         piece_sellers = np.bincount(label[:m_s], minlength=n_pieces)
@@ -293,7 +279,7 @@ def peel(
 
         # Segments: a piece continues its segment unless that segment split this pass.
         came_from = np.empty(n_pieces, dtype=np.int64)
-        came_from[label] = segment_now[nodes]
+        came_from[label] = node_segment
         siblings = np.bincount(came_from[came_from >= 0], minlength=n_segments)
         goes_on = came_from >= 0
         goes_on[goes_on] = siblings[came_from[goes_on]] == 1
@@ -325,17 +311,20 @@ def peel(
         # Exclusivity, then nodes left without an edge.
         edge_on = stays[a] & stays[b]
         holders_left = np.bincount(b[edge_on] - m_s, minlength=m - m_s)
-        stays[m_s:] &= holders_left >= need_holders[ids]
+        stays[m_s:] &= holders_left >= node_need
         edge_on &= stays[b]
         degree = np.bincount(a[edge_on], minlength=m) + np.bincount(b[edge_on], minlength=m)
         stays &= degree > 0
 
-        gone = nodes[~stays]
-        removed_at[gone] = t + 1
-        last_segment[gone] = node_segment[~stays]
-        alive[gone] = False
-        segment_now[nodes] = node_segment
-        edge_s, edge_j = edge_s[edge_on], edge_j[edge_on]
+        gone = ~stays
+        removed_at[nodes[gone]] = t + 1
+        last_segment[nodes[gone]] = node_segment[gone]
+        renumber = np.cumsum(stays) - 1
+        a, b, edge_c = renumber[a[edge_on]], renumber[b[edge_on]], edge_c[edge_on]
+        node_c, node_need = node_c[stays[m_s:]], node_need[stays[m_s:]]
+        node_segment = node_segment[stays]
+        m_s = int(np.count_nonzero(stays[:m_s]))
+        nodes = nodes[stays]
         t += 1
 
     return _select(
@@ -372,7 +361,6 @@ def _select(
     min_density: float,
 ) -> Peeled:
     """Best snapshot of each segment, bottom-up choice of disjoint blocks, their members."""
-    empty = np.zeros(0, dtype=np.int64)
     if not rec_segment:
         return Peeled(
             seller_block=np.full(n_s, -1, dtype=np.int64),
@@ -387,7 +375,7 @@ def _select(
     rho = np.concatenate(rec_rho)
     n_sel = np.concatenate(rec_sellers)
     at = np.concatenate(
-        [np.full(part.size, p, dtype=np.int64) for p, part in enumerate(rec_segment)] or [empty]
+        [np.full(part.size, p, dtype=np.int64) for p, part in enumerate(rec_segment)]
     )
     # Best pass of each segment: highest rho, then earliest pass.
     order = np.lexsort((at, -rho, seg))
@@ -438,39 +426,101 @@ def _select(
     )
 
 
-def _numbered(seller_identifiers: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
-    """Distinct edges with seller and identifier numbers; the seller and identifier tables.
+_SEPARATOR = "\x00"  # between kind and key in an identifier's sort key
 
-    Sellers are numbered by ``seller_id``, identifiers by ``(kind, key)``; the holder count
-    of an identifier is the larger of its ``n_sellers`` (if given) and its rows here.
+
+@dataclass(frozen=True)
+class _Graph:
+    """The bipartite table as numbered, distinct edges.
+
+    Sellers are numbered in ``seller_id`` order, identifiers in ``(kind, key)`` order (the
+    order of ``kind + NUL + key``, kinds holding no NUL). ``holders`` is the larger of the
+    identifier's ``n_sellers`` (if given) and its distinct holders in the table.
     """
+
+    seller: np.ndarray
+    identifier: np.ndarray
+    seller_ids: pl.Series
+    identifier_keys: pl.Series
+    weight: np.ndarray
+    holders: np.ndarray
+
+
+def _graph(
+    seller_identifiers: pl.DataFrame, kind_weights: Mapping[str, float], default: float
+) -> _Graph:
     missing = {"seller_id", "kind", "key"} - set(seller_identifiers.columns)
     if missing:
         raise SchemaError(f"seller_identifiers lacks column(s) {sorted(missing)}")
-    columns = ["seller_id", "kind", "key"]
-    has_count = "n_sellers" in seller_identifiers.columns
-    table = seller_identifiers.select(
-        *(pl.col(name).cast(pl.String) for name in columns),
-        (pl.col("n_sellers") if has_count else pl.lit(0)).cast(pl.Int64).alias("n_sellers"),
+    _check_kind_weights(kind_weights, default)
+    kind = pl.col("kind").cast(pl.String)
+    count = pl.col("n_sellers") if "n_sellers" in seller_identifiers.columns else pl.lit(0)
+    keyed = seller_identifiers.select(
+        pl.col("seller_id").cast(pl.String),
+        pl.concat_str(kind, pl.col("key").cast(pl.String), separator=_SEPARATOR).alias("ident"),
+        kind.replace_strict(dict(kind_weights), default=default, return_dtype=pl.Float64).alias(
+            "kind_weight"
+        ),
+        count.cast(pl.Int64).fill_null(0).alias("n_sellers"),
+        kind.str.contains(_SEPARATOR, literal=True).alias("bad_kind"),
     )
-    if table.select(pl.any_horizontal(pl.col(columns).is_null().any())).item():
+    if keyed["seller_id"].null_count() or keyed["ident"].null_count():
         raise SchemaError("seller_identifiers has nulls in seller_id, kind or key")
-    edges = table.group_by(columns).agg(pl.col("n_sellers").max())
-    identifiers = (
-        edges.group_by("kind", "key")
-        .agg(pl.max_horizontal(pl.col("n_sellers").max(), pl.len()).alias("n_sellers"))
-        .sort("kind", "key")
-        .with_row_index("identifier")
+    if keyed["bad_kind"].any():
+        raise SchemaError("an identifier kind contains a NUL character")
+    seller_ids, identifier_keys = (
+        frame.to_series()
+        for frame in pl.collect_all(
+            [
+                keyed.lazy().select(pl.col("seller_id").unique().sort()),
+                keyed.lazy().select(pl.col("ident").unique().sort()),
+            ]
+        )
     )
-    sellers = edges.select("seller_id").unique().sort("seller_id").with_row_index("seller")
-    numbered = edges.join(identifiers.select("kind", "key", "identifier"), on=["kind", "key"])
-    numbered = numbered.join(sellers, on="seller_id").select("seller", "identifier")
-    return numbered, sellers, identifiers
+    codes = (
+        keyed.lazy()
+        .join(seller_ids.to_frame().with_row_index("seller").lazy(), on="seller_id")
+        .join(identifier_keys.to_frame().with_row_index("identifier").lazy(), on="ident")
+        .select("seller", "identifier", "kind_weight", "n_sellers")
+        .collect()
+    )
+    row_seller = codes["seller"].to_numpy().astype(np.int64)
+    row_identifier = codes["identifier"].to_numpy().astype(np.int64)
+    n_i = identifier_keys.len()
+    kind_weight = np.zeros(n_i, dtype=np.float64)
+    kind_weight[row_identifier] = codes["kind_weight"].to_numpy()
+    given = np.zeros(n_i, dtype=np.int64)
+    np.maximum.at(given, row_identifier, codes["n_sellers"].to_numpy())
+    edge_s, edge_j = _distinct_edges(row_seller, row_identifier, n_i)
+    holders = np.maximum(given, np.bincount(edge_j, minlength=n_i))
+    return _Graph(
+        seller=edge_s,
+        identifier=edge_j,
+        seller_ids=seller_ids,
+        identifier_keys=identifier_keys,
+        weight=kind_weight / np.log(holders.astype(np.float64) + 5.0),
+        holders=holders,
+    )
 
 
-def _empty() -> DenseBlocks:
+def _distinct_edges(
+    seller: np.ndarray, identifier: np.ndarray, n_identifiers: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct edges sorted by seller, then identifier (a sort, not a hash: it is faster)."""
+    width = max(n_identifiers, 1)
+    code = seller * width + identifier
+    if code.size > 1 and not np.all(code[1:] > code[:-1]):
+        code = np.sort(code)
+        code = code[np.r_[True, code[1:] != code[:-1]]]
+    return code // width, code % width
+
+
+def empty_blocks() -> DenseBlocks:
+    """No blocks: empty frames with the schemas of :class:`DenseBlocks`."""
     return DenseBlocks(
-        members=pl.DataFrame(schema=MEMBERS_SCHEMA), blocks=pl.DataFrame(schema=BLOCKS_SCHEMA)
+        members=pl.DataFrame(schema=MEMBERS_SCHEMA),
+        blocks=pl.DataFrame(schema=BLOCKS_SCHEMA),
+        identifiers=pl.DataFrame(schema=IDENTIFIERS_SCHEMA),
     )
 
 
@@ -515,19 +565,14 @@ def find_dense_blocks(
     [(4, 2, 1.5171)]
     """
     _check_parameters(min_sellers, max_sellers, min_density, min_identifier_share, eps)
-    _check_kind_weights(kind_weights, default_kind_weight)
-    if seller_identifiers.height == 0:
-        return _empty()
-    numbered, sellers, identifiers = _numbered(seller_identifiers)
-    holders = identifiers["n_sellers"].to_numpy()
-    weight = column_weights(identifiers["kind"], holders, kind_weights, default_kind_weight)
+    graph = _graph(seller_identifiers, kind_weights, default_kind_weight)
     peeled = peel(
-        numbered["seller"].to_numpy(),
-        numbered["identifier"].to_numpy(),
-        weight,
-        sellers.height,
-        identifiers.height,
-        holders,
+        graph.seller,
+        graph.identifier,
+        graph.weight,
+        graph.seller_ids.len(),
+        graph.identifier_keys.len(),
+        graph.holders,
         min_sellers=min_sellers,
         max_sellers=max_sellers,
         min_density=min_density,
@@ -535,38 +580,46 @@ def find_dense_blocks(
         eps=eps,
     )
     if peeled.n_blocks == 0:
-        return _empty()
+        return empty_blocks()
     in_block = np.flatnonzero(peeled.seller_block >= 0)
-    seller_ids = sellers["seller_id"]
-    names = np.asarray(
-        [block_id_for(seller_ids[int(first)]) for first in _first_members(peeled, in_block)],
-        dtype=object,
+    # Blocks are numbered by their smallest seller number, i.e. their smallest seller_id.
+    _, first = np.unique(peeled.seller_block[in_block], return_index=True)
+    names = pl.Series(
+        [block_id_for(name) for name in graph.seller_ids.gather(in_block[first]).to_list()],
+        dtype=pl.String,
     )
     members = pl.DataFrame(
         {
-            "seller_id": seller_ids.gather(in_block),
-            "block_id": pl.Series(names[peeled.seller_block[in_block]], dtype=pl.String),
+            "seller_id": graph.seller_ids.gather(in_block),
+            "block_id": names.gather(peeled.seller_block[in_block]),
         },
         schema=MEMBERS_SCHEMA,
     )
-    n_ids = np.bincount(
-        peeled.identifier_block[peeled.identifier_block >= 0], minlength=peeled.n_blocks
+    in_ids = np.flatnonzero(peeled.identifier_block >= 0)
+    split = graph.identifier_keys.gather(in_ids).str.splitn(_SEPARATOR, 2)
+    identifiers = pl.DataFrame(
+        {
+            "kind": split.struct.field("field_0"),
+            "key": split.struct.field("field_1"),
+            "block_id": names.gather(peeled.identifier_block[in_ids]),
+        },
+        schema=IDENTIFIERS_SCHEMA,
     )
     blocks = pl.DataFrame(
         {
-            "block_id": pl.Series(names, dtype=pl.String),
+            "block_id": names,
             "n_sellers": np.bincount(peeled.seller_block[in_block], minlength=peeled.n_blocks),
-            "n_identifiers": n_ids,
+            "n_identifiers": np.bincount(
+                peeled.identifier_block[in_ids], minlength=peeled.n_blocks
+            ),
             "density": peeled.density,
         }
     ).cast(BLOCKS_SCHEMA)  # type: ignore[arg-type]
-    return DenseBlocks(members=members.sort("seller_id"), blocks=blocks.sort("block_id"))
-
-
-def _first_members(peeled: Peeled, in_block: np.ndarray) -> np.ndarray:
-    """Smallest seller index of each block (``in_block`` ascending; blocks in that order)."""
-    _, first = np.unique(peeled.seller_block[in_block], return_index=True)
-    return in_block[first]
+    return DenseBlocks(
+        members=members.sort("seller_id"),
+        blocks=blocks.sort("block_id"),
+        identifiers=identifiers.sort("kind", "key"),
+    )
 
 
 def block_density(
@@ -579,9 +632,10 @@ def block_density(
 ) -> float:
     """``rho`` of a node set, computed directly from the table (for tests and reports).
 
-    ``f`` sums ``c_j`` over the rows whose seller is in ``sellers`` and whose ``(kind, key)``
-    is in ``identifiers``; the node count is the number of distinct sellers and identifiers
-    given. ``c_j`` uses the same holder count as :func:`find_dense_blocks`.
+    ``f`` sums ``c_j`` over the distinct rows whose seller is in ``sellers`` and whose
+    ``(kind, key)`` is in ``identifiers``; the node count is the number of distinct sellers
+    and identifiers given, whether the table holds them or not. ``c_j`` is computed as by
+    :func:`find_dense_blocks`, and ``f`` is summed in the same order as by :func:`peel`.
 
     Examples
     --------
@@ -594,16 +648,13 @@ def block_density(
     n_nodes = len(chosen_sellers) + len(chosen_ids)
     if n_nodes == 0 or seller_identifiers.height == 0:
         return 0.0
-    numbered, seller_table, identifier_table = _numbered(seller_identifiers)
-    holders = identifier_table["n_sellers"].to_numpy()
-    weight = column_weights(identifier_table["kind"], holders, kind_weights, default_kind_weight)
-    wanted_ids = pl.DataFrame(chosen_ids, schema=["kind", "key"], orient="row").cast(pl.String)
-    id_numbers = identifier_table.join(wanted_ids, on=["kind", "key"])["identifier"]
-    seller_numbers = seller_table.filter(pl.col("seller_id").is_in(chosen_sellers))["seller"]
-    inside = numbered.filter(
-        pl.col("seller").is_in(seller_numbers.implode())
-        & pl.col("identifier").is_in(id_numbers.implode())
-    )
-    counts = np.bincount(inside["identifier"].to_numpy(), minlength=identifier_table.height)
-    f = np.bincount(np.zeros(counts.size, dtype=np.int64), weights=weight * counts)
-    return float(f[0]) / n_nodes if f.size else 0.0
+    graph = _graph(seller_identifiers, kind_weights, default_kind_weight)
+    seller_in = graph.seller_ids.is_in(chosen_sellers).to_numpy()
+    keys = [f"{kind}{_SEPARATOR}{key}" for kind, key in chosen_ids]
+    identifier_in = graph.identifier_keys.is_in(keys).to_numpy()
+    inside = seller_in[graph.seller] & identifier_in[graph.identifier]
+    n_i = graph.identifier_keys.len()
+    holders_in = np.bincount(graph.identifier[inside], minlength=n_i)
+    # Sequential sum in identifier order, as peel sums a piece's weight.
+    f = np.bincount(np.zeros(n_i, dtype=np.int64), weights=graph.weight * holders_in)
+    return float(f[0]) / n_nodes

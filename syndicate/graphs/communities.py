@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import igraph as ig
 import networkx as nx
@@ -20,8 +20,7 @@ import numpy as np
 import polars as pl
 
 from syndicate.config import Config
-from syndicate.graphs.blocks import DenseBlocks, find_dense_blocks
-from syndicate.graphs.blocks import _empty as empty_blocks
+from syndicate.graphs.blocks import DenseBlocks, empty_blocks, find_dense_blocks
 from syndicate.graphs.linkage import LinkageGraph
 
 __all__ = ["Rings", "find_rings", "ring_graph", "ring_id_for", "seller_graph"]
@@ -39,11 +38,26 @@ class Rings:
         (null when its community is smaller than ``min_ring_size``).
     rings
         One row per ring: ``ring_id``, ``size``, ``n_edges``, ``density``, ``weight``
-        (total edge weight inside), ``component_size``, ``kinds`` (what binds it).
+        (total edge weight inside), ``component_size`` (of the backbone), ``kinds`` (what
+        binds it), ``detectors`` (``leiden`` and/or ``dense_block``) and ``block_density``
+        (the density of the dense block that made or matched it; null if none).
+    blocks
+        One row per seller in a dense block: ``seller_id``, ``block_id``, ``block_size``,
+        ``block_density`` (see :mod:`syndicate.graphs.blocks`).
     """
 
     members: pl.DataFrame
     rings: pl.DataFrame
+    blocks: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=BLOCK_MEMBERS))
+
+
+#: Columns of :attr:`Rings.blocks`.
+BLOCK_MEMBERS: dict[str, pl.DataType] = {
+    "seller_id": pl.String(),
+    "block_id": pl.String(),
+    "block_size": pl.UInt32(),
+    "block_density": pl.Float64(),
+}
 
 
 #: Rounds of re-splitting communities larger than ``Config.max_ring_size``.
@@ -206,9 +220,18 @@ def find_rings(linkage: LinkageGraph, config: Config | None = None) -> Rings:
     rings = _ring_table(numbered, members).join(
         _detectors(members, block_of, blocks), on="ring_id", how="left"
     )
+    block_members = blocks.members.join(
+        blocks.blocks.select(
+            "block_id",
+            pl.col("n_sellers").alias("block_size"),
+            pl.col("density").alias("block_density"),
+        ),
+        on="block_id",
+    )
     return Rings(
         members=members.select("seller_id", "component", "community", "ring_id").sort("seller_id"),
         rings=rings,
+        blocks=block_members.select(list(BLOCK_MEMBERS)).cast(BLOCK_MEMBERS).sort("seller_id"),  # type: ignore[arg-type]
     )
 
 
