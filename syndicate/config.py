@@ -52,7 +52,7 @@ CONFIG_SECTIONS: Mapping[str, tuple[str, ...]] = MappingProxyType(
             "block_eps",
             "lineage_min_jaccard",
         ),
-        "model": ("cv_folds", "n_estimators", "importance_repeats", "n_jobs"),
+        "model": ("cv_folds", "n_estimators", "importance_repeats", "n_jobs", "anomaly_trees"),
         "decisions": (
             "syndicate_precision",
             "review_precision",
@@ -98,6 +98,7 @@ _KINDS: dict[str, str] = {
     "n_estimators": _INT,
     "importance_repeats": _INT,
     "n_jobs": _INT,
+    "anomaly_trees": _INT,
     "syndicate_precision": _FLOAT,
     "review_precision": _FLOAT,
     "bad_rate": _OPTIONAL_FLOAT,
@@ -212,6 +213,9 @@ class Config:
         Fixed score thresholds that override the precision targets (``None``: use them).
     cold_syndicate_threshold, cold_review_threshold
         Thresholds on the structure-only score when there are no usable labels.
+    anomaly_trees
+        Trees of the IsolationForest behind the ``anomaly_score`` feature (0: no anomaly
+        score; every seller gets 0.5).
     n_jobs
         Worker processes of the forest (``-1``: every core); results do not depend on it.
     top_pages
@@ -248,6 +252,7 @@ class Config:
     cold_syndicate_threshold: float = 0.75
     cold_review_threshold: float = 0.7
     n_jobs: int = -1
+    anomaly_trees: int = 100
     top_pages: int = 50
     seed: int = 0
 
@@ -335,6 +340,8 @@ class Config:
             raise ConfigError(
                 f"importance_repeats must be an integer >= 0; got {self.importance_repeats!r}"
             )
+        if not (_is_int(self.anomaly_trees) and self.anomaly_trees >= 0):
+            raise ConfigError(f"anomaly_trees must be an integer >= 0; got {self.anomaly_trees!r}")
         jobs = self.n_jobs
         if not (isinstance(jobs, int) and not isinstance(jobs, bool) and jobs != 0):
             raise ConfigError(f"n_jobs must be a non-zero integer; got {self.n_jobs!r}")
@@ -514,6 +521,8 @@ def _toml_value(value: object) -> str:
         return "{ " + items + " }"
     if isinstance(value, str):
         return '"' + "".join(_toml_char(char) for char in value) + '"'
+    if isinstance(value, bool):
+        return "true" if value else "false"
     if isinstance(value, float):
         return repr(value)
     return str(value)

@@ -123,7 +123,15 @@ def run_pipeline(
         )
         rings = _renamed(found, lineage.id_map())
     with report.step("Computing seller features"):
-        features = seller_features(inputs.sellers, inputs.links, linkage, rings, inputs.labels)
+        features = seller_features(
+            inputs.sellers,
+            inputs.links,
+            linkage,
+            rings,
+            inputs.labels,
+            seed=config.seed,
+            anomaly_trees=config.anomaly_trees,
+        )
     step = "Scoring with the saved model" if saved_model else "Training the model and scoring"
     fits = config.cv_folds + 1 if saved_model is None and can_train(inputs.labels) else None
     with report.step(step, total=fits) as running:

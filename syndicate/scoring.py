@@ -413,7 +413,12 @@ def score_marketplace(
     warnings: list[str] = []
     n_bad, n_good = _usable_labels(labels)
     members = rings.members.select("seller_id", "ring_id")
-    table = ring_features(sellers, rings, labels)
+    anomaly = (
+        features.select("seller_id", "anomaly_score")
+        if config.anomaly_trees and "anomaly_score" in features.columns
+        else None
+    )
+    table = ring_features(sellers, rings, labels, anomaly)
     model: SellerModel | None = None
     if saved_model is not None:
         seller_table, thresholds = _score_saved(saved_model, features, members, config, warnings)

@@ -207,7 +207,8 @@ def ring_inputs(*, created_at: bool = True, labels: dict[str, int] | None = None
     inputs = load_inputs(
         sellers, links_frame(RING_LINKS), labels=None if labels is None else labels_frame(labels)
     )
-    return Graphs.of(inputs, Config())
+    # No anomaly score: the structure scores below are worked out without its term.
+    return Graphs.of(inputs, Config(anomaly_trees=0))
 
 
 @dataclass(frozen=True)
@@ -224,7 +225,14 @@ class Graphs:
     def of(cls, inputs: MarketplaceInputs, config: Config) -> Graphs:
         linkage = build_linkage(inputs.links, inputs.edges, config)
         rings = find_rings(linkage, config)
-        features = seller_features(inputs.sellers, inputs.links, linkage, rings, inputs.labels)
+        features = seller_features(
+            inputs.sellers,
+            inputs.links,
+            linkage,
+            rings,
+            inputs.labels,
+            anomaly_trees=config.anomaly_trees,
+        )
         return cls(inputs, config, linkage, rings, features)
 
     def score(self, config: Config | None = None, *, labels: bool = True) -> Scores:
@@ -518,7 +526,9 @@ def test_a_repeated_relation_counts_a_known_bad_seller_once() -> None:
 
 
 def cold(syndicate: float, review: float) -> Config:
-    return Config(cold_syndicate_threshold=syndicate, cold_review_threshold=review)
+    return Config(
+        cold_syndicate_threshold=syndicate, cold_review_threshold=review, anomaly_trees=0
+    )
 
 
 def sellers_by_id(scores: Scores, column: str) -> dict[str, object]:

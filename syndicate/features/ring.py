@@ -10,7 +10,13 @@ import polars as pl
 
 from syndicate.graphs.communities import Rings
 
-__all__ = ["RING_FEATURES", "STRUCTURE_SCORE_WEIGHTS", "ring_features", "structure_score"]
+__all__ = [
+    "RING_FEATURES",
+    "STRUCTURE_SCORE_WEIGHTS",
+    "STRUCTURE_SCORE_WEIGHTS_ANOMALY",
+    "ring_features",
+    "structure_score",
+]
 
 #: Columns that :func:`ring_features` adds to ``Rings.rings``: name -> (dtype, meaning).
 RING_FEATURES: dict[str, tuple[pl.DataType, str]] = {
@@ -28,11 +34,18 @@ RING_FEATURES: dict[str, tuple[pl.DataType, str]] = {
     "n_labeled": (pl.UInt32(), "members with a label"),
     "n_known_bad": (pl.UInt32(), "members labelled bad"),
     "n_known_good": (pl.UInt32(), "members labelled good"),
+    "anomaly": (
+        pl.Float64(),
+        "mean over the members of their anomaly_score's percentile among all sellers, in "
+        "[0, 1] (null when anomaly scores were not given)",
+    ),
     "structure_score": (pl.Float64(), "structure-only score in [0, 1] (structure_score)"),
 }
 
 #: Weights of the terms of :func:`structure_score` (they sum to 1).
 STRUCTURE_SCORE_WEIGHTS = {"burst": 0.5, "size": 0.25, "density": 0.25}
+#: The weights when the members' anomaly scores are known (they sum to 1).
+STRUCTURE_SCORE_WEIGHTS_ANOMALY = {"burst": 0.4, "size": 0.2, "density": 0.2, "anomaly": 0.2}
 #: Onboarding MAD (days) at which the burst term falls to 1/e.
 BURST_SCALE_DAYS = 14.0
 #: Members beyond two at which the size term reaches 1 - 1/e.
@@ -40,7 +53,12 @@ SIZE_SCALE = 6.0
 
 
 def structure_score(
-    size: pl.Expr, density: pl.Expr, onboarding_mad_days: pl.Expr, *, has_created_at: bool
+    size: pl.Expr,
+    density: pl.Expr,
+    onboarding_mad_days: pl.Expr,
+    *,
+    has_created_at: bool,
+    anomaly: pl.Expr | None = None,
 ) -> pl.Expr:
     """The structure-only ring score, in [0, 1]:
 
@@ -50,20 +68,33 @@ def structure_score(
     (groups larger than a household), and ``density`` the share of member pairs linked.
     Without ``created_at`` (or for a ring whose MAD is null: fewer than two members with
     a known ``created_at``) the burst term is dropped and the others share its weight.
+    With ``anomaly`` (the ring's mean anomaly percentile, see :func:`ring_features`) the
+    weights are ``0.4·burst + 0.2·size_term + 0.2·density + 0.2·anomaly``.
     """
     size_term = 1.0 - (-(size.cast(pl.Float64) - 2.0) / SIZE_SCALE).exp()
-    weights = STRUCTURE_SCORE_WEIGHTS
-    rest = weights["size"] + weights["density"]
-    without = (weights["size"] * size_term + weights["density"] * density) / rest
+    weights = STRUCTURE_SCORE_WEIGHTS if anomaly is None else STRUCTURE_SCORE_WEIGHTS_ANOMALY
+    terms = {"size": size_term, "density": density}
+    if anomaly is not None:
+        terms["anomaly"] = anomaly.fill_null(0.5)
+    rest = sum(weights[name] for name in terms)
+    without = pl.sum_horizontal(weights[name] * term for name, term in terms.items())
     if not has_created_at:
-        return without.clip(0.0, 1.0)
+        return (without / rest).clip(0.0, 1.0)
     burst = (-onboarding_mad_days / BURST_SCALE_DAYS).exp()
-    score = weights["burst"] * burst + weights["size"] * size_term + weights["density"] * density
-    return pl.when(onboarding_mad_days.is_not_null()).then(score).otherwise(without).clip(0.0, 1.0)
+    score = weights["burst"] * burst + without
+    return (
+        pl.when(onboarding_mad_days.is_not_null())
+        .then(score)
+        .otherwise(without / rest)
+        .clip(0.0, 1.0)
+    )
 
 
 def ring_features(
-    sellers: pl.DataFrame, rings: Rings, labels: pl.DataFrame | None = None
+    sellers: pl.DataFrame,
+    rings: Rings,
+    labels: pl.DataFrame | None = None,
+    anomaly: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """``Rings.rings`` with the columns of :data:`RING_FEATURES`, sorted by ``ring_id``.
 
@@ -112,6 +143,20 @@ def ring_features(
             )
         )
         stats = stats.join(counts, on="ring_id", how="left")
+    if anomaly is not None and anomaly.height:
+        percentile = anomaly.select(
+            "seller_id",
+            ((pl.col("anomaly_score").rank("average") - 1) / max(anomaly.height - 1, 1)).alias(
+                "_percentile"
+            ),
+        )
+        stats = stats.join(
+            in_ring.join(percentile, on="seller_id")
+            .group_by("ring_id")
+            .agg(pl.col("_percentile").sort().mean().alias("anomaly")),
+            on="ring_id",
+            how="left",
+        )
     table = rings.rings.join(stats, on="ring_id", how="left")
     for name, (dtype, _) in RING_FEATURES.items():
         if name not in table.columns:
@@ -128,6 +173,7 @@ def ring_features(
             pl.col("density"),
             pl.col("onboarding_mad_days"),
             has_created_at=has_created_at,
+            anomaly=pl.col("anomaly") if anomaly is not None and anomaly.height else None,
         ).alias("structure_score")
     )
     return table.select(*rings.rings.columns, *RING_FEATURES).sort("ring_id")

@@ -37,7 +37,8 @@ class LinkageGraph:
     edges
         The projected seller graph, one row per linked pair with ``src < dst``:
         ``src``, ``dst``, ``weight``, ``n_shared`` (identifiers and given edges binding the
-        pair) and ``kinds`` (sorted distinct kinds or relations that bind it).
+        pair), ``kinds`` (sorted distinct kinds or relations that bind it) and
+        ``backbone`` (the pair shares an identifier that is not popular, or a given edge).
     """
 
     identifiers: pl.DataFrame
@@ -122,8 +123,12 @@ def build_linkage(
     """Build the seller graph from validated links (and optional given edges).
 
     The weight of a pair sums, over the identifiers the two sellers share,
-    ``kind_weight / log2(n_sellers)`` (a value shared by 2 sellers counts fully, one shared
-    by 16 a quarter), plus ``weight × kind_weight(relation)`` of given edges.
+    ``kind_weight / (n_sellers - 1)`` (resource allocation: each identifier hands every
+    holder ``kind_weight`` in all, spread over the others, so a value shared by 2 sellers
+    counts fully and one shared by 36 adds 1/35 to each pair; ``pair_weighting = "log"``
+    gives ``kind_weight / log2(n_sellers)``), plus ``weight × kind_weight(relation)`` of
+    given edges. ``backbone`` marks the pairs that share at least one identifier held by
+    at most ``popular_limit`` sellers (or a given edge): rings are found on those only.
 
     Examples
     --------
@@ -132,8 +137,8 @@ def build_linkage(
     >>> graph = build_linkage(links)
     >>> graph.edges.select("src", "dst", "n_shared").rows()
     [('a', 'b', 1), ('a', 'c', 1), ('b', 'c', 1)]
-    >>> round(graph.edges["weight"][0], 4)  # payout weight 3.0 / log2(3 sellers)
-    1.8928
+    >>> graph.edges["weight"][0]  # payout weight 3.0 / (3 sellers - 1)
+    1.5
     """
     cfg = config or Config()
     bipartite, stats = identifier_table(links)
