@@ -177,9 +177,9 @@ class Config:
     min_ring_size
         The smallest community reported as a ring.
     max_ring_size
-        A community larger than this is split again by Leiden as a graph of its own (up to
-        four rounds), so one giant component cannot come back as one ring; also the largest
-        dense block.
+        A community larger than this is split again by Leiden as a graph of its own, at
+        modularity's own resolution (at least 1; up to four rounds), so one giant component
+        cannot come back as one ring; also the largest dense block.
     dense_blocks
         Run the second detector: dense blocks of the bipartite seller–identifier graph
         (:mod:`syndicate.graphs.blocks`), reconciled with Leiden's rings.

@@ -461,6 +461,7 @@ def evaluate_run(
         "jaccard_threshold": recovery.threshold,
         **_partition_scores(found, known),
         **_ring_decisions(found, rings, known),
+        "by_detector": _by_detector(found, rings, true_rings, legit if legit.height else None),
     }
     run_thresholds = [t for t in _run_thresholds(folder) if 0 <= t <= 1]
     table = threshold_table(y, scores, [*THRESHOLD_GRID, *run_thresholds])
@@ -488,6 +489,100 @@ def evaluate_run(
         "good_scores": scores[y == 0],
     }
     return Evaluation(metrics, table, false_positives, curve)
+
+
+#: The ring detectors of ``syndicate run`` (values of ``rings.parquet``'s ``detectors``).
+DETECTORS = ("leiden", "dense_block")
+
+
+def _ring_detectors(rings: pl.DataFrame) -> tuple[pl.DataFrame, str | None]:
+    """``ring_id``, ``detectors`` (a sorted list of strings) per ring of ``rings.parquet``.
+
+    An older run folder has no ``detectors`` column: all its rings came from Leiden, which
+    the returned note says.
+    """
+    if "detectors" not in rings.columns:
+        note = (
+            "rings.parquet has no 'detectors' column (a run folder from before dense-block "
+            "detection): every ring is counted as found by leiden"
+        )
+        return rings.select(
+            pl.col("ring_id").cast(pl.String), pl.lit(["leiden"]).alias("detectors")
+        ), note
+    column = rings["detectors"]
+    if column.dtype == pl.String:
+        detectors = pl.concat_list(pl.col("detectors"))
+    elif isinstance(column.dtype, pl.List) and column.dtype.inner in (pl.String, pl.Null):
+        detectors = pl.col("detectors").cast(pl.List(pl.String))
+    else:
+        raise InputFileError(
+            f"rings.parquet: column 'detectors' must be a list of strings; got {column.dtype}"
+        )
+    table = rings.select(
+        pl.col("ring_id").cast(pl.String),
+        detectors.list.eval(pl.element().drop_nulls()).list.unique().list.sort(),
+    )
+    return table, None
+
+
+def _by_detector(
+    found: pl.DataFrame,
+    rings: pl.DataFrame,
+    true_rings: pl.DataFrame,
+    legit: pl.DataFrame | None,
+) -> dict[str, Any]:
+    """Ring recovery of each detector's rings, of the union, and of rings one detector alone found.
+
+    ``found`` (``seller_id``, ``ring_id``) holds the members of every found ring; the
+    detectors of each come from ``rings`` (its ``detectors`` column, or leiden for all when
+    it has none). A ring with no detector recorded counts in ``union`` only.
+    """
+    detectors, note = _ring_detectors(rings)
+    ring_ids = found.select("ring_id").unique()
+    attributed = ring_ids.join(detectors, on="ring_id", how="left").with_columns(
+        pl.col("detectors").fill_null(pl.lit([], dtype=pl.List(pl.String)))
+    )
+    seen = attributed["detectors"].explode().drop_nulls().unique().to_list()
+    known = [d for d in DETECTORS if note is None or d == "leiden"]
+    names = [*known, *sorted(set(seen) - set(known))]
+
+    def recovery(ids: pl.Series) -> RingRecovery:
+        subset = found.filter(pl.col("ring_id").is_in(ids.implode()))
+        return ring_recovery(subset, true_rings, legit)
+
+    def figures(result: RingRecovery) -> dict[str, Any]:
+        return {
+            "n_found_rings": result.n_found_rings,
+            "n_recovered": result.n_recovered,
+            "recall": _round(result.recall),
+            "precision": _round(result.precision),
+        }
+
+    table: dict[str, Any] = {}
+    only: dict[str, Any] = {}
+    for name in names:
+        has = attributed.filter(pl.col("detectors").list.contains(name))["ring_id"]
+        table[name] = figures(recovery(has))
+        alone = attributed.filter(
+            (pl.col("detectors").list.len() == 1) & pl.col("detectors").list.contains(name)
+        )["ring_id"]
+        result = recovery(alone)
+        only[f"{name}_only"] = {
+            "n_found_rings": result.n_found_rings,
+            "n_matching": round(result.precision * result.n_found_rings)
+            if result.n_found_rings
+            else 0,
+            "precision": _round(result.precision),
+        }
+    table["union"] = figures(recovery(ring_ids["ring_id"]))
+    unattributed = attributed.filter(pl.col("detectors").list.len() == 0).height
+    if unattributed:
+        missing = (
+            f"{unattributed} found ring(s) have no detector recorded in rings.parquet and "
+            "count in union only"
+        )
+        note = missing if note is None else f"{note}; {missing}"
+    return {**table, "only": only, "note": note}
 
 
 def _read_checked(path: Path, table: str, columns: Sequence[str]) -> pl.DataFrame:

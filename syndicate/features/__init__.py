@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from syndicate.features.seller import (
+    ANOMALY_EXCLUDED,
     BUILT_IN_KINDS,
     NEIGHBOURHOOD_AGGREGATES,
     SELLER_FEATURES,
+    anomaly_scores,
     feature_schema,
     neighbour_pairs,
     seller_features,
@@ -13,9 +15,11 @@ from syndicate.features.seller import (
 )
 
 __all__ = [
+    "ANOMALY_EXCLUDED",
     "BUILT_IN_KINDS",
     "NEIGHBOURHOOD_AGGREGATES",
     "SELLER_FEATURES",
+    "anomaly_scores",
     "feature_schema",
     "neighbour_pairs",
     "seller_features",

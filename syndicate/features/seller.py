@@ -15,6 +15,7 @@ from syndicate.graphs.communities import Rings, seller_graph
 from syndicate.graphs.linkage import LinkageGraph
 
 __all__ = [
+    "ANOMALY_EXCLUDED",
     "BUILT_IN_KINDS",
     "NEIGHBOURHOOD_AGGREGATES",
     "SELLER_FEATURES",

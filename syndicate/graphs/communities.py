@@ -62,6 +62,8 @@ BLOCK_MEMBERS: dict[str, pl.DataType] = {
 
 #: Rounds of re-splitting communities larger than ``Config.max_ring_size``.
 MAX_SPLIT_DEPTH = 4
+#: The modularity resolution of those re-splits.
+RESPLIT_RESOLUTION = 1.0
 
 
 def ring_id_for(smallest_member: str) -> str:
@@ -76,7 +78,7 @@ def ring_id_for(smallest_member: str) -> str:
     return f"ring-{digest}"
 
 
-def _leiden(graph: ig.Graph, config: Config) -> np.ndarray:
+def _leiden(graph: ig.Graph, config: Config, resolution: float | None = None) -> np.ndarray:
     """igraph's Leiden on one component, every knob explicit; returns the membership.
 
     igraph's C implementation is used rather than leidenalg's: on some weighted cliques
@@ -89,7 +91,7 @@ def _leiden(graph: ig.Graph, config: Config) -> np.ndarray:
         clustering = graph.community_leiden(
             objective_function=config.leiden_objective,
             weights="weight",
-            resolution=config.leiden_resolution,
+            resolution=config.leiden_resolution if resolution is None else resolution,
             beta=0.01,
             n_iterations=config.leiden_iterations,
         )
@@ -178,11 +180,15 @@ def find_rings(linkage: LinkageGraph, config: Config | None = None) -> Rings:
     pending = [
         np.flatnonzero(component == comp) for comp in np.flatnonzero(sizes >= 2 * cfg.min_ring_size)
     ]
+    resolution = cfg.leiden_resolution
     for _ in range(MAX_SPLIT_DEPTH):
         too_large: list[np.ndarray] = []
         for vertices in pending:
-            split = _leiden(graph.induced_subgraph(vertices.tolist()), cfg)
+            split = _leiden(graph.induced_subgraph(vertices.tolist()), cfg, resolution)
             if split.max() == 0:
+                retry = cfg.leiden_objective == "modularity" and resolution < RESPLIT_RESOLUTION
+                if len(vertices) > cfg.max_ring_size and retry:
+                    too_large.append(vertices)  # kept whole: try again at resolution 1
                 continue
             community[vertices] = next_label + split
             next_label += int(split.max()) + 1
@@ -192,6 +198,10 @@ def find_rings(linkage: LinkageGraph, config: Config | None = None) -> Rings:
                 vertices[split == part] for part in np.flatnonzero(parts > cfg.max_ring_size)
             ]
         pending = too_large
+        # Parts still too large are split at modularity's own resolution (at least 1) as
+        # graphs of their own; CPM's resolution does not depend on the graph, so it stays.
+        if cfg.leiden_objective == "modularity":
+            resolution = max(resolution, RESPLIT_RESOLUTION)
         if not pending:
             break
     members = index.with_columns(

@@ -11,6 +11,7 @@ import html
 import os
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -114,6 +115,46 @@ def score_histogram_svg(bad: np.ndarray, good: np.ndarray, bins: int = 20) -> st
 
 def _rows(pairs: Sequence[tuple[str, object]]) -> str:
     return "".join(f"<tr><th>{_esc(k)}</th><td class='n'>{_num(v)}</td></tr>" for k, v in pairs)
+
+
+def _detector_table(by_detector: dict[str, Any] | None) -> str:
+    """Ring recovery per detector, of the union and of rings one detector alone found."""
+    if not by_detector:
+        return ""
+    header = (
+        "<tr><th>detector</th><th>rings found</th><th>true rings recovered</th><th>recall</th>"
+        "<th>precision</th></tr>"
+    )
+    only = by_detector.get("only") or {}
+    rows = [
+        (name.replace("_", " "), d["n_found_rings"], d["n_recovered"], d["recall"], d["precision"])
+        for name, d in by_detector.items()
+        if name not in ("only", "note") and isinstance(d, dict)
+    ] + [
+        (
+            name.replace("_", " ").removesuffix(" only") + " alone",
+            d["n_found_rings"],
+            None,
+            None,
+            d["precision"],
+        )
+        for name, d in only.items()
+    ]
+    body = "".join(
+        f"<tr><th>{_esc(label)}</th>"
+        + "".join(f"<td class='n'>{_num(v)}</td>" for v in values)
+        + "</tr>"
+        for label, *values in rows
+    )
+    note = by_detector.get("note")
+    notes = f'<p class="note">{_esc(note)}</p>' if note else ""
+    return (
+        "<h3>Rings by detector</h3>"
+        '<p class="note">Recall: true rings whose best match among those rings has Jaccard at '
+        "least the threshold; precision: those rings matching a true ring or legit group. "
+        "“Alone”: rings no other detector found.</p>"
+        f"{notes}<table>{header}{body}</table>"
+    )
 
 
 def render_report(evaluation: Evaluation) -> str:
@@ -225,6 +266,7 @@ are not in the truth table and are left out.</p>
             ]
         )
     }</table>
+{_detector_table(ring.get("by_detector"))}
 <h2>Thresholds</h2>
 <p class="note">Every seller whose score is at least the threshold is flagged; the run's own
 thresholds are in bold.</p>
