@@ -23,7 +23,7 @@ from syndicate.config import Config
 from syndicate.graphs.blocks import DenseBlocks, empty_blocks, find_dense_blocks
 from syndicate.graphs.linkage import LinkageGraph
 
-__all__ = ["Rings", "find_rings", "ring_graph", "ring_id_for", "seller_graph"]
+__all__ = ["Rings", "find_rings", "graph_blocks", "ring_graph", "ring_id_for", "seller_graph"]
 
 
 @dataclass(frozen=True)
@@ -207,7 +207,7 @@ def find_rings(linkage: LinkageGraph, config: Config | None = None) -> Rings:
     members = index.with_columns(
         pl.Series("component_raw", component), pl.Series("community_raw", community)
     )
-    blocks = _dense_blocks(linkage, cfg)
+    blocks = graph_blocks(linkage, cfg)
     members, block_of = _reconcile(members, blocks, cfg.min_ring_size)
     # Name components and communities by their smallest member, never by algorithm order.
     members = members.with_columns(
@@ -245,7 +245,7 @@ def find_rings(linkage: LinkageGraph, config: Config | None = None) -> Rings:
     )
 
 
-def _dense_blocks(linkage: LinkageGraph, config: Config) -> DenseBlocks:
+def graph_blocks(linkage: LinkageGraph, config: Config) -> DenseBlocks:
     """The dense blocks of the bipartite graph of shared identifiers (hubs held back)."""
     table = linkage.seller_identifiers.filter(~pl.col("hub")).join(
         linkage.identifiers.select("kind", "key", "n_sellers"), on=["kind", "key"]
