@@ -90,7 +90,8 @@ def _make_run(folder: Path) -> tuple[Path, Path]:
         },
         schema_overrides={"ring_id": pl.String, "reasons": pl.List(pl.String)},
     ).write_parquet(folder / "labels.parquet")
-    # R1 holds a1, labelled (out of fold); R2 holds no labelled seller.
+    # R1 holds a1, labelled (out of fold); R2 holds no labelled seller. Both detectors found
+    # R1 (a dense block matched it); Leiden alone found R2.
     pl.DataFrame(
         {
             "ring_id": ["R1", "R2"],
@@ -98,8 +99,15 @@ def _make_run(folder: Path) -> tuple[Path, Path]:
             "ring_score": [0.9, 0.4],
             "decision": ["syndicate", "review"],
             "n_labeled": [1, 0],
+            "detectors": [["dense_block", "leiden"], ["leiden"]],
+            "block_density": [0.8, None],
         },
-        schema_overrides={"size": pl.UInt32, "n_labeled": pl.UInt32},
+        schema_overrides={
+            "size": pl.UInt32,
+            "n_labeled": pl.UInt32,
+            "detectors": pl.List(pl.String),
+            "block_density": pl.Float64,
+        },
     ).write_parquet(folder / "rings.parquet")
     held = pl.DataFrame(
         IDENTIFIERS, schema=["ring_id", "seller_id", "kind", "key", "hub"], orient="row"
@@ -198,6 +206,21 @@ def _nmi() -> float:
     return mi / ((h_true + h_found) / 2)
 
 
+# By detector (R1: dense_block and leiden; R2: leiden alone):
+#   leiden {R1, R2}: the union, as above: recall 1/2 (A by R1), precision 1/2, 1 recovered.
+#   dense_block {R1}: recall 1/2 (A by R1; B overlaps no dense-block ring), precision 1/1.
+#   leiden alone {R2}: precision 0/1. dense_block alone: no ring, precision undefined.
+BY_DETECTOR = {
+    "leiden": {"n_found_rings": 2, "n_recovered": 1, "recall": 0.5, "precision": 0.5},
+    "dense_block": {"n_found_rings": 1, "n_recovered": 1, "recall": 0.5, "precision": 1.0},
+    "union": {"n_found_rings": 2, "n_recovered": 1, "recall": 0.5, "precision": 0.5},
+    "only": {
+        "leiden_only": {"n_found_rings": 1, "n_matching": 0, "precision": 0.0},
+        "dense_block_only": {"n_found_rings": 0, "n_matching": 0, "precision": None},
+    },
+    "note": None,
+}
+
 # Ring decisions: R1 is bad (2 of 3 members bad), R2 is good (1 of 3). R1's ring score 0.9 >
 # R2's 0.4, so ring AUROC = 1. R1 has a labelled member (n_labeled 1): the unlabelled rings
 # are only R2, one class, so no AUROC there.
@@ -264,6 +287,7 @@ def _check_metrics(m: dict) -> None:
     assert ring["ring_auroc"] == 1.0
     assert ring["ring_auroc_unlabelled"] is None
     assert ring["n_unlabelled_rings"] == 1
+    assert ring["by_detector"] == BY_DETECTOR
 
     fp = m["false_positives"]
     assert fp["n"] == 3
@@ -383,6 +407,14 @@ def test_metrics_json_and_report_show_the_same_numbers(
     assert "<th>ARI on ring members</th><td class='n'>0.034</td>" in page
     assert f"<td class='n'>{_nmi():.3f}</td>" in page
     assert "<th>recall at 5</th><td class='n'>0.600</td>" in page
+    # Rings by detector (BY_DETECTOR): found, recovered, recall, precision.
+    assert _detector_rows(page) == {
+        "leiden": ["2", "1", "0.500", "0.500"],
+        "dense block": ["1", "1", "0.500", "1.000"],
+        "union": ["2", "1", "0.500", "0.500"],
+        "leiden alone": ["1", "–", "–", "0.000"],
+        "dense block alone": ["0", "–", "–", "–"],
+    }
     assert len(cells) > 50
     # The run's own thresholds are in bold.
     bold = re.findall(r"<tr style=\"font-weight:bold\"><td class='n'>([^<]*)</td>", page)
@@ -407,6 +439,186 @@ def test_metrics_json_and_report_show_the_same_numbers(
     assert ESCAPED in page
     assert "<b>reason" not in page
     assert "&lt;b&gt;reason of " + ESCAPED + "&lt;/b&gt;" in page
+
+
+def _detector_rows(page: str) -> dict[str, list[str]]:
+    """The rows of the report's rings-by-detector table: label -> its number cells."""
+    section = page.split("<h3>Rings by detector</h3>", 1)[1].split("</table>", 1)[0]
+    rows = re.findall(r"<tr><th>([^<]*)</th>((?:<td class='n'>[^<]*</td>)+)</tr>", section)
+    return {label: re.findall(r"<td class='n'>([^<]*)</td>", cells) for label, cells in rows}
+
+
+# --- rings by detector ---------------------------------------------------------------------
+#
+# A second hand-made run, with more rings than the tiny one: (seller, true ring, is_bad,
+# legit group, found ring). True rings A = {a1, a2, a3}, B = {b1, b2, b3}, C = {c1, c2},
+# D = {d1, d2, d3, d4}; legit group household-1 = {h1, h2}.
+DETECTOR_SELLERS = [
+    ("a1", "A", True, None, "R1"),
+    ("a2", "A", True, None, "R1"),
+    ("a3", "A", True, None, "R1"),
+    ("b1", "B", True, None, "R2"),
+    ("b2", "B", True, None, "R2"),
+    ("b3", "B", True, None, None),
+    ("c1", "C", True, None, "R3"),
+    ("c2", "C", True, None, "R3"),
+    ("h1", None, False, "household-1", "R4"),
+    ("h2", None, False, "household-1", "R4"),
+    ("g1", None, False, None, "R4"),
+    ("d1", "D", True, None, "R5"),
+    ("g2", None, False, None, "R5"),
+    ("g3", None, False, None, "R5"),
+    ("d2", "D", True, None, "R6"),
+    ("d3", "D", True, None, "R6"),
+    ("d4", "D", True, None, "R6"),
+    ("g4", None, False, None, "R6"),
+    ("g5", None, False, None, None),
+]
+# Which detectors found each ring (R1's list unsorted on purpose).
+RING_DETECTORS = {
+    "R1": ["leiden", "dense_block"],
+    "R2": ["leiden"],
+    "R3": ["dense_block"],
+    "R4": ["dense_block"],
+    "R5": ["leiden"],
+    "R6": ["leiden"],
+}
+# Jaccard of the overlapping pairs:
+#   J(A, R1) = 3/3 = 1; J(B, R2) = 2/3; J(C, R3) = 2/2 = 1; J(household-1, R4) = 2/3;
+#   J(D, R5) = 1 / (4 + 3 - 1) = 1/6; J(D, R6) = 3 / (4 + 4 - 3) = 3/5.
+# So at Jaccard >= 0.5: R1 ~ A, R2 ~ B, R3 ~ C, R4 ~ household-1 (precision, not recall),
+# R6 ~ D; R5 matches nothing.
+#   leiden {R1, R2, R5, R6}: recovers A, B, D -> recall 3/4; matching R1, R2, R6 -> 3/4.
+#   dense_block {R1, R3, R4}: recovers A, C -> recall 2/4; all three match -> precision 1.
+#   union (all 6): recovers A, B, C, D -> recall 1; matching all but R5 -> 5/6.
+#   leiden alone {R2, R5, R6}: R2, R6 match -> 2/3. dense_block alone {R3, R4}: 2/2.
+DETECTOR_FIGURES = {
+    "leiden": {"n_found_rings": 4, "n_recovered": 3, "recall": 0.75, "precision": 0.75},
+    "dense_block": {"n_found_rings": 3, "n_recovered": 2, "recall": 0.5, "precision": 1.0},
+    "union": {
+        "n_found_rings": 6,
+        "n_recovered": 4,
+        "recall": 1.0,
+        "precision": pytest.approx(5 / 6, abs=1e-6),
+    },
+    "only": {
+        "leiden_only": {
+            "n_found_rings": 3,
+            "n_matching": 2,
+            "precision": pytest.approx(2 / 3, abs=1e-6),
+        },
+        "dense_block_only": {"n_found_rings": 2, "n_matching": 2, "precision": 1.0},
+    },
+    "note": None,
+}
+
+
+def _make_detector_run(folder: Path, rings: dict[str, list[str]]) -> tuple[Path, Path]:
+    """Write the run of DETECTOR_SELLERS, ``rings`` giving rings.parquet's rows' detectors."""
+    folder.mkdir(parents=True)
+    n = len(DETECTOR_SELLERS)
+    pl.DataFrame(
+        {
+            "seller_id": [r[0] for r in DETECTOR_SELLERS],
+            "ring_id": [r[4] for r in DETECTOR_SELLERS],
+            "seller_score": [round(1 - i / n, 3) for i in range(n)],
+            "decision": ["review" if r[4] else "clear" for r in DETECTOR_SELLERS],
+            "reasons": [[] for _ in DETECTOR_SELLERS],
+        },
+        schema_overrides={"ring_id": pl.String, "reasons": pl.List(pl.String)},
+    ).write_parquet(folder / "labels.parquet")
+    pl.DataFrame(
+        {
+            "ring_id": list(rings),
+            "ring_score": [0.5] * len(rings),
+            "decision": ["review"] * len(rings),
+            "detectors": list(rings.values()),
+            "block_density": [0.7 if "dense_block" in d else None for d in rings.values()],
+        },
+        schema_overrides={"detectors": pl.List(pl.String), "block_density": pl.Float64},
+    ).write_parquet(folder / "rings.parquet")
+    truth = folder.parent / "detector-truth.parquet"
+    pl.DataFrame(
+        [r[:4] for r in DETECTOR_SELLERS],
+        schema=["seller_id", "ring", "is_bad", "legit_group"],
+        orient="row",
+    ).write_parquet(truth)
+    return folder, truth
+
+
+def test_ring_recovery_by_detector_matches_the_hand_computation(tmp_path: Path) -> None:
+    run, truth = _make_detector_run(tmp_path / "run", RING_DETECTORS)
+    evaluation = evaluate_run(run, truth)
+    ring = evaluation.metrics["ring"]
+    assert ring["by_detector"] == DETECTOR_FIGURES
+    # The union is every found ring: the same figures as the ring section's own.
+    union = ring["by_detector"]["union"]
+    assert (union["n_found_rings"], union["n_recovered"]) == (ring["n_found"], ring["recovered"])
+    assert (union["recall"], union["precision"]) == (ring["recall"], ring["precision"])
+
+    assert _detector_rows(render_report(evaluation)) == {
+        "leiden": ["4", "3", "0.750", "0.750"],
+        "dense block": ["3", "2", "0.500", "1.000"],
+        "union": ["6", "4", "1.000", "0.833"],
+        "leiden alone": ["3", "–", "–", "0.667"],
+        "dense block alone": ["2", "–", "–", "1.000"],
+    }
+
+
+def test_a_ring_missing_from_rings_parquet_counts_in_the_union_only(tmp_path: Path) -> None:
+    # R5 (leiden, matching nothing) has no row in rings.parquet: leiden keeps R1, R2, R6
+    # (recall 3/4, precision 3/3), leiden alone R2, R6 (2/2); the union is unchanged.
+    rings = {k: v for k, v in RING_DETECTORS.items() if k != "R5"}
+    run, truth = _make_detector_run(tmp_path / "run", rings)
+    by_detector = evaluate_run(run, truth).metrics["ring"]["by_detector"]
+    assert by_detector["leiden"] == {
+        "n_found_rings": 3,
+        "n_recovered": 3,
+        "recall": 0.75,
+        "precision": 1.0,
+    }
+    assert by_detector["only"]["leiden_only"] == {
+        "n_found_rings": 2,
+        "n_matching": 2,
+        "precision": 1.0,
+    }
+    assert by_detector["dense_block"] == DETECTOR_FIGURES["dense_block"]
+    assert by_detector["union"] == DETECTOR_FIGURES["union"]
+    assert "1 found ring(s) have no detector recorded" in by_detector["note"]
+
+
+def test_a_run_without_detectors_counts_every_ring_as_leiden(
+    tiny: tuple[Path, Path], tmp_path: Path
+) -> None:
+    # An older run folder: rings.parquet without detectors (nor block_density). Every ring
+    # is Leiden's, so leiden = union = the ring figures (recall 1/2, precision 1/2), and
+    # leiden alone holds both rings (R1 matches A: 1 of 2); no dense_block entry.
+    run, truth = tiny
+    rings = pl.read_parquet(run / "rings.parquet")
+    rings.drop("detectors", "block_density").write_parquet(run / "rings.parquet")
+    out = tmp_path / "evaluation"
+    assert (
+        main(["evaluate", "--run", str(run), "--truth", str(truth), "--out", str(out), "-q"]) == 0
+    )
+    by_detector = json.loads((out / "metrics.json").read_text(encoding="utf-8"))["ring"][
+        "by_detector"
+    ]
+    assert set(by_detector) == {"leiden", "union", "only", "note"}
+    assert by_detector["leiden"] == by_detector["union"] == BY_DETECTOR["union"]
+    assert by_detector["only"] == {
+        "leiden_only": {"n_found_rings": 2, "n_matching": 1, "precision": 0.5}
+    }
+    assert "no 'detectors' column" in by_detector["note"]
+    assert "counted as found by leiden" in by_detector["note"]
+
+    page = (out / "report.html").read_text(encoding="utf-8")
+    assert "rings.parquet has no &#x27;detectors&#x27; column" in page
+    assert _detector_rows(page) == {
+        "leiden": ["2", "1", "0.500", "0.500"],
+        "union": ["2", "1", "0.500", "0.500"],
+        "leiden alone": ["2", "–", "–", "0.500"],
+    }
+    assert "<script" not in page.lower()
 
 
 def test_cli_evaluate_writes_the_three_files(
@@ -574,6 +786,11 @@ def _rings_without_ring_score(run: Path) -> None:
     pl.read_parquet(run / "rings.parquet").drop("ring_score").write_parquet(run / "rings.parquet")
 
 
+def _rings_with_numeric_detectors(run: Path) -> None:
+    rings = pl.read_parquet(run / "rings.parquet")
+    rings.with_columns(pl.lit(1).alias("detectors")).write_parquet(run / "rings.parquet")
+
+
 def _identifiers_without_hub(run: Path) -> None:
     path = run / "viz" / "data" / "identifiers.parquet"
     pl.read_parquet(path).drop("hub").write_parquet(path)
@@ -595,10 +812,12 @@ def _labels_with_a_null_score(run: Path) -> None:
         # rings.parquet and identifiers.parquet columns are not checked (labels' are)
         _rings_without_ring_score,
         _identifiers_without_hub,
+        # detectors must be a list of strings
+        _rings_with_numeric_detectors,
         # a null seller_score reaches sklearn as NaN ("Input contains NaN")
         _labels_with_a_null_score,
     ],
-    ids=["rings-no-ring_score", "identifiers-no-hub", "null-score"],
+    ids=["rings-no-ring_score", "identifiers-no-hub", "numeric-detectors", "null-score"],
 )
 def test_cli_evaluate_malformed_run_exits_2(
     tiny: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str], spoil
