@@ -526,9 +526,7 @@ def test_a_repeated_relation_counts_a_known_bad_seller_once() -> None:
 
 
 def cold(syndicate: float, review: float) -> Config:
-    return Config(
-        cold_syndicate_threshold=syndicate, cold_review_threshold=review, anomaly_trees=0
-    )
+    return Config(cold_syndicate_threshold=syndicate, cold_review_threshold=review, anomaly_trees=0)
 
 
 def sellers_by_id(scores: Scores, column: str) -> dict[str, object]:

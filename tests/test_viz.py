@@ -596,3 +596,13 @@ def test_viz_command_needs_a_run_folder(tmp_path: Path, capsys: pytest.CaptureFi
     assert main(["viz", "--run", str(tmp_path), "--quiet"]) == 2
     err = capsys.readouterr().err
     assert f"{tmp_path / 'rings.parquet'}: not found" in err
+
+
+def test_found_by_names_the_detectors_and_the_block_density() -> None:
+    from syndicate.viz.pages import _found_by
+
+    assert _found_by({"detectors": ["dense_block", "leiden"], "block_density": 1.234}) == (
+        "dense block (density 1.23) + Leiden"
+    )
+    assert _found_by({"detectors": ["leiden"], "block_density": None}) == "Leiden"
+    assert _found_by({}) == "–"

@@ -70,6 +70,16 @@ def _esc(value: object) -> str:
     return html.escape("" if value is None else str(value), quote=True)
 
 
+def _found_by(ring: dict[str, object]) -> str:
+    """Which detectors found the ring, with the dense block's density when one did."""
+    names = {"leiden": "Leiden", "dense_block": "dense block"}
+    found = [names.get(str(name), str(name)) for name in ring.get("detectors") or []]  # type: ignore[attr-defined]
+    density = ring.get("block_density")
+    if isinstance(density, float):
+        found = [f"dense block (density {density:.2f})" if f == "dense block" else f for f in found]
+    return " + ".join(found) or "–"
+
+
 def _fmt_score(value: float | None) -> str:
     return (
         "–" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:.2f}"
@@ -301,6 +311,7 @@ def render_ring_page(
 {_esc(ring.get("n_known_good", 0))} known good</span>
 <span>status {_esc(status)}</span>
 <span>bound by {_esc(", ".join(ring.get("kinds") or []))}</span>
+<span>found by {_esc(_found_by(ring))}</span>
 <a href="../index.html">all rings</a></div>
 <ul class="evidence">{"".join(f"<li>{_esc(item)}</li>" for item in evidence)}</ul>
 <div class="legend">{legend}
