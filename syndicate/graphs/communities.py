@@ -131,31 +131,24 @@ def seller_graph(linkage: LinkageGraph) -> tuple[ig.Graph, pl.DataFrame, pl.Data
     the edges with their node numbers (``a``, ``b``) beside the columns of ``linkage.edges``,
     sorted by ``(a, b)``: the edge order of the graph.
     """
+    index, numbered = _numbered(linkage)
+    graph = ig.Graph(
+        n=index.height,
+        edges=numbered.select("a", "b").to_numpy(),
+        edge_attrs={"weight": numbered["weight"].to_list()},
+    )
+    return graph, index, numbered
+
+
+def _numbered(linkage: LinkageGraph) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The node index and the edges with node numbers ``a``, ``b``, sorted by them."""
     index = _node_order(linkage)
     numbered = (
         linkage.edges.join(index.rename({"seller_id": "src", "node": "a"}), on="src")
         .join(index.rename({"seller_id": "dst", "node": "b"}), on="dst")
         .sort("a", "b")
     )
-    graph = ig.Graph(
-        n=index.height,
-        edges=numbered.select("a", "b").to_numpy(),
-        edge_attrs={"weight": numbered["weight"].to_list()},
-    )
-    return graph, index, numbered
-
-
-def backbone_graph(linkage: LinkageGraph) -> tuple[ig.Graph, pl.DataFrame, pl.DataFrame]:
-    """:func:`seller_graph` restricted to the backbone edges (every linked seller kept)."""
-    _, index, numbered = seller_graph(linkage)
-    if "backbone" in numbered.columns:
-        numbered = numbered.filter(pl.col("backbone"))
-    graph = ig.Graph(
-        n=index.height,
-        edges=numbered.select("a", "b").to_numpy(),
-        edge_attrs={"weight": numbered["weight"].to_list()},
-    )
-    return graph, index, numbered
+    return index, numbered
 
 
 def find_rings(linkage: LinkageGraph, config: Config | None = None) -> Rings:
@@ -166,7 +159,7 @@ def find_rings(linkage: LinkageGraph, config: Config | None = None) -> Rings:
     one ring or several (two cliques joined by a bridge edge are split; one clique is not).
     """
     cfg = config or Config()
-    _, index, numbered = seller_graph(linkage)
+    index, numbered = _numbered(linkage)
     backbone = numbered.filter(pl.col("backbone")) if "backbone" in numbered.columns else numbered
     graph = ig.Graph(
         n=index.height,
