@@ -252,7 +252,7 @@ class Config:
     cold_syndicate_threshold: float = 0.75
     cold_review_threshold: float = 0.7
     n_jobs: int = -1
-    anomaly_trees: int = 100
+    anomaly_trees: int = 50
     top_pages: int = 50
     seed: int = 0
 

@@ -348,7 +348,7 @@ def seller_features(
     labels: pl.DataFrame | None = None,
     *,
     seed: int = 0,
-    anomaly_trees: int = 100,
+    anomaly_trees: int = 50,
 ) -> pl.DataFrame:
     """The linkage and structure features of every seller, sorted by ``seller_id``.
 
