@@ -57,6 +57,19 @@ def _add_common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--verbose", "-v", action="store_true", help="debug logging on stderr")
 
 
+def _add_camouflage(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--camouflage",
+        choices=list(CAMOUFLAGE_PRESETS),
+        default="off",
+        help=(
+            "ring members also use popular IPs/devices (about 36 sellers each, below the hub "
+            "limit) shared with honest sellers and other rings: light gives 30%% of members "
+            "one, heavy gives every member two and makes 20%% of rings chains (default off)"
+        ),
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``syndicate`` command."""
     parser = argparse.ArgumentParser(
@@ -95,16 +108,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="output folder, created if missing (default ./syndicate-demo)",
     )
     demo.add_argument("--seed", type=_seed, default=0, metavar="S", help="random seed (default 0)")
-    demo.add_argument(
-        "--camouflage",
-        choices=list(CAMOUFLAGE_PRESETS),
-        default="off",
-        help=(
-            "ring members also use popular IPs/devices (about 36 sellers each, below the hub "
-            "limit) shared with honest sellers and other rings: light gives 30%% of members "
-            "one, heavy gives every member two and makes 20%% of rings chains (default off)"
-        ),
-    )
+    _add_camouflage(demo)
     _add_common(demo)
 
     synth = commands.add_parser(
@@ -123,16 +127,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--out", type=Path, required=True, metavar="DIR", help="output folder, created if missing"
     )
     synth.add_argument("--seed", type=_seed, default=0, metavar="S", help="random seed (default 0)")
-    synth.add_argument(
-        "--camouflage",
-        choices=list(CAMOUFLAGE_PRESETS),
-        default="off",
-        help=(
-            "ring members also use popular IPs/devices (about 36 sellers each, below the hub "
-            "limit) shared with honest sellers and other rings: light gives 30%% of members "
-            "one, heavy gives every member two and makes 20%% of rings chains (default off)"
-        ),
-    )
+    _add_camouflage(synth)
     _add_common(synth)
 
     run = commands.add_parser(

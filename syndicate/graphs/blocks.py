@@ -118,8 +118,13 @@ def block_id_for(smallest_member: str) -> str:
     >>> block_id_for("s000123")
     'block-bca5d2cc4901'
     """
-    digest = hashlib.blake2b(smallest_member.encode("utf-8"), digest_size=6).hexdigest()
-    return f"block-{digest}"
+    return short_id("block", smallest_member)
+
+
+def short_id(prefix: str, name: str) -> str:
+    """``prefix-`` and 12 hex digits of the blake2b hash of ``name`` (ring and block ids)."""
+    digest = hashlib.blake2b(name.encode("utf-8"), digest_size=6).hexdigest()
+    return f"{prefix}-{digest}"
 
 
 def _check_kind_weights(kind_weights: Mapping[str, float], default: float) -> None:

@@ -10,7 +10,6 @@ their names, and ties among them are broken by ``seller_id``.
 
 from __future__ import annotations
 
-import hashlib
 import random
 from dataclasses import dataclass, field
 
@@ -20,7 +19,7 @@ import numpy as np
 import polars as pl
 
 from syndicate.config import Config
-from syndicate.graphs.blocks import DenseBlocks, empty_blocks, find_dense_blocks
+from syndicate.graphs.blocks import DenseBlocks, empty_blocks, find_dense_blocks, short_id
 from syndicate.graphs.linkage import LinkageGraph
 
 __all__ = ["Rings", "find_rings", "graph_blocks", "ring_graph", "ring_id_for", "seller_graph"]
@@ -74,8 +73,7 @@ def ring_id_for(smallest_member: str) -> str:
     >>> ring_id_for("s000123")
     'ring-bca5d2cc4901'
     """
-    digest = hashlib.blake2b(smallest_member.encode("utf-8"), digest_size=6).hexdigest()
-    return f"ring-{digest}"
+    return short_id("ring", smallest_member)
 
 
 def _leiden(graph: ig.Graph, config: Config, resolution: float | None = None) -> np.ndarray:
