@@ -242,3 +242,19 @@ def test_pipeline_features_carry_blocks_and_anomaly() -> None:
     assert by_id["h00"]["block_size"] == 0 and by_id["h00"]["block_density"] == 0.0
     assert features["anomaly_score"].is_between(0.0, 1.0).all()
     assert set(neighbour_pairs(linkage)) == {"nbr1", "nbr2"}
+
+
+def test_a_denser_block_inside_a_looser_one_wins() -> None:
+    # 25 sellers share device D (popular: no backbone pair); s00, s01, s02 also share a
+    # payout P, so Leiden makes them a ring of 3. All 25 with D and P weigh
+    # (25 * 2.5 / ln 30 + 3 * 3.0 / ln 8) / 27 nodes = 0.84; the trio with P alone (D keeps
+    # 3 of its 25 holders, under 90%, so it drops out) weighs 3 * 3.0 / ln 8 / 4 = 1.08.
+    # The denser block wins; it matches the trio's ring, which both detectors found. The
+    # other 22, once the trio is taken, keep 22 of D's 25 holders (88% < 90%): no block.
+    sellers = [f"s{i:02d}" for i in range(25)]
+    rows = sharing("device", "D", sellers) + sharing("payout", "P", sellers[:3])
+    rings = find_rings(build_linkage(links_frame(rows)))
+    assert ring_sets(rings) == {frozenset(sellers[:3])}
+    row = rings.rings.row(0, named=True)
+    assert row["detectors"] == ["dense_block", "leiden"]
+    assert row["block_density"] == pytest.approx(9 / math.log(8) / 4)

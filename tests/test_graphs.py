@@ -224,7 +224,7 @@ def test_one_identifier_spelled_twice_binds_a_pair_once() -> None:
 
 
 @pytest.mark.parametrize("config", LEIDEN_CONFIGS)
-def test_two_cliques_joined_by_one_bridge_are_two_leiden_rings_and_one_block(
+def test_two_cliques_joined_by_one_bridge_are_two_rings_and_one_block(
     config: Config,
 ) -> None:
     # A and B: 5 sellers each sharing a payout and a device: every inner pair weighs
@@ -253,14 +253,13 @@ def test_two_cliques_joined_by_one_bridge_are_two_leiden_rings_and_one_block(
     # As a bipartite graph the two cliques and the bridge are one block denser than either
     # clique: (2 * 5 * (3.0 + 2.5) / ln 10 + 2 * 2.5 / ln 7) / 15 nodes = 1.762 against
     # 5 * 5.5 / ln 10 / 7 = 1.706 for one clique. Each clique holds exactly half of the
-    # block, not more, so the block matches neither and is reported as one ring: a seller
-    # bridging two dense groups is taken as evidence that they are one operation.
-    merged = find_rings(linkage, config)
-    assert ring_sets(merged) == {frozenset(ring_a + ring_b)}
+    # block, not more, so the block matches neither; and all of it sits in Leiden's rings,
+    # so it makes no ring either: Leiden's cut stands, and the sellers know their block.
+    both = find_rings(linkage, config)
+    assert ring_sets(both) == {frozenset(ring_a), frozenset(ring_b)}
+    assert both.rings["detectors"].to_list() == [["leiden"], ["leiden"]]
     density = (2 * 5 * 5.5 / math.log(10) + 2 * 2.5 / math.log(7)) / 15
-    assert merged.rings.select("detectors", "block_density").rows() == [
-        (["dense_block"], pytest.approx(density))
-    ]
+    assert both.blocks["block_density"].to_list() == pytest.approx([density] * 10)
 
 
 @pytest.mark.parametrize("config", LEIDEN_CONFIGS)
@@ -464,18 +463,27 @@ def test_renaming_the_sellers_of_a_cycle_keeps_the_partition(config: Config) -> 
 
 
 @pytest.mark.parametrize("config", LEIDEN_CONFIGS)
-def test_a_chain_ring_cut_by_leiden_comes_back_whole_as_a_dense_block(config: Config) -> None:
+def test_a_chain_cut_by_leiden_stays_cut_but_its_sellers_know_their_block(
+    config: Config,
+) -> None:
     # The same 12-cycle: Leiden cuts it into arcs (above), but as a bipartite graph it is
     # one uniform block: 12 sellers and 12 devices, every device held by 2, each edge
     # weighing 2.5 / ln(2 + 5), so density 24 * 2.5 / ln 7 / 24 = 1.285 >= 0.5. Every
-    # node's priority is 2 * 1.285 < 2 (1 + eps) * density, so one pass removes it all and
-    # the best snapshot is the whole cycle. No arc holds half of it, so the block becomes a
-    # ring of its own and the arcs, emptied, are rings no more.
+    # node's priority is 2 * 1.285, so one pass removes it all and the best snapshot is the
+    # whole cycle. No arc holds more than half of it, and all of it sits in Leiden's rings,
+    # so the block matches no ring and makes none: the arcs stay, found by Leiden alone,
+    # and every seller's block is the cycle.
     rings = find_rings(build_linkage(cycle_of_sellers(12)), config)
-    assert ring_sets(rings) == {frozenset(f"c{i:02d}" for i in range(12))}
-    row = rings.rings.row(0, named=True)
-    assert row["detectors"] == ["dense_block"]
-    assert row["block_density"] == pytest.approx(2.5 / math.log(7))
+    arcs = community_sets(
+        find_rings(
+            build_linkage(cycle_of_sellers(12)), dataclasses.replace(config, dense_blocks=False)
+        )
+    )
+    assert ring_sets(rings) == arcs and len(arcs) > 1
+    assert rings.rings["detectors"].to_list() == [["leiden"]] * len(arcs)
+    assert rings.blocks["seller_id"].to_list() == [f"c{i:02d}" for i in range(12)]
+    assert rings.blocks["block_size"].unique().to_list() == [12]
+    assert rings.blocks["block_density"].to_list() == pytest.approx([2.5 / math.log(7)] * 12)
 
 
 @st.composite

@@ -262,9 +262,12 @@ def _reconcile(
 
     A block more than half of whose sellers sit in one Leiden ring *matches* it and
     strengthens it: the ring keeps its members. (A block with Jaccard >= 0.5 to a ring
-    matches it, unless the ring is exactly the block's half.) A block that no ring
-    holds the most of (a chain Leiden cut in pieces, a ring camouflage merged into others,
-    sellers in no ring) becomes a ring of its own: its sellers leave their communities.
+    matches it, unless the ring is exactly the block's half.) A block at least half of whose
+    sellers are in no Leiden ring (sellers bound by popular identifiers only, groups Leiden
+    left too small) becomes a ring of its own: its sellers leave their communities. A block
+    mostly made of several Leiden rings leaves them as they are: density cannot tell two
+    rings a seller bridges from one chain-like ring Leiden cut, and on the synthetic
+    marketplace trusting the block merged more bridged rings than it mended chains.
     Returns ``members`` with ``community_raw`` updated and the ``block_id`` of each
     community a block made or matched (``community_raw``, ``block_id``, ``made``).
     """
@@ -285,7 +288,19 @@ def _reconcile(
         .filter(2 * pl.col("inside") > pl.col("n_block"))
         .select("block_id", "community_raw")
     )
-    made = blocks.members.join(best, on="block_id", how="anti")
+    covered = (
+        blocks.members.join(in_ring, on="seller_id")
+        .group_by("block_id")
+        .agg(pl.len().alias("covered"))
+        .join(size, on="block_id")
+        .filter(2 * pl.col("covered") > pl.col("n_block"))
+        .select("block_id")
+    )
+    # A block mostly made of Leiden's rings but matching none of them (rings a seller
+    # bridges, arcs of a chain) leaves Leiden's cut alone: the two cannot be told apart.
+    made = blocks.members.join(best, on="block_id", how="anti").join(
+        covered, on="block_id", how="anti"
+    )
     next_label = int(members["community_raw"].max()) + 1  # type: ignore[arg-type]
     labels = (
         made.select("block_id")
