@@ -52,7 +52,16 @@ CONFIG_SECTIONS: Mapping[str, tuple[str, ...]] = MappingProxyType(
             "block_eps",
             "lineage_min_jaccard",
         ),
-        "model": ("cv_folds", "n_estimators", "importance_repeats", "n_jobs", "anomaly_trees"),
+        "model": (
+            "cv_folds",
+            "n_estimators",
+            "min_samples_leaf",
+            "max_samples",
+            "importance",
+            "importance_repeats",
+            "n_jobs",
+            "anomaly_trees",
+        ),
         "decisions": (
             "syndicate_precision",
             "review_precision",
@@ -97,6 +106,9 @@ _KINDS: dict[str, str] = {
     "cv_folds": _INT,
     "n_estimators": _INT,
     "importance_repeats": _INT,
+    "min_samples_leaf": _INT,
+    "max_samples": _OPTIONAL_FLOAT,
+    "importance": _TEXT,
     "n_jobs": _INT,
     "anomaly_trees": _INT,
     "syndicate_precision": _FLOAT,
@@ -201,6 +213,13 @@ class Config:
         Cross-validation folds of the seller model (whole components per fold).
     n_estimators
         Trees of the seller model's Random Forest.
+    min_samples_leaf, max_samples
+        Smallest leaf of the forest's trees, and the share of the training rows each tree's
+        bootstrap draws (``None``: all); larger leaves and smaller samples keep trees small
+        on noisy labels.
+    importance
+        The model card's feature importances: ``impurity`` (free), ``permutation`` (drop in
+        held-out average precision; costs a prediction per feature) or ``none``.
     importance_repeats
         Shuffles per feature for the model card's permutation importances (0 skips them).
     syndicate_precision, review_precision
@@ -243,6 +262,9 @@ class Config:
     lineage_min_jaccard: float = 0.3
     cv_folds: int = 5
     n_estimators: int = 200
+    min_samples_leaf: int = 5
+    max_samples: float | None = None
+    importance: Literal["impurity", "permutation", "none"] = "impurity"
     importance_repeats: int = 1
     syndicate_precision: float = 0.9
     review_precision: float = 0.75
@@ -335,6 +357,18 @@ class Config:
             value = getattr(self, name)
             if not (isinstance(value, int) and not isinstance(value, bool) and value >= 2):
                 raise ConfigError(f"{name} must be an integer >= 2; got {value!r}")
+        if not (_is_int(self.min_samples_leaf) and self.min_samples_leaf >= 1):
+            raise ConfigError(
+                f"min_samples_leaf must be an integer >= 1; got {self.min_samples_leaf!r}"
+            )
+        if self.max_samples is not None and not (
+            _is_number(self.max_samples) and 0 < self.max_samples <= 1
+        ):
+            raise ConfigError(f"max_samples must be in (0, 1]; got {self.max_samples!r}")
+        if self.importance not in ("impurity", "permutation", "none"):
+            raise ConfigError(
+                f"importance must be 'impurity', 'permutation' or 'none'; got {self.importance!r}"
+            )
         repeats = self.importance_repeats
         if not (isinstance(repeats, int) and not isinstance(repeats, bool) and repeats >= 0):
             raise ConfigError(

@@ -63,6 +63,8 @@ MIN_SUPPORT = 5
 _PREDICT_CELLS = 4_000_000
 #: Most held-out rows per fold that permutation importance shuffles.
 IMPORTANCE_ROWS = 2000
+#: How the model card's feature importances are measured.
+IMPORTANCE_METHODS = ("impurity", "permutation", "none")
 #: Types a saved model may hold beyond skops' defaults; anything else is refused on load.
 _TRUSTED_TYPES = ("sklearn.tree._tree.Tree", "syndicate.model.SellerClassifier")
 
@@ -77,8 +79,9 @@ class SellerClassifier(ClassifierMixin, BaseEstimator):
 
     Parameters
     ----------
-    n_estimators, max_depth, min_samples_leaf, max_features, class_weight, n_jobs
-        Passed to :class:`sklearn.ensemble.RandomForestClassifier`.
+    n_estimators, max_depth, min_samples_leaf, max_features, max_samples, class_weight, n_jobs
+        Passed to :class:`sklearn.ensemble.RandomForestClassifier` (``max_samples``: rows
+        per tree's bootstrap, a share or a count; ``None``: as many as there are rows).
     random_state
         Seed of the forest.
 
@@ -99,6 +102,7 @@ class SellerClassifier(ClassifierMixin, BaseEstimator):
         max_depth: int | None = None,
         min_samples_leaf: int = 2,
         max_features: float | str | None = "sqrt",
+        max_samples: float | int | None = None,
         class_weight: str | Mapping[Any, float] | None = "balanced_subsample",
         n_jobs: int | None = None,
         random_state: int | None = 0,
@@ -107,6 +111,7 @@ class SellerClassifier(ClassifierMixin, BaseEstimator):
         self.max_depth = max_depth
         self.min_samples_leaf = min_samples_leaf
         self.max_features = max_features
+        self.max_samples = max_samples
         self.class_weight = class_weight
         self.n_jobs = n_jobs
         self.random_state = random_state
@@ -120,6 +125,7 @@ class SellerClassifier(ClassifierMixin, BaseEstimator):
             max_depth=self.max_depth,
             min_samples_leaf=self.min_samples_leaf,
             max_features=self.max_features,
+            max_samples=self.max_samples,
             class_weight=self.class_weight,
             n_jobs=self.n_jobs,
             random_state=self.random_state,
@@ -379,6 +385,7 @@ def fit_seller_model(
     estimator: SellerClassifier | None = None,
     n_folds: int = 5,
     importance_repeats: int = 1,
+    importance: str = "impurity",
     seed: int = 0,
     on_fit: Callable[[], None] | None = None,
 ) -> SellerModel:
@@ -405,11 +412,18 @@ def fit_seller_model(
         The estimator to clone; default ``SellerClassifier(random_state=seed)``.
     n_folds
         Cross-validation folds (group keys are hashed to folds).
-    importance_repeats
-        Shuffles per feature for permutation importance (0 skips it), on the held-out
-        rows of each fold (a seeded sample of :data:`IMPORTANCE_ROWS` when there are more).
+    importance
+        ``impurity`` (mean decrease in impurity, read from the trees: free), ``permutation``
+        (the drop in held-out average precision when a feature is shuffled, on a seeded
+        sample of at most :data:`IMPORTANCE_ROWS` rows per fold, ``importance_repeats``
+        shuffles) or ``none``.
     on_fit
-        Called after each of the ``n_folds + 1`` forests is trained (for progress bars).
+        Called after each of the ``n_folds`` fold models is trained (for progress bars).
+
+    The model is cross-fitted: fold ``k``'s model (``ceil(n_estimators / n_folds)`` trees,
+    seeded ``random_state + k``) is trained without fold ``k`` and gives its labelled
+    sellers their out-of-fold scores; the fold models' trees, pooled into one forest of
+    about ``n_estimators`` trees, are the returned estimator that scores everyone else.
 
     Raises
     ------
@@ -432,6 +446,11 @@ def fit_seller_model(
             f"the labels have {n_bad} and {n_good}"
         )
     X = feature_matrix(train, names)
+    if importance not in IMPORTANCE_METHODS:
+        raise SyndicateError(f"importance must be one of {IMPORTANCE_METHODS}; got {importance!r}")
+    base_seed = base.random_state if isinstance(base.random_state, int) else seed
+    per_fold = max(1, math.ceil(base.n_estimators / n_folds))
+    fold_models: list[SellerClassifier] = []
     fold = component_folds(train["group"], n_folds).to_numpy()
     shifts = _fold_label_shifts(train, fold, n_folds, names, neighbours)
     oof = np.zeros(len(y))
@@ -462,17 +481,23 @@ def fit_seller_model(
         X_fit = X[fit_rows]
         for column, shift in shifts:
             X_fit[:, column] -= shift[fit_rows, k]
-        model = clone(base).fit(X_fit, y[fit_rows])
+        model = clone(base).set_params(n_estimators=per_fold, random_state=base_seed + k)
+        model.fit(X_fit, y[fit_rows])
+        fold_models.append(model)
         oof[test] = model.bad_score(X[test])
-        if importance_repeats and len(np.unique(y[test])) == 2:
+        if importance == "permutation" and len(np.unique(y[test])) == 2:
             rows = np.flatnonzero(test)
             if len(rows) > IMPORTANCE_ROWS:  # a seeded sample keeps big label sets quick
                 rows = np.sort(np.random.default_rng(seed + k).choice(rows, IMPORTANCE_ROWS, False))
-            drops = permutation_drops(model, X[rows], y[rows], importance_repeats, seed + k)
+            repeats = max(importance_repeats, 1)
+            drops = permutation_drops(model, X[rows], y[rows], repeats, seed + k)
             importances = np.hstack([importances, drops])
     done()
-    full = clone(base).fit(X, y)
-    done()
+    # Cross-fitting: the fold models together are the model. Their trees are pooled into
+    # one forest (each fold's trees vote with equal weight), which scores the unlabelled
+    # sellers; no refit on every label is needed. (If no fold could be trained, one forest
+    # on every label stands in; its fold's sellers have no out-of-fold score.)
+    full = _pooled(fold_models, base) if fold_models else clone(base).fit(X, y)
     oof_frame = pl.DataFrame(
         {
             "seller_id": train["seller_id"],
@@ -487,7 +512,7 @@ def fit_seller_model(
     ks = [k for k in (10, 50, 100, 500, 1000) if k < len(ys)]
     card: dict[str, Any] = {
         "model": "syndicate.model.SellerClassifier",
-        "params": full.get_params(),
+        "params": base.get_params(),
         "features": names,
         "labels": {"n_labeled": len(y), "n_known_bad": n_bad, "n_known_good": n_good},
         "cv": {
@@ -502,7 +527,14 @@ def fit_seller_model(
             "recall_at_k": {str(k): _rounded(recall_at_k(ys, oofs, k)) for k in ks},
             "notes": notes,
         },
+        "importance": importance,
         "permutation_importance": _importance_table(names, importances),
+        "impurity_importance": _impurity_table(names, full) if importance != "none" else [],
+        "ensemble": {
+            "fold_models": len(fold_models),
+            "trees_per_fold": per_fold,
+            "trees": len(full.forest_.estimators_),
+        },
         "versions": package_versions(),
         "seed": seed,
     }
@@ -569,6 +601,37 @@ def permutation_drops(
     scores = model.bad_score(copies.reshape(-1, n_features)).reshape(len(copies), n_rows)
     shuffled = np.array([average_precision_score(y, row) for row in scores])
     return (base - shuffled).reshape(repeats, n_features).T
+
+
+def _pooled(models: Sequence[SellerClassifier], base: SellerClassifier) -> SellerClassifier:
+    """One :class:`SellerClassifier` whose forest holds the trees of every fold model.
+
+    A forest's probability is the mean of its trees' probabilities, so with the same number
+    of trees per fold the pooled forest's score is the mean of the fold models' scores.
+    """
+    pooled = clone(base).set_params(
+        n_estimators=sum(len(m.forest_.estimators_) for m in models),
+        random_state=models[0].random_state,
+    )
+    forest = clone(models[0].forest_).set_params(n_estimators=pooled.n_estimators)
+    for name in ("classes_", "n_classes_", "n_outputs_", "n_features_in_", "estimator_"):
+        setattr(forest, name, getattr(models[0].forest_, name))
+    if hasattr(models[0].forest_, "_n_samples"):
+        forest._n_samples = models[0].forest_._n_samples
+    forest.estimators_ = [tree for model in models for tree in model.forest_.estimators_]
+    pooled.forest_ = forest
+    pooled.classes_ = forest.classes_
+    pooled.n_features_in_ = models[0].n_features_in_
+    return pooled
+
+
+def _impurity_table(names: list[str], model: SellerClassifier) -> list[dict[str, Any]]:
+    """Mean decrease in impurity per feature (free: read from the trees)."""
+    values = model.feature_importances_
+    rows = [
+        {"feature": name, "mean": round(float(v), 6)} for name, v in zip(names, values, strict=True)
+    ]
+    return sorted(rows, key=lambda row: (-row["mean"], row["feature"]))
 
 
 def _importance_table(names: list[str], importances: np.ndarray) -> list[dict[str, Any]]:

@@ -133,7 +133,7 @@ def run_pipeline(
             anomaly_trees=config.anomaly_trees,
         )
     step = "Scoring with the saved model" if saved_model else "Training the model and scoring"
-    fits = config.cv_folds + 1 if saved_model is None and can_train(inputs.labels) else None
+    fits = config.cv_folds if saved_model is None and can_train(inputs.labels) else None
     with report.step(step, total=fits) as running:
         scores = score_marketplace(
             inputs.sellers,

@@ -445,10 +445,15 @@ def score_marketplace(
             groups,
             neighbours=neighbour_pairs(linkage),
             estimator=SellerClassifier(
-                n_estimators=config.n_estimators, n_jobs=config.n_jobs, random_state=config.seed
+                n_estimators=config.n_estimators,
+                min_samples_leaf=config.min_samples_leaf,
+                max_samples=config.max_samples,
+                n_jobs=config.n_jobs,
+                random_state=config.seed,
             ),
             n_folds=config.cv_folds,
             importance_repeats=config.importance_repeats,
+            importance=config.importance,
             seed=config.seed,
             on_fit=on_fit,
         )

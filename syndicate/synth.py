@@ -55,6 +55,19 @@ clean links), and with both off every table is exactly what it was before the kn
 identity it spells (``identifier``, one per real-world value, whatever the spelling) and
 its ``role`` (own, ring, household, business, hub, bridge, camouflage; chain values are
 ``ring``).
+
+**Real-like preset** (:func:`generate_real_like`, ``syndicate synth --preset real-like``):
+a marketplace shaped like public e-commerce fraud tables (one row per user with one
+device id, one IP address, signup and purchase times, about 9% fraud), configured by
+:class:`RealLikeConfig`. Every user has exactly one ``device`` and one ``ip`` link; about
+``shared_device_share`` (2%) of devices are shared by 2–10 users, ``shared_device_fraud_share``
+(85%) of those users being fraudsters in rings that sign up minutes apart and often share
+an IP too; some honest households and offices share an IP (or a family computer); the rest
+of the fraud are lone fraudsters. Fraud orders within seconds of signing up
+(``first_order_delay_s``); ``purchase_value``, ``age``, ``source``, ``browser`` and ``sex``
+carry a weak signal. ``label_share`` (40%) of users are labelled in proportion to the
+classes, and ``label_noise`` (5%) of those labels are flipped. Values are written cleanly
+(no variant spellings and no dirty rows), as in such tables.
 """
 
 from __future__ import annotations
@@ -67,6 +80,7 @@ from dataclasses import asdict, dataclass, fields
 from datetime import datetime
 from pathlib import Path
 from types import MappingProxyType
+from typing import TypeVar
 
 import numpy as np
 import polars as pl
@@ -77,11 +91,14 @@ from syndicate.io import ensure_output_dir, write_parquet_atomic
 __all__ = [
     "CAMOUFLAGE_PRESETS",
     "KINDS",
+    "SYNTH_PRESETS",
     "Marketplace",
+    "RealLikeConfig",
     "SynthConfig",
     "camouflage_config",
     "dirty_row_counts",
     "generate_marketplace",
+    "generate_real_like",
     "write_marketplace",
 ]
 
@@ -265,13 +282,87 @@ def camouflage_config(
     return _with_overrides(config or SynthConfig(), {**CAMOUFLAGE_PRESETS[preset], **overrides})
 
 
-def _with_overrides(base: SynthConfig, overrides: Mapping[str, object]) -> SynthConfig:
+_Config = TypeVar("_Config", "SynthConfig", "RealLikeConfig")
+
+
+def _with_overrides(base: _Config, overrides: Mapping[str, object]) -> _Config:
     if not overrides:
         return base
-    unknown = sorted(set(overrides) - {f.name for f in fields(SynthConfig)})
+    unknown = sorted(set(overrides) - {f.name for f in fields(base)})
     if unknown:
-        raise ConfigError(f"unknown SynthConfig fields: {', '.join(unknown)}")
-    return SynthConfig(**{**asdict(base), **overrides})
+        raise ConfigError(f"unknown {type(base).__name__} fields: {', '.join(unknown)}")
+    return type(base)(**{**asdict(base), **overrides})
+
+
+#: Names of ``syndicate synth --preset``: ``marketplace`` is :func:`generate_marketplace`
+#: (with its camouflage presets), ``real-like`` is :func:`generate_real_like`.
+SYNTH_PRESETS: tuple[str, ...] = ("marketplace", "real-like")
+
+
+@dataclass(frozen=True)
+class RealLikeConfig:
+    """Parameters of the real-like marketplace (:func:`generate_real_like`).
+
+    Shares are of all users unless noted. ``shared_device_share`` is a share of *devices*
+    (those used by two users or more), ``shared_device_fraud_share`` the expected share of
+    fraudsters among the users of shared devices, and ``label_noise`` the share of labels
+    flipped. Fraud ``fraud_share`` is reached by adding lone fraudsters to the ring members
+    (never fewer than the ring members). ``ring_signup_spread_s`` bounds the seconds over
+    which a ring's members sign up; ``*_quick_prob`` are the chances of a first order within
+    a minute of signing up.
+    """
+
+    n_sellers: int = 40_000
+    seed: int = 0
+    fraud_share: float = 0.09
+    shared_device_share: float = 0.02
+    device_group_min: int = 2
+    device_group_max: int = 10
+    shared_device_fraud_share: float = 0.85
+    ring_signup_spread_s: tuple[float, float] = (20.0, 300.0)
+    ring_ip_prob: float = 0.5
+    household_ip_prob: float = 0.8
+    ip_household_share: float = 0.03
+    ip_office_share: float = 0.01
+    ring_quick_prob: float = 0.9
+    lone_quick_prob: float = 0.6
+    honest_quick_prob: float = 0.01
+    label_share: float = 0.4
+    label_noise: float = 0.05
+    start: datetime = datetime(2025, 1, 1)
+    days: int = 365
+
+    def __post_init__(self) -> None:
+        n = self.n_sellers
+        if isinstance(n, bool) or not isinstance(n, int) or n < 10:
+            raise ConfigError(f"n_sellers must be an integer of at least 10; got {n!r}")
+        if (
+            isinstance(self.seed, bool)
+            or not isinstance(self.seed, int)
+            or not 0 <= self.seed < 2**63
+        ):
+            raise ConfigError(f"seed must be in [0, 2**63); got {self.seed!r}")
+        for field in fields(self):
+            value = getattr(self, field.name)
+            if field.name.endswith(("_share", "_prob", "_noise")) and (
+                isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1
+            ):
+                raise ConfigError(f"{field.name} must be in [0, 1]; got {value!r}")
+        if self.label_noise > 0.5:
+            raise ConfigError(f"label_noise must be at most 0.5; got {self.label_noise!r}")
+        low, high = self.device_group_min, self.device_group_max
+        if not (isinstance(low, int) and isinstance(high, int) and 2 <= low <= high):
+            raise ConfigError(
+                f"need 2 <= device_group_min <= device_group_max; got {low!r} and {high!r}"
+            )
+        spread = tuple(self.ring_signup_spread_s)
+        if len(spread) != 2 or not 0 <= spread[0] <= spread[1]:
+            raise ConfigError(
+                f"ring_signup_spread_s must be (low, high) with 0 <= low <= high; got {spread!r}"
+            )
+        object.__setattr__(self, "ring_signup_spread_s", (float(spread[0]), float(spread[1])))
+        if isinstance(self.days, bool) or not isinstance(self.days, int) or self.days < 1:
+            raise ConfigError(f"days must be an integer of at least 1; got {self.days!r}")
 
 
 @dataclass(frozen=True)
@@ -283,7 +374,7 @@ class Marketplace:
     labels: pl.DataFrame
     truth: pl.DataFrame
     link_truth: pl.DataFrame
-    config: SynthConfig
+    config: SynthConfig | RealLikeConfig
 
 
 # ---------------------------------------------------------------------------------------
@@ -1257,3 +1348,296 @@ def write_marketplace(market: Marketplace, out: str | os.PathLike[str]) -> dict[
         name: write_parquet_atomic(frame, folder / f"{name}.parquet")
         for name, frame in tables.items()
     }
+
+
+# ---------------------------------------------------------------------------------------
+# the real-like preset
+
+_REAL_SOURCES = ("SEO", "Ads", "Direct")
+_REAL_BROWSERS = ("Chrome", "IE", "Safari", "FireFox", "Opera")
+_REAL_SEXES = ("M", "F")
+# Category probabilities (honest, fraud): close, so the columns carry a weak signal only.
+_REAL_SOURCE_P = ((0.40, 0.40, 0.20), (0.37, 0.38, 0.25))
+_REAL_BROWSER_P = ((0.41, 0.25, 0.16, 0.15, 0.03), (0.42, 0.22, 0.16, 0.17, 0.03))
+_REAL_SEX_P = ((0.58, 0.42), (0.61, 0.39))
+_LETTERS = np.frombuffer(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ", dtype=np.uint8)
+_HOUR = 3600.0
+_DAY = 86400.0
+
+
+def _render_device_letters(entity: np.ndarray) -> pl.Series:
+    """Device ids of 13 upper-case letters (``QVPSPJUOCKZAR``), distinct per entity."""
+    low, high = _permute(entity, 26**6, 26**7, 61)
+    powers = 26 ** np.arange(7, dtype=np.int64)
+    digits = np.concatenate(
+        [(low[:, None] // powers[:6]) % 26, (high[:, None] // powers) % 26], axis=1
+    )
+    chars = np.ascontiguousarray(_LETTERS[digits])
+    return pl.Series(chars.view("S13").ravel()).cast(pl.String)
+
+
+def _categorical(
+    rng: np.random.Generator, is_bad: np.ndarray, probs: tuple[tuple[float, ...], ...]
+) -> np.ndarray:
+    """One category per user, from the honest or the fraud probabilities."""
+    draw = rng.random(len(is_bad))
+    honest = np.searchsorted(np.cumsum(probs[0])[:-1], draw, side="right")
+    fraud = np.searchsorted(np.cumsum(probs[1])[:-1], draw, side="right")
+    return np.where(is_bad, fraud, honest)
+
+
+def _size_weights(low: int, high: int, exponent: float) -> tuple[np.ndarray, np.ndarray, float]:
+    sizes = np.arange(low, high + 1)
+    weights = sizes.astype(float) ** -exponent
+    weights /= weights.sum()
+    return sizes, weights, float((sizes * weights).sum())
+
+
+def _group_ids(prefix: str, index: np.ndarray, width: int) -> pl.Series:
+    """``prefix-000042`` for each index >= 0, null for -1."""
+    frame = pl.DataFrame({"i": index})
+    label = pl.concat_str(pl.lit(prefix), pl.col("i").cast(pl.String).str.zfill(width))
+    return frame.select(pl.when(pl.col("i") >= 0).then(label).alias("id")).to_series()
+
+
+def generate_real_like(config: RealLikeConfig | None = None, **overrides: object) -> Marketplace:
+    """Generate a marketplace shaped like public e-commerce fraud tables.
+
+    One row per user (seller), each with exactly one ``device`` and one ``ip`` link, as in
+    the well-known fraud tables of ~150k users with one device id and one IP address each.
+    What it plants, with the defaults of :class:`RealLikeConfig` (40,000 users):
+
+    * **Device-sharing groups**: about 2% of devices are shared by 2–10 users (sizes
+      P(k) ∝ k^-1.5 for rings, mostly 2 for families). About 85% of the users on shared
+      devices are fraudsters: a ring per shared device (``truth.ring``), whose members sign
+      up within 20–300 seconds of each other and each use the ring's IP with 50%. The rest
+      are honest families on one computer (``legit_group`` ``household-…``), signing up weeks
+      apart and sharing their home IP with 80%.
+    * **Shared honest IPs**: households (3% of users, 2–4 each, ``household-…``) and offices
+      (1%, 3–8 each, ``office-…``) share one IP, each with a device of its own.
+    * **Lone fraudsters** with their own device and IP bring fraud to ``fraud_share`` (9%).
+    * **Columns** of ``sellers``: ``created_at`` (second resolution over ``days`` = 365 from
+      ``start``), ``first_order_delay_s`` (seconds from signing up to the first order: under
+      a minute for 90% of ring members, 60% of lone fraudsters and 1% of honest users, else
+      minutes to days), and weak signals ``purchase_value``, ``age``, ``source``, ``browser``
+      (shared by 90% of a device's users) and ``sex``.
+    * **Labels**: ``label_share`` (40%) of each class, with ``label_noise`` (5%) of the labels
+      flipped; ``source`` is ``chargeback`` for label 1, ``no_chargeback`` for 0.
+
+    Link roles in ``link_truth``: ``ring`` (a ring's device or IP), ``household`` (an honest
+    group's device or IP, households and offices alike) and ``own``. ``links.seen_at`` is
+    the time of the first order. Vectorised and deterministic by seed.
+
+    Examples
+    --------
+    >>> market = generate_real_like(n_sellers=2000, seed=1)
+    >>> market.sellers.height, market.links.height
+    (2000, 4000)
+    >>> market.links.group_by("seller_id").len()["len"].unique().to_list()
+    [2]
+    >>> round(market.truth["is_bad"].mean(), 2)
+    0.09
+    """
+    cfg = _with_overrides(config or RealLikeConfig(), overrides)
+    rng = np.random.default_rng([cfg.seed, 7])
+    n = cfg.n_sellers
+    span = cfg.days * _DAY
+
+    # -- device-sharing groups: rings and families, until the shared share of devices -----
+    ring_sizes_all, ring_w, ring_mean = _size_weights(
+        cfg.device_group_min, cfg.device_group_max, 1.5
+    )
+    family_sizes_all, family_w, family_mean = _size_weights(
+        cfg.device_group_min, cfg.device_group_max, 4.0
+    )
+    p = cfg.shared_device_fraud_share
+    ring_prob = p * family_mean / (p * family_mean + (1 - p) * ring_mean)  # a group's chance
+    n_candidates = int(cfg.shared_device_share * n) + 16
+    candidate_ring = rng.random(n_candidates) < ring_prob
+    candidate_size = np.where(
+        candidate_ring,
+        rng.choice(ring_sizes_all, n_candidates, p=ring_w),
+        rng.choice(family_sizes_all, n_candidates, p=family_w),
+    )
+    # With k groups, n - sum(size - 1) devices, k of them shared: take the k closest to target.
+    n_devices = n - np.concatenate([[0], np.cumsum(candidate_size - 1)])
+    share = np.arange(n_candidates + 1) / np.maximum(n_devices, 1)
+    n_groups = int(np.argmin(np.abs(share - cfg.shared_device_share)))
+    group_ring, group_size = candidate_ring[:n_groups], candidate_size[:n_groups]
+
+    household_sizes = _group_sizes(
+        rng, round(cfg.ip_household_share * n), np.array([2, 3, 4]), np.array([0.6, 0.3, 0.1])
+    )
+    office_sizes = _group_sizes(
+        rng, round(cfg.ip_office_share * n), np.arange(3, 9), 1.0 / np.arange(3, 9, dtype=float)
+    )
+    n_device_users = int(group_size.sum())
+    n_grouped = n_device_users + int(household_sizes.sum()) + int(office_sizes.sum())
+    if n_grouped > n:
+        raise ConfigError(
+            f"the sharing groups need {n_grouped:,} users, more than n_sellers = {n:,}: lower "
+            "shared_device_share, ip_household_share or ip_office_share"
+        )
+    order = rng.permutation(n)  # users in group order: groups are scattered over the ids
+    device_users = order[:n_device_users]
+    device_group = np.repeat(np.arange(n_groups), group_size)
+    ip_users = order[n_device_users:n_grouped]
+    n_households, n_offices = len(household_sizes), len(office_sizes)
+    ip_group = np.repeat(
+        np.arange(n_households + n_offices), np.concatenate([household_sizes, office_sizes])
+    )
+    solo = order[n_grouped:]
+
+    in_ring = np.zeros(n, dtype=bool)
+    member_ring = group_ring[device_group]
+    in_ring[device_users[member_ring]] = True
+    n_lone = min(max(round(cfg.fraud_share * n) - int(in_ring.sum()), 0), len(solo))
+    lone_bad = np.zeros(n, dtype=bool)
+    lone_bad[solo[:n_lone]] = True  # solo users are in random order already
+    is_bad = in_ring | lone_bad
+
+    # -- links: one device and one IP per user ------------------------------------------
+    device_entity = np.empty(n, dtype=np.int64)
+    device_role = np.full(n, _OWN, dtype=np.int8)
+    device_entity[device_users] = device_group
+    device_role[device_users] = np.where(member_ring, _RING, _HOUSEHOLD)
+    others = np.setdiff1d(np.arange(n), device_users, assume_unique=True)
+    device_entity[others] = n_groups + np.arange(len(others))
+
+    ip_entity = n_groups + n_households + n_offices + np.arange(n, dtype=np.int64)  # own IPs
+    ip_role = np.full(n, _OWN, dtype=np.int8)
+    # A group's IP, used by each member with a chance; left with one user, it is that one's own.
+    uses = rng.random(n_device_users) < np.where(
+        member_ring, cfg.ring_ip_prob, cfg.household_ip_prob
+    )
+    users_of_ip = np.bincount(device_group[uses], minlength=n_groups)
+    shared_ip = uses & (users_of_ip[device_group] >= 2)
+    ip_entity[device_users[uses]] = device_group[uses]
+    ip_role[device_users[shared_ip]] = np.where(member_ring[shared_ip], _RING, _HOUSEHOLD)
+    ip_entity[ip_users] = n_groups + ip_group
+    ip_role[ip_users] = _HOUSEHOLD
+
+    # -- onboarding and first orders ----------------------------------------------------
+    created = rng.random(n) * span
+    spread_low, spread_high = cfg.ring_signup_spread_s
+    group_spread = rng.uniform(spread_low, spread_high, n_groups)
+    group_start = rng.random(n_groups) * max(span - spread_high, 0.0)
+    ring_users = device_users[member_ring]
+    ring_group = device_group[member_ring]
+    created[ring_users] = (
+        group_start[ring_group] + rng.random(len(ring_users)) * group_spread[ring_group]
+    )
+    family_users = device_users[~member_ring]
+    created[family_users] = group_start[device_group[~member_ring]] + rng.exponential(
+        30 * _DAY, len(family_users)
+    )
+    ip_group_start = rng.random(n_households + n_offices) * span * 0.8
+    created[ip_users] = ip_group_start[ip_group] + rng.exponential(60 * _DAY, len(ip_users))
+    created_s = np.minimum(np.floor(created), span - 1).astype(np.int64)
+
+    quick_delay = np.minimum(rng.geometric(0.15, n), 59)  # seconds: mostly a few
+    slow_delay = np.maximum(np.exp(rng.normal(math.log(6 * _HOUR), 1.8, n)), 60.0)
+    quick_prob = np.where(
+        in_ring, cfg.ring_quick_prob, np.where(lone_bad, cfg.lone_quick_prob, cfg.honest_quick_prob)
+    )
+    quick = rng.random(n) < quick_prob
+    delay = np.where(quick, quick_delay, np.round(slow_delay)).astype(np.int64)
+
+    # -- weak tabular columns -----------------------------------------------------------
+    purchase = np.exp(rng.normal(np.where(is_bad, 3.52, 3.45), 0.5, n))
+    purchase_value = np.clip(np.round(purchase), 9, 200).astype(np.int64)
+    age = np.clip(np.round(rng.normal(np.where(is_bad, 33.8, 33.0), 8.5, n)), 18, 76)
+    source = _categorical(rng, is_bad, _REAL_SOURCE_P)
+    browser = _categorical(rng, is_bad, _REAL_BROWSER_P)
+    group_browser = _categorical(rng, group_ring, _REAL_BROWSER_P)
+    same_browser = rng.random(n_device_users) < 0.9  # one computer, one browser
+    browser[device_users[same_browser]] = group_browser[device_group[same_browser]]
+    sex = _categorical(rng, is_bad, _REAL_SEX_P)
+
+    seller_id = pl.select(_seller_ids(pl.int_range(n), n)).to_series()
+    start_s = int(
+        cfg.start.timestamp()
+        if cfg.start.tzinfo
+        else (cfg.start - datetime(1970, 1, 1)).total_seconds()
+    )
+    created_at = pl.Series((start_s + created_s) * 1_000_000).cast(pl.Datetime("us"))
+    sellers = pl.DataFrame(
+        {
+            "seller_id": seller_id,
+            "created_at": created_at,
+            "first_order_delay_s": delay,
+            "purchase_value": purchase_value,
+            "age": age.astype(np.int64),
+            "source": _pick(_REAL_SOURCES, source),
+            "browser": _pick(_REAL_BROWSERS, browser),
+            "sex": _pick(_REAL_SEXES, sex),
+        }
+    )
+
+    # -- truth ----------------------------------------------------------------------------
+    ring_number = np.cumsum(group_ring) - 1  # rings numbered among the groups that are rings
+    family_number = np.cumsum(~group_ring) - 1
+    ring_index = np.full(n, -1, dtype=np.int64)
+    ring_index[ring_users] = ring_number[ring_group]
+    household_index = np.full(n, -1, dtype=np.int64)
+    household_index[family_users] = family_number[device_group[~member_ring]]
+    n_families = int((~group_ring).sum())
+    in_household = ip_group < n_households
+    household_index[ip_users[in_household]] = n_families + ip_group[in_household]
+    office_index = np.full(n, -1, dtype=np.int64)
+    office_index[ip_users[~in_household]] = ip_group[~in_household] - n_households
+    truth = pl.DataFrame(
+        {
+            "seller_id": seller_id,
+            "ring": _group_ids("ring-", ring_index, 5),
+            "is_bad": is_bad,
+            "legit_group": _group_ids("household-", household_index, 6).fill_null(
+                _group_ids("office-", office_index, 6)
+            ),
+        }
+    )
+
+    # -- labels: a share of each class, some flipped --------------------------------------
+    bad, good = np.flatnonzero(is_bad), np.flatnonzero(~is_bad)
+    labelled = np.sort(
+        np.concatenate(
+            [
+                bad[rng.permutation(len(bad))[: round(cfg.label_share * len(bad))]],
+                good[rng.permutation(len(good))[: round(cfg.label_share * len(good))]],
+            ]
+        )
+    )
+    label = is_bad[labelled].astype(np.int8)
+    flipped = rng.choice(len(labelled), size=round(cfg.label_noise * len(labelled)), replace=False)
+    label[flipped] = 1 - label[flipped]
+    labels = pl.DataFrame(
+        {
+            "seller_id": seller_id.gather(labelled),
+            "label": label,
+            "source": _pick(("no_chargeback", "chargeback"), label),
+        }
+    )
+
+    # -- links and link truth: per user its device, then its IP ------------------------
+    is_ip = np.tile(np.array([False, True]), n)
+    value = pl.concat(
+        [_render_device_letters(device_entity), _render_ip(ip_entity, False, rng)]
+    ).gather(np.arange(2 * n).reshape(2, n).T.ravel())
+    seller = np.repeat(np.arange(n), 2)
+    seen_s = start_s + created_s + delay
+    everything = pl.DataFrame(
+        {
+            "seller_id": seller_id.gather(seller),
+            "kind": _pick(("device", "ip"), is_ip.astype(np.int64)),
+            "value": value,
+            "seen_at": pl.Series(np.repeat(seen_s, 2) * 1_000_000).cast(pl.Datetime("us")),
+            "role": _pick(_ROLES, np.stack([device_role, ip_role], axis=1).ravel()),
+        }
+    )
+    links = everything.select("seller_id", "kind", "value", "seen_at")
+    link_truth = everything.select(
+        "seller_id", "kind", "value", pl.col("value").alias("identifier"), "role"
+    )
+    return Marketplace(
+        sellers=sellers, links=links, labels=labels, truth=truth, link_truth=link_truth, config=cfg
+    )

@@ -433,7 +433,10 @@ def test_model_card(seller_model: SellerModel) -> None:
     card, oof = seller_model.card, seller_model.oof
     assert sorted(card) == [
         "cv",
+        "ensemble",
         "features",
+        "importance",
+        "impurity_importance",
         "labels",
         "model",
         "params",
@@ -441,6 +444,9 @@ def test_model_card(seller_model: SellerModel) -> None:
         "seed",
         "versions",
     ]  # no "thresholds": scoring adds them
+    # 3 fold models of ceil(10 / 3) = 4 trees each, pooled.
+    assert card["ensemble"] == {"fold_models": 3, "trees_per_fold": 4, "trees": 12}
+    assert len(seller_model.estimator.forest_.estimators_) == 12
     assert card["model"] == "syndicate.model.SellerClassifier"
     assert card["features"] == seller_model.feature_names == ["shared_devices", "noise"]
     assert card["params"] == SellerClassifier(n_estimators=10).get_params()
@@ -457,14 +463,38 @@ def test_model_card(seller_model: SellerModel) -> None:
     assert list(cv["recall_at_k"]) == ["10"]  # only k < 26 labelled sellers
     assert cv["recall_at_k"]["10"] == round(recall_at_k(y, scores, 10), 6)
     assert cv["notes"] == []
-    importances = card["permutation_importance"]
-    assert [sorted(row) for row in importances] == [["feature", "mean", "std"]] * 2
-    assert [row["feature"] for row in importances] == ["shared_devices", "noise"]
-    assert importances[0]["mean"] > 0
+    assert card["importance"] == "impurity" and card["permutation_importance"] == []
+    impurity = card["impurity_importance"]
+    assert [sorted(row) for row in impurity] == [["feature", "mean"]] * 2
+    assert [row["feature"] for row in impurity] == ["shared_devices", "noise"]
+    assert sum(row["mean"] for row in impurity) == pytest.approx(1.0, abs=1e-5)
     versions = card["versions"]
     assert {"python", "syndicate", "scikit-learn", "skops", "polars", "numpy"} <= set(versions)
     assert versions["scikit-learn"] == sklearn.__version__
     json.dumps(card)  # the card is plain JSON
+
+
+def test_permutation_importance_on_request() -> None:
+    card = _fit(importance="permutation").card
+    importances = card["permutation_importance"]
+    assert [sorted(row) for row in importances] == [["feature", "mean", "std"]] * 2
+    assert [row["feature"] for row in importances] == ["shared_devices", "noise"]
+    assert importances[0]["mean"] > 0
+    assert _fit(importance="none").card["impurity_importance"] == []
+    with pytest.raises(SyndicateError, match="importance must be one of"):
+        _fit(importance="gain")
+
+
+def test_the_pooled_forest_scores_the_mean_of_the_fold_models() -> None:
+    from syndicate.model import _pooled
+
+    X = FEATURES.select("shared_devices", "noise").to_numpy()
+    y = np.array([1] * 10 + [0] * 20)
+    models = [SellerClassifier(n_estimators=4, random_state=k).fit(X, y) for k in range(3)]
+    pooled = _pooled(models, SellerClassifier(n_estimators=12))
+    mean = np.mean([model.bad_score(X) for model in models], axis=0)
+    assert pooled.bad_score(X) == pytest.approx(mean, abs=1e-12)
+    assert pooled.get_params()["n_estimators"] == 12
 
 
 def test_full_model_scores_every_seller(seller_model: SellerModel) -> None:
@@ -486,10 +516,11 @@ def test_no_importances_when_repeats_is_zero() -> None:
 
 
 def test_importances_on_a_sample_of_large_folds(monkeypatch: pytest.MonkeyPatch) -> None:
-    whole = _fit().card["permutation_importance"]
+    whole = _fit(importance="permutation").card["permutation_importance"]
     monkeypatch.setattr(model_module, "IMPORTANCE_ROWS", 4)
-    sampled = _fit().card["permutation_importance"]
-    assert sampled == _fit().card["permutation_importance"]  # seeded: the same sample
+    sampled = _fit(importance="permutation").card["permutation_importance"]
+    again = _fit(importance="permutation").card["permutation_importance"]
+    assert sampled == again  # seeded: the same sample
     assert {row["feature"] for row in sampled} == {"shared_devices", "noise"}
     assert sampled != whole
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import igraph as ig
@@ -17,7 +18,16 @@ from syndicate import (
     load_inputs,
     write_marketplace,
 )
-from syndicate.synth import CAMOUFLAGE_PRESETS, KINDS, camouflage_config, dirty_row_counts
+from syndicate.cli import main
+from syndicate.synth import (
+    CAMOUFLAGE_PRESETS,
+    KINDS,
+    SYNTH_PRESETS,
+    RealLikeConfig,
+    camouflage_config,
+    dirty_row_counts,
+    generate_real_like,
+)
 
 N = 20_000
 
@@ -473,3 +483,275 @@ def test_tiny_marketplaces_with_camouflage_still_work() -> None:
 def test_bad_camouflage_parameters_are_refused(overrides: dict[str, object], message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         generate_marketplace(SynthConfig(n_sellers=100), **overrides)
+
+
+# ---------------------------------------------------------------------------------------
+# the real-like preset (shaped like public e-commerce fraud tables)
+
+REAL_N = 20_000
+
+
+@pytest.fixture(scope="module")
+def real() -> Marketplace:
+    return generate_real_like(n_sellers=REAL_N, seed=5)
+
+
+def users_per_value(market: Marketplace, kind: str) -> pl.DataFrame:
+    """Per identifier of ``kind``: its users' ids, how many there are and how many are bad."""
+    return (
+        market.link_truth.filter(pl.col("kind") == kind)
+        .join(market.truth, on="seller_id")
+        .group_by("identifier")
+        .agg(
+            pl.col("seller_id"),
+            pl.len().alias("users"),
+            pl.col("is_bad").sum().alias("bad"),
+            pl.col("ring").drop_nulls().n_unique().alias("rings"),
+            pl.col("role").unique().alias("roles"),
+        )
+    )
+
+
+def only(roles: pl.Series, role: str) -> bool:
+    """Whether each list of roles is ``[role]``."""
+    return all(value == [role] for value in roles.to_list())
+
+
+def test_real_like_has_one_device_and_one_ip_per_user(real: Marketplace) -> None:
+    assert real.sellers.columns == [
+        "seller_id",
+        "created_at",
+        "first_order_delay_s",
+        "purchase_value",
+        "age",
+        "source",
+        "browser",
+        "sex",
+    ]
+    assert real.sellers.height == REAL_N and real.sellers["seller_id"][42] == "s000042"
+    assert real.links.columns == ["seller_id", "kind", "value", "seen_at"]
+    assert real.truth.columns == ["seller_id", "ring", "is_bad", "legit_group"]
+    per_user = real.links.group_by("seller_id").agg(pl.col("kind").sort())
+    assert per_user.height == REAL_N
+    assert all(kinds == ["device", "ip"] for kinds in per_user["kind"].to_list())
+    assert set(real.link_truth["role"].unique()) == {"own", "ring", "household"}
+    assert (real.link_truth["value"] == real.link_truth["identifier"]).all()  # clean values
+    assert (
+        real.links["value"]
+        .filter(real.links["kind"] == "device")
+        .str.contains(r"^[A-Z]{13}$")
+        .all()
+    )
+    assert (real.sellers["created_at"].dt.microsecond() == 0).all()  # second resolution
+    days = (real.sellers["created_at"].max() - real.sellers["created_at"].min()).days
+    assert 360 <= days <= 365
+    seen = real.links.join(real.sellers, on="seller_id").select(
+        (pl.col("seen_at") - pl.col("created_at")).dt.total_seconds()
+        == pl.col("first_order_delay_s")
+    )
+    assert seen.to_series().all()  # a link is seen at the first order
+
+
+def test_real_like_tables_are_accepted_by_load_inputs(real: Marketplace) -> None:
+    inputs = load_inputs(real.sellers, real.links, labels=real.labels)
+    assert inputs.reject_counts() == {}
+    assert inputs.links.height == 2 * REAL_N and inputs.labels.height == real.labels.height
+
+
+def test_real_like_devices_are_shared_mostly_by_fraudsters(real: Marketplace) -> None:
+    devices = users_per_value(real, "device")
+    shared = devices.filter(pl.col("users") >= 2)
+    assert abs(shared.height / devices.height - 0.02) < 0.001  # 2% of devices, 1-3% asked
+    assert shared["users"].min() == 2 and shared["users"].max() == 10
+    fraud_share = shared["bad"].sum() / shared["users"].sum()
+    assert 0.8 <= fraud_share <= 0.9
+    # A ring is the users of one shared device: all bad, or a family: all honest.
+    assert ((shared["bad"] == 0) | (shared["bad"] == shared["users"])).all()
+    rings = shared.filter(pl.col("bad") > 0)
+    assert (rings["rings"] == 1).all() and only(rings["roles"], "ring")
+    assert rings.height == real.truth["ring"].n_unique() - 1  # one ring per device (and null)
+    families = shared.filter(pl.col("bad") == 0)
+    assert only(families["roles"], "household")
+    ring_sizes = real.truth.group_by("ring").len().filter(pl.col("ring").is_not_null())
+    assert ring_sizes["len"].min() >= 2
+
+
+def test_real_like_fraud_is_about_nine_percent(real: Marketplace) -> None:
+    truth = real.truth
+    assert abs(truth["is_bad"].mean() - 0.09) < 0.001
+    lone = truth.filter(pl.col("is_bad"), pl.col("ring").is_null())
+    assert lone.height > 0.02 * REAL_N  # the rest of the fraud: lone fraudsters ...
+    own_device = real.link_truth.filter(pl.col("kind") == "device").join(lone, on="seller_id")
+    assert (own_device["role"] == "own").all()  # ... with a device of their own
+    assert not truth.filter(pl.col("legit_group").is_not_null())["is_bad"].any()
+
+
+def test_real_like_ips_are_shared_in_rings_and_by_honest_groups(real: Marketplace) -> None:
+    ring_members = real.truth.filter(pl.col("ring").is_not_null())
+    ring_ip = real.link_truth.filter(pl.col("kind") == "ip").join(ring_members, on="seller_id")
+    on_ring_ip = (ring_ip["role"] == "ring").mean()
+    assert 0.3 < on_ring_ip < 0.6  # loosely: each member uses the ring's IP with 50%
+    ips = users_per_value(real, "ip").filter(pl.col("users") >= 2)
+    assert ((ips["bad"] == 0) | (ips["bad"] == ips["users"])).all()
+    honest = ips.filter(pl.col("bad") == 0)
+    assert honest.height > 0.01 * REAL_N / 3 and honest["users"].max() <= 10
+    assert only(honest["roles"], "household")
+    groups = (
+        real.truth.filter(pl.col("legit_group").is_not_null())
+        .group_by(pl.col("legit_group").str.extract(r"^(\w+)-").alias("sort"))
+        .agg(pl.col("legit_group").n_unique().alias("groups"), pl.len().alias("users"))
+    )
+    users = dict(groups.select("sort", "users").iter_rows())
+    assert set(users) == {"household", "office"}
+    assert 0.01 * REAL_N - 8 <= users["office"] <= 0.01 * REAL_N
+
+
+def test_real_like_rings_sign_up_minutes_apart(real: Marketplace) -> None:
+    spread = (
+        real.truth.join(real.sellers, on="seller_id")
+        .filter(pl.col("ring").is_not_null())
+        .group_by("ring")
+        .agg((pl.col("created_at").max() - pl.col("created_at").min()).dt.total_seconds())
+    )["created_at"]
+    assert spread.max() <= 300 and spread.median() > 10
+
+
+def test_real_like_frauds_order_within_seconds(real: Marketplace) -> None:
+    by_class = (
+        real.sellers.join(real.truth, on="seller_id")
+        .group_by("is_bad")
+        .agg(
+            (pl.col("first_order_delay_s") < 60).mean().alias("quick"),
+            pl.col("first_order_delay_s").median().alias("median"),
+            pl.col("purchase_value").mean().alias("value"),
+            pl.col("age").mean().alias("age"),
+            (pl.col("browser") == "Chrome").mean().alias("chrome"),
+        )
+    )
+    honest, fraud = by_class.sort("is_bad").rows(named=True)
+    assert fraud["quick"] > 0.7 and fraud["median"] < 60
+    assert honest["quick"] < 0.02 and honest["median"] > 3600  # hours, minutes to days
+    # The weak columns differ only a little between the classes.
+    assert abs(fraud["value"] / honest["value"] - 1) < 0.15
+    assert abs(fraud["age"] - honest["age"]) < 2 and abs(fraud["chrome"] - honest["chrome"]) < 0.1
+    assert {c: str(t) for c, t in real.sellers.schema.items() if t == pl.String} == {
+        "seller_id": "String",
+        "source": "String",
+        "browser": "String",
+        "sex": "String",
+    }
+    assert set(real.sellers["sex"].unique()) == {"M", "F"}
+
+
+def test_real_like_labels_are_a_noisy_share_of_each_class(real: Marketplace) -> None:
+    labelled = real.labels.join(real.truth, on="seller_id")
+    assert labelled.height == real.labels.height == round(0.4 * REAL_N)
+    for is_bad in (True, False):
+        of_class = real.truth.filter(pl.col("is_bad") == is_bad).height
+        assert abs(labelled.filter(pl.col("is_bad") == is_bad).height - 0.4 * of_class) <= 1
+    wrong = labelled.filter(pl.col("label") != pl.col("is_bad").cast(pl.Int8))
+    assert wrong.height == round(0.05 * labelled.height)  # label_noise: 5% flipped
+    assert wrong["is_bad"].sum() > 0 and (~wrong["is_bad"]).sum() > 0  # both ways
+    assert dict(real.labels.group_by("label").agg(pl.col("source").first()).iter_rows()) == {
+        0: "no_chargeback",
+        1: "chargeback",
+    }
+    clean = generate_real_like(n_sellers=2000, seed=5, label_noise=0.0)
+    checked = clean.labels.join(clean.truth, on="seller_id")
+    assert (checked["label"] == checked["is_bad"].cast(pl.Int8)).all()
+
+
+def test_real_like_is_deterministic_by_seed() -> None:
+    first = generate_real_like(n_sellers=3000, seed=11)
+    second = generate_real_like(RealLikeConfig(n_sellers=3000, seed=11))
+    other = generate_real_like(n_sellers=3000, seed=12)
+    for name in TABLES:
+        assert getattr(first, name).equals(getattr(second, name)), name
+    assert not first.links.equals(other.links) and not first.truth.equals(other.truth)
+    assert first.config == RealLikeConfig(n_sellers=3000, seed=11)
+
+
+def test_real_like_defaults_and_tiny_sizes() -> None:
+    assert 30_000 <= RealLikeConfig().n_sellers <= 50_000
+    for n in (10, 100):
+        tiny = generate_real_like(n_sellers=n, seed=0)
+        assert tiny.sellers.height == n and tiny.links.height == 2 * n
+        assert load_inputs(tiny.sellers, tiny.links, labels=tiny.labels).links.height == 2 * n
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"n_sellers": 5}, r"n_sellers must be an integer of at least 10; got 5"),
+        ({"fraud_share": 1.5}, r"fraud_share must be in \[0, 1\]; got 1.5"),
+        ({"label_noise": 0.6}, r"label_noise must be at most 0.5; got 0.6"),
+        ({"device_group_min": 1}, r"need 2 <= device_group_min <= device_group_max; got 1 and 10"),
+        ({"ring_signup_spread_s": (60.0, 10.0)}, r"ring_signup_spread_s must be \(low, high\)"),
+        ({"days": 0}, r"days must be an integer of at least 1; got 0"),
+        ({"colour": "red"}, r"unknown RealLikeConfig fields: colour"),
+        (
+            {"shared_device_share": 0.5, "ip_household_share": 0.5},
+            r"the sharing groups need .* users, more than n_sellers = 100",
+        ),
+    ],
+)
+def test_bad_real_like_parameters_are_refused(overrides: dict[str, object], message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        generate_real_like(RealLikeConfig(n_sellers=100), **overrides)
+
+
+def read_tables(folder: Path) -> dict[str, pl.DataFrame]:
+    return {name: pl.read_parquet(folder / f"{name}.parquet") for name in TABLES}
+
+
+def test_synth_cli_real_like_writes_the_tables(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "rl"
+    argv = ["synth", "--preset", "real-like", "--sellers", "3000", "--out", str(out), "--quiet"]
+    assert main([*argv, "--seed", "2"]) == 0
+    printed = capsys.readouterr().out
+    assert "syndicate synth: 3,000 sellers (real-like), 6,000 links, 1,200 labels" in printed
+    tables = read_tables(out)
+    expected = generate_real_like(n_sellers=3000, seed=2)
+    for name in TABLES:
+        assert tables[name].equals(getattr(expected, name)), name
+    inputs = load_inputs(
+        out / "sellers.parquet", out / "links.parquet", labels=out / "labels.parquet"
+    )
+    assert inputs.reject_counts() == {} and inputs.sellers.height == 3000
+
+
+def test_synth_cli_default_preset_is_todays_marketplace(tmp_path: Path) -> None:
+    assert main(["synth", "--sellers", "500", "--out", str(tmp_path / "a"), "--quiet"]) == 0
+    argv = ["synth", "--preset", "marketplace", "--sellers", "500", "--out", str(tmp_path / "b")]
+    assert main([*argv, "--quiet"]) == 0
+    default, explicit = read_tables(tmp_path / "a"), read_tables(tmp_path / "b")
+    expected = generate_marketplace(n_sellers=500, seed=0)
+    for name in TABLES:
+        assert default[name].equals(getattr(expected, name)), name
+        assert explicit[name].equals(default[name]), name
+    assert SYNTH_PRESETS == ("marketplace", "real-like")
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (
+            ["--preset", "realistic", "--sellers", "100"],
+            r"argument --preset: invalid choice: 'realistic' \(choose from '?marketplace'?, "
+            r"'?real-like'?\)",
+        ),
+        ([], r"the following arguments are required: --sellers \(with --preset marketplace\)"),
+        (
+            ["--preset", "real-like", "--camouflage", "light"],
+            r"--camouflage applies to --preset marketplace only",
+        ),
+    ],
+)
+def test_synth_cli_refuses_bad_presets(
+    argv: list[str], message: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["synth", *argv, "--out", str(tmp_path / "x"), "--quiet"]) == 2
+    assert re.search(message, capsys.readouterr().err)
+    assert not (tmp_path / "x").exists()
