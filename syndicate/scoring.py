@@ -382,6 +382,16 @@ def _usable_labels(labels: pl.DataFrame | None) -> tuple[int, int]:
     return int((labels["label"] == 1).sum()), int((labels["label"] == 0).sum())
 
 
+@dataclass(frozen=True)
+class _Scored:
+    """What one score source hands to the shared tail: scores, ring table, thresholds."""
+
+    sellers: pl.DataFrame  # seller_id, seller_score, score_source, ring_id
+    rings: pl.DataFrame  # ring features with ring_score and mean_seller_score
+    thresholds: Thresholds
+    model: SellerModel | None = None
+
+
 def score_marketplace(
     sellers: pl.DataFrame,
     linkage: LinkageGraph,
@@ -394,6 +404,11 @@ def score_marketplace(
     on_fit: Callable[[], None] | None = None,
 ) -> Scores:
     """Score every seller and ring, decide, and give reasons.
+
+    One function per score source makes the scores and thresholds — a saved model
+    (:func:`_from_saved_model`), a model trained on the labels (:func:`_from_trained_model`)
+    or ring structure alone (:func:`_from_structure`, cold start) — and one shared tail
+    (:func:`_decide_and_explain`) turns them into decisions, reasons and evidence.
 
     Parameters
     ----------
@@ -408,10 +423,9 @@ def score_marketplace(
         instead of training one: every seller gets its score (``score_source``
         ``saved_model``), and the thresholds come from config or else from the card.
     on_fit
-        Called after each forest is trained (``cv_folds + 1`` of them), for progress bars.
+        Called after each fold model is trained (``cv_folds`` of them), for progress bars.
     """
     warnings: list[str] = []
-    n_bad, n_good = _usable_labels(labels)
     members = rings.members.select("seller_id", "ring_id")
     anomaly = (
         features.select("seller_id", "anomaly_score")
@@ -419,142 +433,202 @@ def score_marketplace(
         else None
     )
     table = ring_features(sellers, rings, labels, anomaly)
-    model: SellerModel | None = None
     if saved_model is not None:
-        seller_table, thresholds = _score_saved(saved_model, features, members, config, warnings)
-        if n_bad + n_good == 0:
-            warnings.append(
-                "scoring with a saved model without labels: the label-aware features "
-                "(known-bad neighbours) are all zero, unlike in training; give the labels "
-                "you have with --labels"
-            )
-        else:
-            warnings.append(
-                "scores come from a saved model: labelled sellers' scores are not out-of-fold "
-                "(the model may have been trained on their labels)"
-            )
-        by_ring = ring_scores(seller_table)
-        table = table.join(by_ring, on="ring_id", how="left")
+        scored = _from_saved_model(saved_model, features, members, table, labels, config, warnings)
     elif can_train(labels):
         assert labels is not None
-        groups = cv_groups(rings)
-        _warn_large_group(groups, labels, warnings)
-        model = fit_seller_model(
-            features,
-            labels,
-            groups,
-            neighbours=neighbour_pairs(linkage),
-            estimator=SellerClassifier(
-                n_estimators=config.n_estimators,
-                min_samples_leaf=config.min_samples_leaf,
-                max_samples=config.max_samples,
-                n_jobs=config.n_jobs,
-                random_state=config.seed,
-            ),
-            n_folds=config.cv_folds,
-            importance_repeats=config.importance_repeats,
-            importance=config.importance,
-            seed=config.seed,
-            on_fit=on_fit,
+        scored = _from_trained_model(
+            features, linkage, rings, members, table, labels, config, warnings, on_fit
         )
-        scored = features.select("seller_id").with_columns(
-            pl.Series("full_score", model.score(features), dtype=pl.Float64)
-        )
-        oof = model.oof.select(
-            "seller_id", pl.col("score").fill_nan(None).alias("oof"), pl.lit(True).alias("known")
-        )
-        structure = members.join(
-            table.select("ring_id", "structure_score"), on="ring_id", how="left"
-        )
-        # A labelled seller without an out-of-fold score (its fold could not be trained)
-        # falls back on its ring's structure score, never on a model that saw its label.
-        seller_table = (
-            scored.join(oof, on="seller_id", how="left")
-            .join(structure, on="seller_id", how="left")
-            .select(
-                "seller_id",
-                pl.when(pl.col("oof").is_not_null())
-                .then(pl.col("oof"))
-                .when(pl.col("known"))
-                .then(pl.col("structure_score").fill_null(0.0))
-                .otherwise(pl.col("full_score"))
-                .alias("seller_score"),
-                pl.when(pl.col("oof").is_not_null())
-                .then(pl.lit("out_of_fold"))
-                .when(pl.col("known"))
-                .then(pl.lit("structure"))
-                .otherwise(pl.lit("model"))
-                .alias("score_source"),
-                "ring_id",
-            )
-        )
-        unscored = int(oof["oof"].null_count())
-        if unscored:
-            warnings.append(
-                f"{unscored} labelled sellers have no out-of-fold score (the other folds held "
-                "one class only: are all known-bad sellers in one component?); they get their "
-                "ring's structure score"
-            )
-        by_ring = ring_scores(seller_table)
-        table = table.join(by_ring, on="ring_id", how="left")
-        unlabelled = seller_table.filter(pl.col("score_source") == "model")["seller_score"]
-        thresholds, bad_rate = _model_thresholds(model, unlabelled.to_numpy(), config, warnings)
-        auroc = model.card["cv"]["auroc"]
-        if auroc is not None and auroc < WEAK_AUROC:
-            warnings.append(
-                f"the model barely beats chance (out-of-fold AUROC {auroc:.2f}); its scores and "
-                "thresholds carry little information"
-            )
-        if n_bad < FEW_LABELS:
-            warnings.append(
-                f"only {n_bad} known-bad sellers: the decision thresholds and the bad-rate "
-                "estimate are unreliable; consider setting bad_rate or the thresholds in config"
-            )
-        if thresholds.syndicate is None or thresholds.review is None:
-            missing = " nor review" if thresholds.review is None else ""
-            warnings.append(
-                f"no threshold reaches the target out-of-fold precision: no seller is decided "
-                f"syndicate{missing} (set syndicate_threshold / review_threshold to choose)"
-            )
-        model.card["thresholds"] = {
-            "syndicate": thresholds.syndicate,
-            "review": thresholds.review,
-            "source": thresholds.source,
-            "syndicate_precision": config.syndicate_precision,
-            "review_precision": config.review_precision,
-            "bad_rate": bad_rate,
-            "bad_rate_source": "config" if config.bad_rate is not None else "estimated",
-        }
     else:
-        warnings.append(
-            f"cold start: the labels hold {n_bad} known-bad and {n_good} known-good sellers "
-            "(at least 2 of each are needed to train), so ring scores come from structure "
-            "alone and every ring member gets its ring's score"
-        )
-        table = table.with_columns(
-            pl.col("structure_score").alias("ring_score"),
-            pl.col("structure_score").alias("mean_seller_score"),
-        )
-        seller_table = (
-            sellers.select("seller_id")
-            .join(members, on="seller_id", how="left")
-            .join(table.select("ring_id", "ring_score"), on="ring_id", how="left")
-            .select(
-                "seller_id",
-                pl.col("ring_score").fill_null(0.0).alias("seller_score"),
-                pl.lit("structure").alias("score_source"),
-                "ring_id",
-            )
-        )
-        thresholds = Thresholds(
-            syndicate=config.cold_syndicate_threshold,
-            review=config.cold_review_threshold,
-            source="cold_start",
-        )
+        scored = _from_structure(sellers, members, table, labels, config, warnings)
     for message in warnings:
         logger.warning(message)
-    seller_table = seller_table.join(
-        table.select("ring_id", "ring_score"), on="ring_id", how="left"
+    return _decide_and_explain(
+        scored, members, linkage, labels, edges, config, warnings, saved_model
+    )
+
+
+def _from_saved_model(
+    saved_model: SavedModel,
+    features: pl.DataFrame,
+    members: pl.DataFrame,
+    table: pl.DataFrame,
+    labels: pl.DataFrame | None,
+    config: Config,
+    warnings: list[str],
+) -> _Scored:
+    """Scores from a model an earlier run trained (``--model``)."""
+    n_bad, n_good = _usable_labels(labels)
+    seller_table, thresholds = _score_saved(saved_model, features, members, config, warnings)
+    if n_bad + n_good == 0:
+        warnings.append(
+            "scoring with a saved model without labels: the label-aware features "
+            "(known-bad neighbours) are all zero, unlike in training; give the labels "
+            "you have with --labels"
+        )
+    else:
+        warnings.append(
+            "scores come from a saved model: labelled sellers' scores are not out-of-fold "
+            "(the model may have been trained on their labels)"
+        )
+    rings_table = table.join(ring_scores(seller_table), on="ring_id", how="left")
+    return _Scored(seller_table, rings_table, thresholds)
+
+
+def _from_trained_model(
+    features: pl.DataFrame,
+    linkage: LinkageGraph,
+    rings: Rings,
+    members: pl.DataFrame,
+    table: pl.DataFrame,
+    labels: pl.DataFrame,
+    config: Config,
+    warnings: list[str],
+    on_fit: Callable[[], None] | None,
+) -> _Scored:
+    """Scores from a model cross-fitted on this run's labels."""
+    n_bad, _ = _usable_labels(labels)
+    groups = cv_groups(rings)
+    _warn_large_group(groups, labels, warnings)
+    model = fit_seller_model(
+        features,
+        labels,
+        groups,
+        neighbours=neighbour_pairs(linkage),
+        estimator=SellerClassifier(
+            n_estimators=config.n_estimators,
+            min_samples_leaf=config.min_samples_leaf,
+            max_samples=config.max_samples,
+            n_jobs=config.n_jobs,
+            random_state=config.seed,
+        ),
+        n_folds=config.cv_folds,
+        importance_repeats=config.importance_repeats,
+        importance=config.importance,
+        seed=config.seed,
+        on_fit=on_fit,
+    )
+    scored = features.select("seller_id").with_columns(
+        pl.Series("full_score", model.score(features), dtype=pl.Float64)
+    )
+    oof = model.oof.select(
+        "seller_id", pl.col("score").fill_nan(None).alias("oof"), pl.lit(True).alias("known")
+    )
+    structure = members.join(table.select("ring_id", "structure_score"), on="ring_id", how="left")
+    # A labelled seller without an out-of-fold score (its fold could not be trained)
+    # falls back on its ring's structure score, never on a model that saw its label.
+    seller_table = (
+        scored.join(oof, on="seller_id", how="left")
+        .join(structure, on="seller_id", how="left")
+        .select(
+            "seller_id",
+            pl.when(pl.col("oof").is_not_null())
+            .then(pl.col("oof"))
+            .when(pl.col("known"))
+            .then(pl.col("structure_score").fill_null(0.0))
+            .otherwise(pl.col("full_score"))
+            .alias("seller_score"),
+            pl.when(pl.col("oof").is_not_null())
+            .then(pl.lit("out_of_fold"))
+            .when(pl.col("known"))
+            .then(pl.lit("structure"))
+            .otherwise(pl.lit("model"))
+            .alias("score_source"),
+            "ring_id",
+        )
+    )
+    unscored = int(oof["oof"].null_count())
+    if unscored:
+        warnings.append(
+            f"{unscored} labelled sellers have no out-of-fold score (the other folds held "
+            "one class only: are all known-bad sellers in one component?); they get their "
+            "ring's structure score"
+        )
+    rings_table = table.join(ring_scores(seller_table), on="ring_id", how="left")
+    unlabelled = seller_table.filter(pl.col("score_source") == "model")["seller_score"]
+    thresholds, bad_rate = _model_thresholds(model, unlabelled.to_numpy(), config, warnings)
+    auroc = model.card["cv"]["auroc"]
+    if auroc is not None and auroc < WEAK_AUROC:
+        warnings.append(
+            f"the model barely beats chance (out-of-fold AUROC {auroc:.2f}); its scores and "
+            "thresholds carry little information"
+        )
+    if n_bad < FEW_LABELS:
+        warnings.append(
+            f"only {n_bad} known-bad sellers: the decision thresholds and the bad-rate "
+            "estimate are unreliable; consider setting bad_rate or the thresholds in config"
+        )
+    if thresholds.syndicate is None or thresholds.review is None:
+        missing = " nor review" if thresholds.review is None else ""
+        warnings.append(
+            f"no threshold reaches the target out-of-fold precision: no seller is decided "
+            f"syndicate{missing} (set syndicate_threshold / review_threshold to choose)"
+        )
+    model.card["thresholds"] = {
+        "syndicate": thresholds.syndicate,
+        "review": thresholds.review,
+        "source": thresholds.source,
+        "syndicate_precision": config.syndicate_precision,
+        "review_precision": config.review_precision,
+        "bad_rate": bad_rate,
+        "bad_rate_source": "config" if config.bad_rate is not None else "estimated",
+    }
+    return _Scored(seller_table, rings_table, thresholds, model)
+
+
+def _from_structure(
+    sellers: pl.DataFrame,
+    members: pl.DataFrame,
+    table: pl.DataFrame,
+    labels: pl.DataFrame | None,
+    config: Config,
+    warnings: list[str],
+) -> _Scored:
+    """Cold start: every ring member gets its ring's structure score."""
+    n_bad, n_good = _usable_labels(labels)
+    warnings.append(
+        f"cold start: the labels hold {n_bad} known-bad and {n_good} known-good sellers "
+        "(at least 2 of each are needed to train), so ring scores come from structure "
+        "alone and every ring member gets its ring's score"
+    )
+    rings_table = table.with_columns(
+        pl.col("structure_score").alias("ring_score"),
+        pl.col("structure_score").alias("mean_seller_score"),
+    )
+    seller_table = (
+        sellers.select("seller_id")
+        .join(members, on="seller_id", how="left")
+        .join(rings_table.select("ring_id", "ring_score"), on="ring_id", how="left")
+        .select(
+            "seller_id",
+            pl.col("ring_score").fill_null(0.0).alias("seller_score"),
+            pl.lit("structure").alias("score_source"),
+            "ring_id",
+        )
+    )
+    thresholds = Thresholds(
+        syndicate=config.cold_syndicate_threshold,
+        review=config.cold_review_threshold,
+        source="cold_start",
+    )
+    return _Scored(seller_table, rings_table, thresholds)
+
+
+def _decide_and_explain(
+    scored: _Scored,
+    members: pl.DataFrame,
+    linkage: LinkageGraph,
+    labels: pl.DataFrame | None,
+    edges: pl.DataFrame | None,
+    config: Config,
+    warnings: list[str],
+    saved_model: SavedModel | None,
+) -> Scores:
+    """The shared tail: decisions from the thresholds, reasons, ring evidence."""
+    thresholds = scored.thresholds
+    seller_table = scored.sellers.join(
+        scored.rings.select("ring_id", "ring_score"), on="ring_id", how="left"
     ).with_columns(thresholds.decide(pl.col("seller_score")).alias("decision"))
     flagged = seller_table.filter(pl.col("decision") != "clear")["seller_id"]
     reasons = seller_reasons(flagged, linkage, labels, edges, config)
@@ -564,13 +638,13 @@ def score_marketplace(
         .select(pl.col(name).cast(dtype) for name, (dtype, _) in LABELS_SCHEMA.items())
         .sort("seller_id")
     )
-    table = table.with_columns(thresholds.decide(pl.col("ring_score")).alias("decision"))
+    table = scored.rings.with_columns(thresholds.decide(pl.col("ring_score")).alias("decision"))
     table = table.join(_ring_evidence(table, members, linkage, config), on="ring_id", how="left")
     return Scores(
         sellers=seller_table,
         rings=table.sort("ring_id"),
         thresholds=thresholds,
-        model=model,
+        model=scored.model,
         warnings=warnings,
         saved_model=saved_model,
     )
