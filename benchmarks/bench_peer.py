@@ -1,6 +1,7 @@
 """syndicate against the same job written the usual way: pandas, networkx, scikit-learn.
 
     python benchmarks/bench_peer.py --sellers 1000000 --seed 0
+    python benchmarks/bench_peer.py --sellers 100000 --label-share 0.2   # a fifth labelled
 
 The peer is what a strong data scientist writes in an afternoon: pandas self-merges on
 (kind, value) for shared identifiers (lower-cased, trimmed; identifiers shared by more than
@@ -33,7 +34,7 @@ from sklearn.metrics import average_precision_score, roc_auc_score
 from syndicate.config import Config
 from syndicate.evaluate import _partition_scores, ring_recovery, truth_groups
 from syndicate.job import run_job
-from syndicate.synth import generate_marketplace, write_marketplace
+from syndicate.synth import generate_marketplace, with_label_share, write_marketplace
 
 
 def peer_job(files: dict[str, Path], hub_cap: int, seed: int) -> tuple[pd.DataFrame, float]:
@@ -122,10 +123,18 @@ def main() -> None:
     parser.add_argument("--sellers", type=int, default=1_000_000)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--peer-hub-cap", type=int, default=60)
+    parser.add_argument(
+        "--label-share",
+        type=float,
+        default=None,
+        help="label this share of all sellers (truly, seeded) instead of the generator's ~4%%",
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-peer-", dir=".") as scratch:
         folder = Path(scratch)
         market = generate_marketplace(n_sellers=args.sellers, seed=args.seed)
+        if args.label_share:
+            market = with_label_share(market, args.label_share, seed=args.seed)
         files = write_marketplace(market, folder / "input")
         truth = market.truth.select("seller_id", "ring", "is_bad", "legit_group")
         labelled = pl.read_parquet(files["labels"])["seller_id"].cast(pl.String)

@@ -23,16 +23,22 @@ import sys
 import time
 from pathlib import Path
 
-from syndicate.synth import generate_marketplace, write_marketplace
+from syndicate.synth import generate_marketplace, with_label_share, write_marketplace
 
 
-def marketplace(n_sellers: int, seed: int, data: Path) -> dict[str, Path]:
+def marketplace(
+    n_sellers: int, seed: int, data: Path, label_share: float | None = None
+) -> dict[str, Path]:
     """The synthetic input files of one size, generated once."""
-    folder = data / f"market-{n_sellers}-seed{seed}"
+    suffix = f"-labels{label_share}" if label_share else ""
+    folder = data / f"market-{n_sellers}-seed{seed}{suffix}"
     files = {name: folder / f"{name}.parquet" for name in ("sellers", "links", "labels")}
     if not all(path.is_file() for path in files.values()):
         start = time.perf_counter()
-        write_marketplace(generate_marketplace(n_sellers=n_sellers, seed=seed), folder)
+        market = generate_marketplace(n_sellers=n_sellers, seed=seed)
+        if label_share:
+            market = with_label_share(market, label_share, seed=seed)
+        write_marketplace(market, folder)
         print(f"  generated {n_sellers:,} sellers in {time.perf_counter() - start:.1f} s")
     return files
 
@@ -71,12 +77,18 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--data", type=Path, default=Path("bench-data"))
     parser.add_argument("--repeat", type=int, default=1, help="runs per size (2nd on: --previous)")
+    parser.add_argument(
+        "--label-share",
+        type=float,
+        default=None,
+        help="label this share of all sellers (truly, seeded) instead of the generator's ~4%%",
+    )
     args = parser.parse_args()
     print(f"syndicate run benchmark: {os.cpu_count()} cores, seed {args.seed}")
     results = []
     for n in args.sellers:
         print(f"{n:,} sellers")
-        files = marketplace(n, args.seed, args.data)
+        files = marketplace(n, args.seed, args.data, args.label_share)
         out = args.data / f"run-{n}-seed{args.seed}"
         for attempt in range(args.repeat):
             wall, peak, manifest = run_once(files, out, previous=attempt > 0)
