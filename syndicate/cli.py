@@ -12,20 +12,23 @@ import sys
 import traceback
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+# Only what building the parser needs is imported here; each command imports its own
+# modules (the job, the model, evaluation, pages), so `syndicate --help` stays fast.
 from syndicate import __version__
-from syndicate.config import Config
-from syndicate.demo import DEMO_SELLERS, run_demo
+from syndicate.demo import DEMO_SELLERS
 from syndicate.errors import InputError, InputFileError, SyndicateError
-from syndicate.job import pending_commits, run_job
-from syndicate.pipeline import PipelineResult
-from syndicate.progress import Reporter, configure_logging
 from syndicate.synth import (
     CAMOUFLAGE_PRESETS,
     camouflage_config,
     generate_marketplace,
     write_marketplace,
 )
+
+if TYPE_CHECKING:
+    from syndicate.pipeline import PipelineResult
+    from syndicate.progress import Reporter
 
 __all__ = ["build_parser", "main"]
 
@@ -111,6 +114,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_camouflage(demo)
     _add_common(demo)
 
+    from syndicate.synth import SYNTH_PRESETS, RealLikeConfig
+
     synth = commands.add_parser(
         "synth",
         help="write a synthetic marketplace with ground truth as Parquet",
@@ -121,7 +126,23 @@ def build_parser() -> argparse.ArgumentParser:
         ),
     )
     synth.add_argument(
-        "--sellers", type=_positive_int, required=True, metavar="N", help="number of sellers"
+        "--preset",
+        choices=list(SYNTH_PRESETS),
+        default="marketplace",
+        help=(
+            "marketplace: sellers with six identifier kinds, rings, hubs and legit groups "
+            "(default); real-like: shaped like public e-commerce fraud tables, one device and "
+            "one IP per user, about 9%% fraud, rings on shared devices, noisy labels"
+        ),
+    )
+    synth.add_argument(
+        "--sellers",
+        type=_positive_int,
+        metavar="N",
+        help=(
+            "number of sellers (required with --preset marketplace; real-like defaults to "
+            f"{RealLikeConfig.n_sellers:,})"
+        ),
     )
     synth.add_argument(
         "--out", type=Path, required=True, metavar="DIR", help="output folder, created if missing"
@@ -239,6 +260,8 @@ def _count(text: str) -> int:
 
 
 def _cmd_demo(args: argparse.Namespace, reporter: Reporter) -> int:
+    from syndicate.demo import run_demo
+
     argv = ["syndicate", "demo", "--sellers", str(args.sellers), "--seed", str(args.seed)]
     if args.camouflage != "off":
         argv += ["--camouflage", args.camouflage]
@@ -318,6 +341,9 @@ def _fmt(value: object) -> str:
 
 
 def _cmd_run(args: argparse.Namespace, reporter: Reporter) -> int:
+    from syndicate.config import Config
+    from syndicate.job import run_job
+
     config = Config.from_toml(args.config) if args.config is not None else Config()
     overrides = list(args.set)
     if args.seed is not None:
@@ -349,6 +375,8 @@ def _cmd_run(args: argparse.Namespace, reporter: Reporter) -> int:
 
 def _refuse_unfinished(run: Path) -> None:
     """A run folder whose last run was interrupted while writing is not read."""
+    from syndicate.job import pending_commits
+
     if pending_commits(run):
         raise InputFileError(
             f"{str(run)!r} holds an unfinished run (interrupted while writing); run "
@@ -393,17 +421,40 @@ def _cmd_evaluate(args: argparse.Namespace, reporter: Reporter) -> int:
 
 
 def _cmd_synth(args: argparse.Namespace, reporter: Reporter) -> int:
-    with reporter.step(f"Generating {args.sellers:,} sellers"):
-        market = generate_marketplace(
-            camouflage_config(args.camouflage, n_sellers=args.sellers, seed=args.seed)
+    from syndicate.synth import RealLikeConfig, generate_real_like
+
+    real_like = args.preset == "real-like"
+    if not real_like and args.sellers is None:
+        print(
+            "syndicate synth: error: the following arguments are required: --sellers "
+            "(with --preset marketplace)",
+            file=sys.stderr,
         )
+        return EXIT_INPUT
+    if real_like and args.camouflage != "off":
+        print(
+            "syndicate synth: error: --camouflage applies to --preset marketplace only",
+            file=sys.stderr,
+        )
+        return EXIT_INPUT
+    n_sellers = RealLikeConfig.n_sellers if args.sellers is None else args.sellers
+    with reporter.step(f"Generating {n_sellers:,} sellers{' (real-like)' if real_like else ''}"):
+        if real_like:
+            market = generate_real_like(n_sellers=n_sellers, seed=args.seed)
+        else:
+            market = generate_marketplace(
+                camouflage_config(args.camouflage, n_sellers=n_sellers, seed=args.seed)
+            )
     with reporter.step("Writing Parquet files"):
         files = write_marketplace(market, args.out)
     rings = market.truth["ring"].drop_nulls()
+    bad = int(market.truth["is_bad"].sum())
     print(
-        f"syndicate synth: {market.sellers.height:,} sellers, {market.links.height:,} links, "
+        f"syndicate synth: {market.sellers.height:,} sellers"
+        f"{' (real-like)' if real_like else ''}, {market.links.height:,} links, "
         f"{market.labels.height:,} labels, {rings.n_unique():,} planted rings "
         f"({rings.len():,} members)"
+        + (f", {bad:,} bad ({bad / market.sellers.height:.1%})" if real_like else "")
     )
     for path in files.values():
         print(f"  {path}")
@@ -450,6 +501,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as exc:  # --help, --version and usage errors
         return int(exc.code or 0)
     args.argv = list(argv) if argv is not None else sys.argv[1:]
+    from syndicate.progress import Reporter, configure_logging
+
     configure_logging(quiet=args.quiet, verbose=args.verbose)
     reporter = Reporter(quiet=args.quiet)
     try:

@@ -7,22 +7,15 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import polars as pl
-
-from syndicate.config import Config
-from syndicate.evaluate import RingRecovery, ring_recovery, truth_groups
-from syndicate.io import write_json_atomic
-from syndicate.job import run_job
-from syndicate.pipeline import PipelineResult
-from syndicate.progress import Reporter
-from syndicate.synth import (
-    Marketplace,
-    camouflage_config,
-    generate_marketplace,
-    write_marketplace,
-)
-from syndicate.validation import MarketplaceInputs
+if TYPE_CHECKING:
+    # Imported where used: ``syndicate --help`` reads DEMO_SELLERS and nothing else here.
+    from syndicate.evaluate import RingRecovery
+    from syndicate.pipeline import PipelineResult
+    from syndicate.progress import Reporter
+    from syndicate.synth import Marketplace
+    from syndicate.validation import MarketplaceInputs
 
 __all__ = ["DemoResult", "run_demo"]
 
@@ -68,6 +61,8 @@ class DemoResult:
 
     def scoring_summary(self) -> dict[str, object]:
         """Decisions, thresholds, cross-validated metrics and how the flags compare with truth."""
+        import polars as pl
+
         labels = self.pipeline.labels
         decisions = labels["decision"].value_counts().sort("decision")
         flagged = labels.filter(pl.col("decision") != "clear").join(
@@ -113,6 +108,15 @@ def run_demo(
     tables are read back from the files written, and ``out`` becomes a full run folder
     (``run.json`` included) beside ``input/`` and ``summary.json``.
     """
+    import polars as pl
+
+    from syndicate.config import Config
+    from syndicate.evaluate import ring_recovery, truth_groups
+    from syndicate.io import write_json_atomic
+    from syndicate.job import run_job
+    from syndicate.progress import Reporter
+    from syndicate.synth import camouflage_config, generate_marketplace, write_marketplace
+
     report = reporter or Reporter(quiet=True)
     folder = Path(out)
     with report.step(f"Generating a synthetic marketplace of {n_sellers:,} sellers"):

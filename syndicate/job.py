@@ -24,17 +24,18 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
 from syndicate.config import Config
 from syndicate.errors import InputFileError
 from syndicate.io import ensure_output_dir, read_table, write_json_atomic, write_parquet_atomic
-from syndicate.model import load_model, package_versions
-from syndicate.pipeline import PipelineResult, run_pipeline, write_outputs
-from syndicate.progress import Reporter
-from syndicate.validation import load_inputs
+
+if TYPE_CHECKING:
+    # Imported in run_job: reading a run folder (pending_commits, read_previous) stays cheap.
+    from syndicate.pipeline import PipelineResult
+    from syndicate.progress import Reporter
 
 __all__ = ["RUN_OUTPUTS", "RunResult", "pending_commits", "read_previous", "run_job"]
 
@@ -279,6 +280,11 @@ def run_job(
     InputError
         Bad input, config or folders (the command line exits with status 2).
     """
+    from syndicate.model import load_model
+    from syndicate.pipeline import run_pipeline, write_outputs
+    from syndicate.progress import Reporter
+    from syndicate.validation import load_inputs
+
     cfg = config or Config()
     report = reporter or Reporter(quiet=True)
     started, clock = datetime.now(UTC), time.perf_counter()
@@ -373,6 +379,8 @@ def _manifest(
     outputs: dict[str, Any],
     timings: dict[str, float],
 ) -> dict[str, Any]:
+    from syndicate.model import package_versions
+
     scores = result.scores
     labels = result.labels
     versions = package_versions(("syndicate", *_PACKAGES))
