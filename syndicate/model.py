@@ -22,6 +22,7 @@ import math
 import platform
 import zipfile
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -29,7 +30,7 @@ from typing import Any
 
 import numpy as np
 import polars as pl
-from joblib import Parallel, delayed
+from joblib import effective_n_jobs
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.metrics import average_precision_score, roc_auc_score, roc_curve
@@ -59,8 +60,8 @@ MODEL_FILE = "model.skops"
 CARD_FILE = "model_card.json"
 #: Known-bad sellers a threshold must keep at or above it.
 MIN_SUPPORT = 5
-#: Rows times trees predicted at once (bounds the memory of the tree-by-tree votes).
-_PREDICT_CELLS = 4_000_000
+#: Rows per prediction task (a block's votes are summed in place, so memory stays small).
+_PREDICT_ROWS = 50_000
 #: Most held-out rows per fold that permutation importance shuffles.
 IMPORTANCE_ROWS = 2000
 #: How the model card's feature importances are measured.
@@ -136,21 +137,33 @@ class SellerClassifier(ClassifierMixin, BaseEstimator):
     def predict_proba(self, X: Any) -> np.ndarray:
         """Class probabilities, columns in the order of ``classes_``.
 
-        The trees' votes are added in tree order (scikit-learn's forest adds them in the
-        order its threads finish, which changes the last bit from run to run), in blocks of
-        rows so memory stays bounded; threads still share the trees.
+        Rows are cut into blocks and the blocks shared among threads; within a block the
+        trees' votes are added in tree order (scikit-learn's forest adds them in the order
+        its threads finish, which changes the last bit from run to run), so every row's
+        score is the same on every run and for any number of threads. A few large tasks
+        (not one per tree and block) keep the threads busy: trees predict without the GIL.
         """
         check_is_fitted(self)
         X = validate_data(self, X, reset=False, ensure_all_finite="allow-nan", dtype=np.float32)
         trees = self.forest_.estimators_
         out = np.zeros((X.shape[0], len(self.classes_)))
-        block = max(1, _PREDICT_CELLS // max(len(trees), 1))
-        with Parallel(n_jobs=self.n_jobs, prefer="threads") as parallel:
-            for start in range(0, X.shape[0], block):
-                rows = X[start : start + block]
-                votes = parallel(delayed(_tree_proba)(tree, rows) for tree in trees)
-                for vote in votes:  # a fixed order: the sum is the same on every run
-                    out[start : start + block] += vote
+        workers = effective_n_jobs(self.n_jobs)
+        blocks = max(workers, -(-X.shape[0] // _PREDICT_ROWS))
+
+        def vote(rows: np.ndarray) -> None:
+            part = X[rows[0] : rows[-1] + 1]
+            total = np.zeros((part.shape[0], len(self.classes_)))
+            for tree in trees:  # a fixed order: the sum is the same on every run
+                total += tree.predict_proba(part, check_input=False)
+            out[rows[0] : rows[-1] + 1] = total
+
+        parts = [rows for rows in np.array_split(np.arange(X.shape[0]), blocks) if len(rows)]
+        if workers == 1 or len(parts) == 1:
+            for rows in parts:
+                vote(rows)
+        else:
+            with ThreadPoolExecutor(max_workers=workers) as pool:
+                list(pool.map(vote, parts))
         return out / len(trees)
 
     def predict(self, X: Any) -> np.ndarray:
@@ -174,10 +187,6 @@ class SellerClassifier(ClassifierMixin, BaseEstimator):
         tags = super().__sklearn_tags__()
         tags.input_tags.allow_nan = True
         return tags
-
-
-def _tree_proba(tree: Any, rows: np.ndarray) -> np.ndarray:
-    return np.asarray(tree.predict_proba(rows, check_input=False))
 
 
 @dataclass(frozen=True)
