@@ -56,7 +56,7 @@ CONFIG_SECTIONS: Mapping[str, tuple[str, ...]] = MappingProxyType(
             "cv_folds",
             "n_estimators",
             "min_samples_leaf",
-            "max_samples",
+            "max_tree_rows",
             "importance",
             "importance_repeats",
             "n_jobs",
@@ -76,7 +76,7 @@ CONFIG_SECTIONS: Mapping[str, tuple[str, ...]] = MappingProxyType(
 )
 
 # What each field holds, for checking values read from TOML or the command line.
-_FLOAT, _INT, _OPTIONAL_FLOAT, _TEXT, _WEIGHTS, _LIMITS, _BOOL = (
+_FLOAT, _INT, _OPTIONAL_FLOAT, _TEXT, _WEIGHTS, _LIMITS, _BOOL, _OPTIONAL_INT = (
     "a number",
     "an integer",
     "a number (leave it out for none)",
@@ -84,6 +84,7 @@ _FLOAT, _INT, _OPTIONAL_FLOAT, _TEXT, _WEIGHTS, _LIMITS, _BOOL = (
     "a table of kind = number",
     "a table of kind = integer",
     "true or false",
+    "an integer (leave it out for none)",
 )
 _KINDS: dict[str, str] = {
     "kind_weights": _WEIGHTS,
@@ -107,7 +108,7 @@ _KINDS: dict[str, str] = {
     "n_estimators": _INT,
     "importance_repeats": _INT,
     "min_samples_leaf": _INT,
-    "max_samples": _OPTIONAL_FLOAT,
+    "max_tree_rows": _OPTIONAL_INT,
     "importance": _TEXT,
     "n_jobs": _INT,
     "anomaly_trees": _INT,
@@ -139,7 +140,9 @@ def _checked(name: str, value: object) -> object:
             return float(value)  # type: ignore[arg-type]
         except OverflowError:
             raise ConfigError(f"{name} must be {kind}; got a number too large") from None
-    if (kind == _INT and _is_int(value)) or (kind == _TEXT and isinstance(value, str)):
+    if (kind in (_INT, _OPTIONAL_INT) and _is_int(value)) or (
+        kind == _TEXT and isinstance(value, str)
+    ):
         return value
     if kind == _BOOL and isinstance(value, bool):
         return value
@@ -213,10 +216,10 @@ class Config:
         Cross-validation folds of the seller model (whole components per fold).
     n_estimators
         Trees of the seller model's Random Forest.
-    min_samples_leaf, max_samples
-        Smallest leaf of the forest's trees, and the share of the training rows each tree's
-        bootstrap draws (``None``: all); larger leaves and smaller samples keep trees small
-        on noisy labels.
+    min_samples_leaf, max_tree_rows
+        Smallest leaf of the forest's trees, and the most training rows each tree's
+        bootstrap draws (``None``: as many as there are); larger leaves and capped samples
+        keep trees small on large, noisy label sets.
     importance
         The model card's feature importances: ``impurity`` (free), ``permutation`` (drop in
         held-out average precision; costs a prediction per feature) or ``none``.
@@ -263,7 +266,7 @@ class Config:
     cv_folds: int = 5
     n_estimators: int = 200
     min_samples_leaf: int = 5
-    max_samples: float | None = None
+    max_tree_rows: int | None = 50_000
     importance: Literal["impurity", "permutation", "none"] = "impurity"
     importance_repeats: int = 1
     syndicate_precision: float = 0.9
@@ -361,10 +364,13 @@ class Config:
             raise ConfigError(
                 f"min_samples_leaf must be an integer >= 1; got {self.min_samples_leaf!r}"
             )
-        if self.max_samples is not None and not (
-            _is_number(self.max_samples) and 0 < self.max_samples <= 1
+        if self.max_tree_rows is not None and not (
+            _is_int(self.max_tree_rows) and self.max_tree_rows >= 1
         ):
-            raise ConfigError(f"max_samples must be in (0, 1]; got {self.max_samples!r}")
+            raise ConfigError(
+                f"max_tree_rows must be a positive integer (leave it out for all rows); "
+                f"got {self.max_tree_rows!r}"
+            )
         if self.importance not in ("impurity", "permutation", "none"):
             raise ConfigError(
                 f"importance must be 'impurity', 'permutation' or 'none'; got {self.importance!r}"

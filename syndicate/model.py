@@ -82,7 +82,8 @@ class SellerClassifier(ClassifierMixin, BaseEstimator):
     ----------
     n_estimators, max_depth, min_samples_leaf, max_features, max_samples, class_weight, n_jobs
         Passed to :class:`sklearn.ensemble.RandomForestClassifier` (``max_samples``: rows
-        per tree's bootstrap, a share or a count; ``None``: as many as there are rows).
+        per tree's bootstrap, a share or a count, a count above the rows meaning all of
+        them; ``None``: as many as there are rows).
     random_state
         Seed of the forest.
 
@@ -126,7 +127,7 @@ class SellerClassifier(ClassifierMixin, BaseEstimator):
             max_depth=self.max_depth,
             min_samples_leaf=self.min_samples_leaf,
             max_features=self.max_features,
-            max_samples=self.max_samples,
+            max_samples=_bootstrap_rows(self.max_samples, X.shape[0]),
             class_weight=self.class_weight,
             n_jobs=self.n_jobs,
             random_state=self.random_state,
@@ -187,6 +188,13 @@ class SellerClassifier(ClassifierMixin, BaseEstimator):
         tags = super().__sklearn_tags__()
         tags.input_tags.allow_nan = True
         return tags
+
+
+def _bootstrap_rows(max_samples: float | int | None, n_rows: int) -> float | int | None:
+    """``max_samples`` for the forest: a count of at least the rows means all of them."""
+    if isinstance(max_samples, int) and not isinstance(max_samples, bool):
+        return None if max_samples >= n_rows else max_samples
+    return max_samples
 
 
 @dataclass(frozen=True)

@@ -499,7 +499,7 @@ def _from_trained_model(
         estimator=SellerClassifier(
             n_estimators=config.n_estimators,
             min_samples_leaf=config.min_samples_leaf,
-            max_samples=config.max_samples,
+            max_samples=config.max_tree_rows,
             n_jobs=config.n_jobs,
             random_state=config.seed,
         ),

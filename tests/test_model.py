@@ -735,3 +735,16 @@ def test_permutation_drops_are_zero_for_a_constant_column_and_seeded() -> None:
     assert (drops[1] == 0).all() and (drops[0] > 0.2).all()
     assert np.array_equal(drops, permutation_drops(model, X, y, repeats=3, seed=1))
     assert not np.array_equal(drops, permutation_drops(model, X, y, repeats=3, seed=2))
+
+
+def test_a_bootstrap_cap_above_the_rows_means_all_rows() -> None:
+    from syndicate.model import _bootstrap_rows
+
+    assert _bootstrap_rows(50_000, 30) is None
+    assert _bootstrap_rows(20, 30) == 20
+    assert _bootstrap_rows(0.5, 30) == 0.5 and _bootstrap_rows(None, 30) is None
+    X = FEATURES.select("shared_devices", "noise").to_numpy()
+    y = np.array([1] * 10 + [0] * 20)
+    capped = SellerClassifier(n_estimators=3, max_samples=12).fit(X, y)
+    assert capped.forest_.max_samples == 12
+    assert SellerClassifier(n_estimators=3, max_samples=1000).fit(X, y).forest_.max_samples is None
