@@ -228,30 +228,10 @@ def neighbour_pairs(linkage: LinkageGraph) -> dict[str, pl.DataFrame]:
 def _hops(linkage: LinkageGraph) -> tuple[pl.DataFrame, pl.DataFrame]:
     """(seller_id, other) pairs: linked sellers, and sellers within two hops (self excluded).
 
-    The second hop runs along the backbone only (pairs sharing an identifier that is not
-    popular): through a café IP of 40 sellers every holder would reach 40 x 40 sellers in
-    two hops, which says nothing and costs a quadratic join.
+    Computed once per graph (:attr:`LinkageGraph.hops`): the neighbourhood features, the
+    label counts and the model's fold shifts all use them.
     """
-    edges = linkage.edges
-
-    def both_ways(frame: pl.DataFrame) -> pl.DataFrame:
-        return pl.concat(
-            [
-                frame.select(pl.col("src").alias("seller_id"), pl.col("dst").alias("other")),
-                frame.select(pl.col("dst").alias("seller_id"), pl.col("src").alias("other")),
-            ]
-        )
-
-    one_hop = both_ways(edges)
-    backbone = (
-        both_ways(edges.filter(pl.col("backbone"))) if "backbone" in edges.columns else one_hop
-    )
-    two_hop = (
-        backbone.join(backbone.rename({"seller_id": "other", "other": "far"}), on="other")
-        .select("seller_id", pl.col("far").alias("other"))
-        .filter(pl.col("seller_id") != pl.col("other"))
-    )
-    return one_hop, pl.concat([one_hop, two_hop]).unique()
+    return linkage.hops
 
 
 def _neighbourhood(sellers: pl.DataFrame, linkage: LinkageGraph) -> pl.DataFrame:

@@ -7,6 +7,7 @@ identifier, after hubs are held back, so its size is bounded by ``Config.max_pai
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import polars as pl
 
@@ -45,6 +46,36 @@ class LinkageGraph:
     seller_identifiers: pl.DataFrame
     hubs: pl.DataFrame
     edges: pl.DataFrame
+
+    @cached_property
+    def hops(self) -> tuple[pl.DataFrame, pl.DataFrame]:
+        """(``seller_id``, ``other``) pairs: linked sellers, and sellers within two hops.
+
+        Both directions, the seller itself excluded, computed once. The second hop runs
+        along the backbone only (pairs sharing an identifier that is not popular): through
+        a café IP of 40 sellers every holder would reach 40 x 40 sellers in two hops, which
+        says nothing and costs a quadratic join.
+        """
+        edges = self.edges
+
+        def both_ways(frame: pl.DataFrame) -> pl.DataFrame:
+            return pl.concat(
+                [
+                    frame.select(pl.col("src").alias("seller_id"), pl.col("dst").alias("other")),
+                    frame.select(pl.col("dst").alias("seller_id"), pl.col("src").alias("other")),
+                ]
+            )
+
+        one_hop = both_ways(edges)
+        backbone = (
+            both_ways(edges.filter(pl.col("backbone"))) if "backbone" in edges.columns else one_hop
+        )
+        two_hop = (
+            backbone.join(backbone.rename({"seller_id": "other", "other": "far"}), on="other")
+            .select("seller_id", pl.col("far").alias("other"))
+            .filter(pl.col("seller_id") != pl.col("other"))
+        )
+        return one_hop, pl.concat([one_hop, two_hop]).unique()
 
 
 def identifier_table(links: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
