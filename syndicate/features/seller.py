@@ -98,7 +98,7 @@ SELLER_FEATURES: _Schema = {
 #: Columns the anomaly score does not look at: the label-aware counts (so no label reaches
 #: it) and the score itself.
 ANOMALY_EXCLUDED: tuple[str, ...] = (
-    *(f"{scope}_known_{kind}" for scope in ("nbr1", "nbr2", "ring") for kind in ("bad", "good")),
+    *(name for name in SELLER_FEATURES if "_known_" in name),
     "anomaly_score",
 )
 
@@ -221,17 +221,8 @@ def neighbour_pairs(linkage: LinkageGraph) -> dict[str, pl.DataFrame]:
     if linkage.edges.height == 0:
         empty = pl.DataFrame(schema={"seller_id": pl.String, "other": pl.String})
         return {"nbr1": empty, "nbr2": empty}
-    one_hop, two_hop = _hops(linkage)
+    one_hop, two_hop = linkage.hops
     return {"nbr1": one_hop, "nbr2": two_hop}
-
-
-def _hops(linkage: LinkageGraph) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """(seller_id, other) pairs: linked sellers, and sellers within two hops (self excluded).
-
-    Computed once per graph (:attr:`LinkageGraph.hops`): the neighbourhood features, the
-    label counts and the model's fold shifts all use them.
-    """
-    return linkage.hops
 
 
 def _neighbourhood(sellers: pl.DataFrame, linkage: LinkageGraph) -> pl.DataFrame:
@@ -240,7 +231,7 @@ def _neighbourhood(sellers: pl.DataFrame, linkage: LinkageGraph) -> pl.DataFrame
     if not columns or linkage.edges.height == 0:
         return pl.DataFrame(schema={"seller_id": pl.String})
     values = sellers.select("seller_id", *[pl.col(c).cast(pl.Float64) for c in columns])
-    one_hop, two_hop = _hops(linkage)
+    one_hop, two_hop = linkage.hops  # computed once per graph
     nbr = values.rename({"seller_id": "other"})
     first = (
         one_hop.join(nbr, on="other")
@@ -293,7 +284,7 @@ def _label_counts(labels: pl.DataFrame, linkage: LinkageGraph, rings: Rings) -> 
     )
     parts = []
     if linkage.edges.height:
-        for scope, pairs in zip(("nbr1", "nbr2"), _hops(linkage), strict=True):
+        for scope, pairs in zip(("nbr1", "nbr2"), linkage.hops, strict=True):
             parts.append(
                 pairs.join(known, on="other")
                 .group_by("seller_id")
