@@ -321,11 +321,11 @@ class _Refusals:
         self, frame: pl.DataFrame, bad: pl.Expr, reason: str, table: str, id_column: str
     ) -> pl.DataFrame:
         """Remove the rows where ``bad`` holds, record them, return the rest."""
-        flagged = frame.with_columns(bad.fill_null(False).alias("__syndicate_bad__"))
-        refused = flagged.filter(pl.col("__syndicate_bad__")).drop("__syndicate_bad__")
-        if refused.height:
-            self.add(refused, reason, table, id_column)
-        return flagged.filter(~pl.col("__syndicate_bad__")).drop("__syndicate_bad__")
+        mask = frame.select(bad.fill_null(False)).to_series()
+        if not mask.any():  # the usual case: no copy of the table
+            return frame
+        self.add(frame.filter(mask), reason, table, id_column)
+        return frame.filter(~mask)
 
     def add(self, refused: pl.DataFrame, reason: str, table: str, id_column: str) -> None:
         table_expr = pl.col(_TABLE) if _TABLE in refused.columns else pl.lit(table)
@@ -349,11 +349,18 @@ class _Refusals:
 def _refuse_duplicates(
     frame: pl.DataFrame, refusals: _Refusals, table: str, id_col: str
 ) -> pl.DataFrame:
-    payload = [c for c in frame.columns if c != _ROW]
-    # Keep the copy with the smallest row number, whatever the order of the frame.
-    ordered = frame.sort(_ROW)
+    """Refuse repeated rows; the rest come back sorted by ``id_col``, the other columns, row.
+
+    Sorting puts copies side by side, so a copy is a row equal (nulls equal nulls) to the
+    row before it, and the copy kept is the one with the smallest row number, whatever the
+    order of the frame. (A hash table of whole rows is twice as slow on millions of links,
+    and callers sort by these columns anyway.)
+    """
+    order = [id_col, *[c for c in frame.columns if c not in (_ROW, id_col)]]
+    ordered = frame.sort([*order, _ROW], nulls_last=True)
+    repeat = pl.all_horizontal(pl.col(c).eq_missing(pl.col(c).shift()) for c in order)
     return refusals.split(
-        ordered, ~pl.struct(payload).is_first_distinct(), "duplicate_row", table, id_col
+        ordered, repeat & (pl.int_range(pl.len()) > 0), "duplicate_row", table, id_col
     )
 
 
@@ -397,13 +404,12 @@ def _validate_sellers(
     frame = refusals.split(
         frame, pl.col("seller_id").is_null(), "null_seller_id", "sellers", "seller_id"
     )
+    # Sorted by id, then every other column: of the rows with one id and different
+    # content, the row that sorts first over every column is kept.
     frame = _refuse_duplicates(frame, refusals, "sellers", "seller_id")
-    # Same id, different content: keep the row that sorts first over every column.
-    payload = [c for c in frame.columns if c != _ROW]
-    ordered = frame.sort([*payload, _ROW], nulls_last=True)
     frame = refusals.split(
-        ordered,
-        ~pl.col("seller_id").is_first_distinct(),
+        frame,
+        pl.col("seller_id").eq_missing(pl.col("seller_id").shift()),  # sorted: repeats adjoin
         "duplicate_seller_id",
         "sellers",
         "seller_id",
@@ -416,7 +422,7 @@ def _validate_sellers(
     labels = labels.with_columns(
         pl.lit("sellers").alias("source"), pl.lit("sellers.label").alias(_TABLE)
     )
-    return frame.sort("seller_id").drop(_ROW), labels
+    return frame.drop(_ROW).set_sorted("seller_id"), labels  # sorted by _refuse_duplicates
 
 
 #: The largest magnitude a tabular value may have (the model works in float32).
@@ -457,7 +463,13 @@ def _validate_links(source: TableSource, known: pl.Series, refusals: _Refusals) 
         dtype = frame.schema[column]
         if not _is_text(dtype):
             raise SchemaError(f"{origin}: column {column!r} must be text; got dtype {dtype}")
-    kind = pl.col("kind").cast(pl.String).str.strip_chars().str.to_lowercase()
+    # A handful of kinds over millions of rows: normalise each distinct spelling once.
+    spellings = frame["kind"].cast(pl.String).unique().drop_nulls()
+    kind = (
+        pl.col("kind")
+        .cast(pl.String)
+        .replace(spellings, spellings.str.strip_chars().str.to_lowercase())
+    )
     frame = frame.with_columns(kind.alias("kind"), pl.col("value").cast(pl.String))
     if "seen_at" in frame.columns:
         frame = _parse_datetime(frame, "seen_at", origin)
@@ -472,7 +484,7 @@ def _validate_links(source: TableSource, known: pl.Series, refusals: _Refusals) 
     frame = refusals.split(frame, empty_value, "null_value", "links", "seller_id")
     frame = _refuse_duplicates(frame, refusals, "links", "seller_id")
     frame = _refuse_unknown(frame, ["seller_id"], known, refusals, "links")
-    return frame.drop(_ROW).sort(columns, nulls_last=True)
+    return frame.drop(_ROW)  # sorted by `columns` (duplicates are found by sorting)
 
 
 def _validate_edges(
@@ -514,7 +526,7 @@ def _validate_edges(
     )
     frame = _refuse_duplicates(frame, refusals, "edges", "src")
     frame = _refuse_unknown(frame, ["src", "dst"], known, refusals, "edges")
-    return frame.drop(_ROW).sort(list(schema))
+    return frame.drop(_ROW)  # sorted by its columns (duplicates are found by sorting)
 
 
 def _validate_labels(

@@ -400,12 +400,12 @@ def anomaly_scores(features: pl.DataFrame, *, seed: int = 0, n_trees: int = 100)
     columns = [c for c in features.columns if c != "seller_id" and c not in ANOMALY_EXCLUDED]
     if n_trees == 0 or features.height < 2 or not columns:
         return np.full(features.height, 0.5)
-    matrix = (
-        features.select(pl.col(columns).cast(pl.Float64))
-        .with_columns(pl.all().fill_null(pl.all().median()).fill_null(0.0).fill_nan(0.0))
-        .to_numpy()
-        .astype(np.float32)
-    )
+    frame = features.select(pl.col(columns).cast(pl.Float32))
+    # Medians only where values are missing: a median sorts its column, 40 of them ~0.6 s.
+    gaps = [name for name, n in zip(columns, frame.null_count().row(0), strict=True) if n]
+    if gaps:
+        frame = frame.with_columns(pl.col(gaps).fill_null(pl.col(gaps).median()).fill_null(0.0))
+    matrix = frame.fill_nan(0.0).to_numpy()
     forest = IsolationForest(
         n_estimators=n_trees, max_samples=min(256, features.height), random_state=seed
     ).fit(matrix)

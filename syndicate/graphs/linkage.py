@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cached_property
 
+import numpy as np
 import polars as pl
 
 from syndicate.config import Config
@@ -81,36 +82,51 @@ class LinkageGraph:
 def identifier_table(links: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Normalise links; return the shared part of the bipartite graph and its identifiers.
 
-    Most identifiers belong to one seller. They are set aside first by counting exact
-    integer seller codes per 64-bit hash of ``(kind, key)``: a hash collision can only make
-    a lone identifier look shared, never hide a shared one, and the candidates left are
-    then grouped exactly by ``(kind, key)``. So the heavy work runs on integers and the
-    result is exact.
+    Most identifiers belong to one seller. They are set aside first on integers: each link
+    becomes one 64-bit key, the top bits of a hash of ``(kind, key)`` above an exact seller
+    code, and one sort of those keys puts the links of an identifier side by side. A
+    (truncated) hash collision can only make a lone identifier look shared, never hide a
+    shared one; the candidates left are then grouped exactly by ``(kind, key)``. So the
+    heavy work is one integer sort and the result is exact.
     """
-    normalised = normalise_links(links.select("seller_id", "kind", "value")).lazy()
+    coded = links.select("seller_id", "kind", "value").with_columns(_seller_codes(links))
+    normalised = normalise_links(coded)
     normalised = normalised.filter(pl.col("key").is_not_null() & (pl.col("key") != ""))
-    hashed = normalised.with_columns(
-        pl.struct("kind", "key").hash(seed=0).alias("identifier_hash"),
-        pl.col("seller_id").rank("dense").alias("seller_code"),  # exact, unlike a hash
-    )
-    candidates = (
-        hashed.select("seller_code", "identifier_hash")
-        .unique()
-        .group_by("identifier_hash")
-        .agg(pl.len().alias("n"))
-        .filter(pl.col("n") >= 2)
-        .select("identifier_hash")
-    )
+    candidates = normalised.filter(_maybe_shared(normalised))
     bipartite = (
-        hashed.join(candidates, on="identifier_hash", how="semi")
-        .select("seller_id", "kind", "key")
+        candidates.select("seller_id", "kind", "key")
         .unique()
         .with_columns(pl.len().over("kind", "key").cast(pl.UInt32).alias("n_sellers"))
         .filter(pl.col("n_sellers") >= 2)
-        .collect()
     )
     stats = bipartite.group_by("kind", "key").agg(pl.col("n_sellers").first()).sort("kind", "key")
     return bipartite.select("seller_id", "kind", "key").sort("seller_id", "kind", "key"), stats
+
+
+def _seller_codes(links: pl.DataFrame) -> pl.Series:
+    """An exact integer code per seller (validated links come sorted by seller: a running
+    count of changes; otherwise a dense rank, which sorts the ids)."""
+    ids = links["seller_id"]
+    if ids.is_sorted():
+        return ids.ne_missing(ids.shift()).cast(pl.UInt64).cum_sum().alias("seller_code")
+    return ids.rank("dense").cast(pl.UInt64).alias("seller_code")
+
+
+def _maybe_shared(normalised: pl.DataFrame) -> pl.Series:
+    """Rows whose hashed identifier has two or more distinct sellers: every shared one, and
+    (rarely, after a hash collision) a lone one that the exact grouping drops."""
+    if normalised.height == 0:
+        return pl.Series(dtype=pl.Boolean)
+    codes = normalised["seller_code"].to_numpy()
+    bits = np.uint64(max(1, int(codes.max()).bit_length()))
+    hashes = normalised.select(pl.struct("kind", "key").hash(seed=0)).to_series().to_numpy()
+    prefixes = hashes >> bits
+    keys = pl.Series((prefixes << bits) | codes).sort().to_numpy()
+    prefix = keys >> bits
+    # In key order, a row with its group's prefix but another key is a second seller.
+    second = (prefix[1:] == prefix[:-1]) & (keys[1:] != keys[:-1])
+    shared = pl.Series(np.unique(prefix[1:][second]))
+    return pl.Series(prefixes).is_in(shared.implode())
 
 
 def _hold_back_hubs(stats: pl.DataFrame, config: Config) -> pl.DataFrame:

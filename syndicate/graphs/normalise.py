@@ -87,41 +87,62 @@ def normalise_payout(value: pl.Expr) -> pl.Expr:
 
 def normalise_email(value: pl.Expr) -> pl.Expr:
     """Lower-case, drop ``+tags``; for Gmail also drop dots and map ``googlemail.com``."""
-    text = value.str.strip_chars().str.to_lowercase()
-    local = text.str.extract(r"^([^@]*)@", 1)
-    domain = text.str.extract(r"@([^@]*)$", 1).str.strip_chars()
-    domain = pl.when(domain == "googlemail.com").then(pl.lit("gmail.com")).otherwise(domain)
-    local = local.str.replace(r"\+.*$", "")
+    return value.map_batches(_email_keys, return_dtype=pl.String, is_elementwise=True)
+
+
+def _email_keys(values: pl.Series) -> pl.Series:
+    # Each intermediate is computed once, column by column: as one nested expression the
+    # shared parts were evaluated again in every branch (3x slower on a million rows).
+    text = values.str.strip_chars().str.to_lowercase()
+    parts = pl.DataFrame({"text": text}).with_columns(
+        local=pl.col("text").str.extract(r"^([^@]*)@", 1).str.replace(r"\+.*$", ""),
+        domain=pl.col("text").str.extract(r"@([^@]*)$", 1).str.strip_chars(),
+    )
+    domain = pl.col("domain").replace("googlemail.com", "gmail.com")
     gmail = domain == "gmail.com"
-    local = pl.when(gmail).then(local.str.replace_all(".", "", literal=True)).otherwise(local)
+    local = pl.when(gmail).then(pl.col("local").str.replace_all(".", "", literal=True))
+    parts = parts.with_columns(local.otherwise(pl.col("local")), domain)
     # A value without exactly one '@', or with nothing left before it, is not an address:
     # it is kept trimmed and case-folded, so it binds only identical spellings.
-    is_address = (text.str.count_matches("@", literal=True) == 1) & (local.str.len_chars() > 0)
-    return pl.when(is_address).then(pl.concat_str(local, pl.lit("@"), domain)).otherwise(text)
+    is_address = (pl.col("text").str.count_matches("@", literal=True) == 1) & (
+        pl.col("local").str.len_chars() > 0
+    )
+    address = pl.concat_str(pl.col("local"), pl.lit("@"), pl.col("domain"))
+    return parts.select(pl.when(is_address).then(address).otherwise(pl.col("text"))).to_series()
 
 
 def normalise_phone(
     value: pl.Expr, *, default_country_code: str = "1", national_digits: int = 10
 ) -> pl.Expr:
     """``+`` and the digits, with the default country code added to national numbers."""
-    text = value.str.strip_chars().str.replace_all("(0)", "", literal=True)  # +44 (0)20 …
-    digits = text.str.replace_all(r"\D", "")
-    international = text.str.starts_with("+") | text.str.starts_with("(+")
+
+    def keys(values: pl.Series) -> pl.Series:
+        return _phone_keys(values, default_country_code, national_digits)
+
+    return value.map_batches(keys, return_dtype=pl.String, is_elementwise=True)
+
+
+def _phone_keys(values: pl.Series, default_country_code: str, national_digits: int) -> pl.Series:
+    text = values.str.strip_chars().str.replace_all("(0)", "", literal=True)  # +44 (0)20 …
+    parts = pl.DataFrame({"text": text}).with_columns(
+        digits=pl.col("text").str.replace_all(r"\D", ""),
+        international=pl.col("text").str.starts_with("+") | pl.col("text").str.starts_with("(+"),
+    )
+    parts = parts.with_columns(n=pl.col("digits").str.len_chars())
+    digits, international, n = pl.col("digits"), pl.col("international"), pl.col("n")
     zeros = ~international & digits.str.starts_with("00")
-    national = ~international & ~zeros & (digits.str.len_chars() == national_digits)
-    full = (
-        pl.when(zeros)
-        .then(digits.str.slice(2))
-        .when(national)
-        .then(pl.concat_str(pl.lit(default_country_code), digits))
-        .otherwise(digits)
-    )
+    national = ~international & (n == national_digits)
     # Fewer than 7 digits ('0', 'N/A', '123') is a placeholder, not a phone number: no key.
-    return (
-        pl.when(digits.str.len_chars() < 7)
+    key = (
+        pl.when(n < 7)
         .then(pl.lit(None, dtype=pl.String))
-        .otherwise(pl.concat_str(pl.lit("+"), full))
+        .when(zeros)
+        .then(pl.concat_str(pl.lit("+"), digits.str.slice(2)))
+        .when(national)
+        .then(pl.concat_str(pl.lit("+" + default_country_code), digits))
+        .otherwise(pl.concat_str(pl.lit("+"), digits))
     )
+    return parts.select(key).to_series()
 
 
 _ADDRESS_WORDS: dict[str, str] = {
@@ -134,9 +155,15 @@ _ADDRESS_WORDS: dict[str, str] = {
 def normalise_address(value: pl.Expr) -> pl.Expr:
     """Case, punctuation, unit words, street types and compass words made uniform."""
     text = value.str.to_lowercase().str.replace_all("#", " unit ", literal=True)
-    text = text.str.replace_all(r"[^\w]+", " ").str.strip_chars()
-    words = text.str.split(" ").list.eval(pl.element().replace(_ADDRESS_WORDS))
-    text = words.list.join(" ")
+    # Words two spaces apart and one from each end, so every word stands as " word " and
+    # one literal multi-pattern pass replaces whole words (splitting into lists of words
+    # and mapping each was 5x slower).
+    text = pl.concat_str(pl.lit(" "), text.str.replace_all(r"[^\w]+", "  "), pl.lit(" "))
+    text = text.str.replace_many(
+        [f" {word} " for word in _ADDRESS_WORDS],
+        [f" {short} " for short in _ADDRESS_WORDS.values()],
+    )
+    text = text.str.replace_all("  ", " ", literal=True).str.strip_chars()
     return text.str.replace_all(r"\bunit(?: unit)+\b", "unit")
 
 
