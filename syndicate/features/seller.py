@@ -230,23 +230,31 @@ def _neighbourhood(sellers: pl.DataFrame, linkage: LinkageGraph) -> pl.DataFrame
     columns = tabular_columns(sellers)
     if not columns or linkage.edges.height == 0:
         return pl.DataFrame(schema={"seller_id": pl.String})
-    values = sellers.select("seller_id", *[pl.col(c).cast(pl.Float64) for c in columns])
-    one_hop, two_hop = linkage.hops  # computed once per graph
-    nbr = values.rename({"seller_id": "other"})
+    hops = linkage.coded_hops  # computed once per graph, on integer seller codes
+    nbr = (
+        hops.nodes.to_frame()
+        .with_row_index("b")
+        .join(
+            sellers.select("seller_id", *[pl.col(c).cast(pl.Float64) for c in columns]),
+            on="seller_id",
+        )
+        .drop("seller_id")
+    )
     first = (
-        one_hop.join(nbr, on="other")
-        .group_by("seller_id")
+        hops.one.join(nbr, on="b")
+        .group_by("a")
         .agg(
             *[pl.col(c).sort().mean().alias(f"{c}_nbr1_mean") for c in columns],
             *[pl.col(c).max().alias(f"{c}_nbr1_max") for c in columns],
         )
     )
     second = (
-        two_hop.join(nbr, on="other")
-        .group_by("seller_id")
+        hops.two.join(nbr, on="b")
+        .group_by("a")
         .agg(pl.col(c).sort().mean().alias(f"{c}_nbr2_mean") for c in columns)
     )
-    return first.join(second, on="seller_id", how="left")
+    both = first.join(second, on="a", how="left")
+    return both.select(hops.nodes.gather(both["a"]).alias("seller_id"), pl.exclude("a"))
 
 
 def _onboarding(sellers: pl.DataFrame, rings: Rings) -> pl.DataFrame:
@@ -284,14 +292,24 @@ def _label_counts(labels: pl.DataFrame, linkage: LinkageGraph, rings: Rings) -> 
     )
     parts = []
     if linkage.edges.height:
-        for scope, pairs in zip(("nbr1", "nbr2"), linkage.hops, strict=True):
-            parts.append(
-                pairs.join(known, on="other")
-                .group_by("seller_id")
+        hops = linkage.coded_hops
+        coded = (
+            hops.nodes.to_frame()
+            .with_row_index("b")
+            .join(known.rename({"other": "seller_id"}), on="seller_id")
+            .drop("seller_id")
+        )
+        for scope, pairs in (("nbr1", hops.one), ("nbr2", hops.two)):
+            counts = (
+                pairs.join(coded, on="b")
+                .group_by("a")
                 .agg(
                     pl.col("bad").sum().alias(f"{scope}_known_bad"),
                     pl.col("good").sum().alias(f"{scope}_known_good"),
                 )
+            )
+            parts.append(
+                counts.select(hops.nodes.gather(counts["a"]).alias("seller_id"), pl.exclude("a"))
             )
     own = known.rename({"other": "seller_id"})
     ring = (
