@@ -12,6 +12,7 @@ titles as text, not HTML.
 
 from __future__ import annotations
 
+import functools
 import html
 import json
 import math
@@ -56,6 +57,7 @@ _FULL_DETAIL = 150
 _GRID_NODES = 100
 
 
+@functools.cache
 def _vis_assets() -> tuple[str, str]:
     lib = files("pyvis") / "lib" / "vis-9.1.2"
     return (lib / "vis-network.min.js").read_text("utf-8"), (lib / "vis-network.css").read_text(
@@ -418,6 +420,24 @@ def render_index(rings: pl.DataFrame, pages: dict[str, str]) -> str:
 """
 
 
+def _per_ring(data: RingViewData, ring_ids: Sequence[str]) -> dict[str, RingViewData]:
+    """Each ring's rows of the view tables, split in one pass (not one scan per page)."""
+    wanted = pl.Series(ring_ids, dtype=pl.String).implode()
+    split: dict[str, dict[str, pl.DataFrame]] = {}
+    for name in ("members", "identifiers", "relations"):
+        frame = getattr(data, name)
+        chosen = frame.filter(pl.col("ring_id").cast(pl.String).is_in(wanted))
+        parts = chosen.partition_by("ring_id", as_dict=True, maintain_order=True)
+        split[name] = {str(key[0]): part for key, part in parts.items()}
+        split[name][""] = frame.clear()
+    return {
+        ring_id: RingViewData(
+            **{name: tables.get(ring_id, tables[""]) for name, tables in split.items()}
+        )
+        for ring_id in ring_ids
+    }
+
+
 @dataclass(frozen=True)
 class VizResult:
     """Where the pages went."""
@@ -463,9 +483,10 @@ def write_viz(
             "'_', '.', '-' only)"
         )
     pages: dict[str, Path] = {}
+    per_ring = _per_ring(data, [str(ring_id) for ring_id in chosen["ring_id"]])
     for ring in chosen.iter_rows(named=True):
         ring_id = str(ring["ring_id"])
-        page = render_ring_page(ring, data, mask=mask, seed=seed)
+        page = render_ring_page(ring, per_ring[ring_id], mask=mask, seed=seed)
         pages[ring_id] = write_text_atomic(page, folder / "rings" / f"{ring_id}.html")
         if on_page is not None:
             on_page()
