@@ -53,6 +53,7 @@ CONFIG_SECTIONS: Mapping[str, tuple[str, ...]] = MappingProxyType(
             "lineage_min_jaccard",
         ),
         "model": (
+            "learner",
             "cv_folds",
             "n_estimators",
             "min_samples_leaf",
@@ -104,6 +105,7 @@ _KINDS: dict[str, str] = {
     "block_min_identifier_share": _FLOAT,
     "block_eps": _FLOAT,
     "lineage_min_jaccard": _FLOAT,
+    "learner": _TEXT,
     "cv_folds": _INT,
     "n_estimators": _INT,
     "importance_repeats": _INT,
@@ -212,14 +214,20 @@ class Config:
     lineage_min_jaccard
         With ``--previous``, the Jaccard similarity of members a ring needs with an earlier
         ring to keep its id (:mod:`syndicate.lineage`).
+    learner
+        The seller model: ``random_forest`` (a class-weighted Random Forest) or
+        ``gradient_boosting`` (scikit-learn's ``HistGradientBoostingClassifier``: one
+        booster of 100 rounds of 15-leaf trees per fold, without early stopping; see
+        :class:`syndicate.model.SellerClassifier`). Both are cross-fitted the same way.
     cv_folds
         Cross-validation folds of the seller model (whole components per fold).
     n_estimators
-        Trees of the seller model's Random Forest.
+        Trees of the seller model's Random Forest (not used by ``gradient_boosting``).
     min_samples_leaf, max_tree_rows
-        Smallest leaf of the forest's trees, and the most training rows each tree's
-        bootstrap draws (``None``: as many as there are); larger leaves and capped samples
-        keep trees small on large, noisy label sets.
+        Smallest leaf of the model's trees (either learner), and the most training rows
+        each forest tree's bootstrap draws (``None``: as many as there are; not used by
+        ``gradient_boosting``); larger leaves and capped samples keep trees small on large,
+        noisy label sets.
     importance
         The model card's feature importances: ``impurity`` (free), ``permutation`` (drop in
         held-out average precision; costs a prediction per feature) or ``none``.
@@ -239,7 +247,8 @@ class Config:
         Trees of the IsolationForest behind the ``anomaly_score`` feature (0: no anomaly
         score; every seller gets 0.5).
     n_jobs
-        Worker processes of the forest (``-1``: every core); results do not depend on it.
+        Workers of the forest, or OpenMP threads of gradient boosting (``-1``: every core);
+        results do not depend on it.
     top_pages
         Investigator pages are drawn for this many rings, highest ring score first.
     seed
@@ -263,6 +272,7 @@ class Config:
     block_min_identifier_share: float = 0.9
     block_eps: float = 0.1
     lineage_min_jaccard: float = 0.3
+    learner: Literal["random_forest", "gradient_boosting"] = "random_forest"
     cv_folds: int = 5
     n_estimators: int = 200
     min_samples_leaf: int = 5
@@ -356,6 +366,10 @@ class Config:
             raise ConfigError(f"seed must be in [0, 2**31); got {self.seed!r}")
 
     def _check_model(self) -> None:
+        if self.learner not in ("random_forest", "gradient_boosting"):
+            raise ConfigError(
+                f"learner must be 'random_forest' or 'gradient_boosting'; got {self.learner!r}"
+            )
         for name in ("cv_folds", "n_estimators"):
             value = getattr(self, name)
             if not (isinstance(value, int) and not isinstance(value, bool) and value >= 2):
