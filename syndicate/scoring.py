@@ -497,6 +497,7 @@ def _from_trained_model(
         groups,
         neighbours=neighbour_pairs(linkage),
         estimator=SellerClassifier(
+            learner=config.learner,
             n_estimators=config.n_estimators,
             min_samples_leaf=config.min_samples_leaf,
             max_samples=config.max_tree_rows,

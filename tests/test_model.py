@@ -20,12 +20,15 @@ import skops.io as sio
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn.metrics import average_precision_score, roc_auc_score
+from sklearn.preprocessing import StandardScaler
 from sklearn.utils.estimator_checks import parametrize_with_checks
+from threadpoolctl import threadpool_limits
 
 import syndicate.model as model_module
 from syndicate.errors import InputFileError, SyndicateError
 from syndicate.model import (
     CARD_FILE,
+    LEARNERS,
     MODEL_FILE,
     SellerClassifier,
     SellerModel,
@@ -45,7 +48,25 @@ from syndicate.model import (
 # SellerClassifier
 
 
+def _small(learner: str, **params: Any) -> SellerClassifier:
+    """A quick model of either learner: a forest of 10 trees, or 10 boosting rounds.
+
+    Boosting on one OpenMP thread: on tiny data, threads only wait for each other (and
+    for a busy machine) at the many barriers of every tree.
+    """
+    if learner == "random_forest":
+        size: dict[str, Any] = {"n_estimators": 10}
+    else:
+        size = {"boosting_rounds": 10, "n_jobs": 1}
+    return SellerClassifier(learner=learner, **{**size, **params})
+
+
 def _expected_failed_checks(estimator: Any) -> dict[str, str]:
+    if estimator.learner == "gradient_boosting":
+        # Passes, though scikit-learn still lists it as an expected failure of
+        # HistGradientBoostingClassifier: with weighted binning and no early stopping, a
+        # weight of 2 and a repeated row give the same booster.
+        return {}
     return {
         "check_sample_weight_equivalence_on_dense_data": (
             "the same expected failure scikit-learn lists for RandomForestClassifier: "
@@ -56,9 +77,13 @@ def _expected_failed_checks(estimator: Any) -> dict[str, str]:
 
 
 # xfail_strict: the expected failure must really fail, and every other check must pass,
-# so this is the only check SellerClassifier fails (true as of scikit-learn 1.9.1).
+# so this is the only check SellerClassifier fails, and only the forest (true as of
+# scikit-learn 1.9.1).
 @parametrize_with_checks(
-    [SellerClassifier(n_estimators=10)],
+    [
+        SellerClassifier(n_estimators=10),
+        SellerClassifier(learner="gradient_boosting", boosting_rounds=5, n_jobs=1),
+    ],
     expected_failed_checks=_expected_failed_checks,
     xfail_strict=True,
 )
@@ -71,49 +96,98 @@ def test_init_is_keyword_only() -> None:
         SellerClassifier(10)  # type: ignore[call-arg]
 
 
-def test_missing_values_are_allowed_in_fit_and_predict() -> None:
+def test_an_unknown_learner_is_refused_when_fitting() -> None:
+    with pytest.raises(
+        ValueError, match=r"learner must be 'random_forest' or 'gradient_boosting'; got 'xgb'"
+    ):
+        SellerClassifier(learner="xgb").fit(X_SPLIT, np.array([0, 0, 1, 1] * 5))
+
+
+@pytest.mark.parametrize("learner", LEARNERS)
+def test_missing_values_are_allowed_in_fit_and_predict(learner: str) -> None:
     # The only feature is missing exactly for the bad sellers, so missingness alone
     # separates the classes and the trees must route NaN to the bad side.
     X = np.array([[np.nan], [0.0], [np.nan], [1.0]] * 5)
     y = np.array([1, 0, 1, 0] * 5)
-    model = SellerClassifier(n_estimators=10).fit(X, y)
+    model = _small(learner).fit(X, y)
     assert model.predict([[np.nan], [0.5]]).tolist() == [1, 0]
-    assert model.bad_score([[np.nan], [0.5]]).tolist() == [1.0, 0.0]
+    nan_score, value_score = model.bad_score([[np.nan], [0.5]]).tolist()
+    if learner == "random_forest":
+        assert (nan_score, value_score) == (1.0, 0.0)
+    else:  # 10 rounds of shrinkage 0.1 are not certain yet, but on the right sides
+        assert nan_score > 0.5 > value_score and nan_score == pytest.approx(1 - value_score)
 
 
 X_SPLIT = np.array([[0.0, 1.0], [0.1, 0.0], [0.9, 1.0], [1.0, 0.0]] * 5)
 
 
-def test_bad_score_is_the_column_of_class_one() -> None:
+@pytest.mark.parametrize("learner", LEARNERS)
+def test_bad_score_is_the_column_of_class_one(learner: str) -> None:
     # Classes 1 (bad) and 2: class 1 is the first column, not the last.
-    model = SellerClassifier(n_estimators=10).fit(X_SPLIT, np.array([2, 2, 1, 1] * 5))
+    model = _small(learner).fit(X_SPLIT, np.array([2, 2, 1, 1] * 5))
     assert model.classes_.tolist() == [1, 2]
     proba = model.predict_proba(X_SPLIT[:4])
     assert model.bad_score(X_SPLIT[:4]).tolist() == proba[:, 0].tolist()
-    assert model.bad_score(X_SPLIT[:4]).tolist() == [0.0, 0.0, 1.0, 1.0]
+    assert model.predict(X_SPLIT[:4]).tolist() == [2, 2, 1, 1]
+    if learner == "random_forest":
+        assert model.bad_score(X_SPLIT[:4]).tolist() == [0.0, 0.0, 1.0, 1.0]
 
 
-def test_bad_score_with_one_class_only() -> None:
+@pytest.mark.parametrize("learner", LEARNERS)
+def test_bad_score_with_one_class_only(learner: str) -> None:
     # Fitted on known-good sellers only: one probability column (class 0), bad score 0.
-    good_only = SellerClassifier(n_estimators=10).fit(X_SPLIT, np.zeros(20, dtype=int))
+    good_only = _small(learner).fit(X_SPLIT, np.zeros(20, dtype=int))
     assert good_only.classes_.tolist() == [0]
     assert good_only.predict_proba(X_SPLIT[:3]).tolist() == [[1.0]] * 3
     assert good_only.predict(X_SPLIT[:3]).tolist() == [0, 0, 0]
     assert good_only.bad_score(X_SPLIT[:3]).tolist() == [0.0, 0.0, 0.0]
     # Fitted on known-bad sellers only: the single column is class 1.
-    bad_only = SellerClassifier(n_estimators=10).fit(X_SPLIT, np.ones(20, dtype=int))
+    bad_only = _small(learner).fit(X_SPLIT, np.ones(20, dtype=int))
     assert bad_only.bad_score(X_SPLIT[:3]).tolist() == [1.0, 1.0, 1.0]
 
 
-def test_same_random_state_gives_identical_probabilities() -> None:
+@pytest.mark.parametrize("learner", LEARNERS)
+def test_same_random_state_gives_identical_probabilities(learner: str) -> None:
     rng = np.random.default_rng(7)
     X = rng.normal(size=(60, 3))
     y = (X[:, 0] + rng.normal(scale=1.0, size=60) > 0).astype(int)
-    first = SellerClassifier(n_estimators=10, random_state=3).fit(X, y).predict_proba(X)
-    again = SellerClassifier(n_estimators=10, random_state=3).fit(X, y).predict_proba(X)
-    other = SellerClassifier(n_estimators=10, random_state=4).fit(X, y).predict_proba(X)
+    first = _small(learner, random_state=3).fit(X, y).predict_proba(X)
+    again = _small(learner, random_state=3).fit(X, y).predict_proba(X)
     assert np.array_equal(first, again)
-    assert not np.array_equal(first, other)  # the seed does reach the forest
+    if learner == "random_forest":
+        # (Boosting draws nothing at random here: no row subsample below 200,000 rows,
+        # every feature at every split, no early-stopping split.)
+        other = _small(learner, random_state=4).fit(X, y).predict_proba(X)
+        assert not np.array_equal(first, other)  # the seed does reach the forest
+
+
+# Rows with missing values, for the thread tests: enough for OpenMP (boosting) and the
+# forest's workers to share them out.
+_RNG = np.random.default_rng(11)
+X_THREADS = _RNG.normal(size=(1000, 4))
+X_THREADS[_RNG.random(X_THREADS.shape) < 0.1] = np.nan
+Y_THREADS = (np.nan_to_num(X_THREADS[:, 0]) + _RNG.normal(size=1000) > 1.0).astype(int)
+
+
+@pytest.mark.parametrize("learner", LEARNERS)
+def test_scores_do_not_depend_on_the_threads(learner: str) -> None:
+    with threadpool_limits(limits=1):
+        one = _small(learner, n_jobs=1, boosting_rounds=3).fit(X_THREADS, Y_THREADS)
+        alone = one.predict_proba(X_THREADS)
+    two = _small(learner, n_jobs=2, boosting_rounds=3).fit(X_THREADS, Y_THREADS)
+    assert np.array_equal(two.predict_proba(X_THREADS), alone)
+    assert np.array_equal(one.set_params(n_jobs=2).predict_proba(X_THREADS), alone)
+    assert len(np.unique(alone[:, 1])) > 10  # the trees did split
+
+
+def test_boosted_importances_are_the_split_gains() -> None:
+    # Column 0 alone decides the label and column 1 is constant (no split can use it):
+    # all the gain is column 0's.
+    X = np.column_stack([X_SPLIT[:, 0], np.full(20, 3.0)])
+    model = _small("gradient_boosting").fit(X, np.array([0, 0, 1, 1] * 5))
+    assert model.feature_importances_.tolist() == [1.0, 0.0]
+    one_class = _small("gradient_boosting").fit(X, np.zeros(20, dtype=int))
+    assert one_class.feature_importances_.tolist() == [0.0, 0.0]
 
 
 # --------------------------------------------------------------------------------------
@@ -379,11 +453,11 @@ COMPONENT = pl.DataFrame(
 COMPONENT_OF = {**dict(COMPONENT.iter_rows()), "s25": "s25"}
 
 
-def _fit(labels: pl.DataFrame = LABELS, **options: Any) -> SellerModel:
+def _fit(
+    labels: pl.DataFrame = LABELS, learner: str = "random_forest", **options: Any
+) -> SellerModel:
     options = {"n_folds": 3, **options}
-    return fit_seller_model(
-        FEATURES, labels, COMPONENT, estimator=SellerClassifier(n_estimators=10), **options
-    )
+    return fit_seller_model(FEATURES, labels, COMPONENT, estimator=_small(learner), **options)
 
 
 def _flip(labels: pl.DataFrame, seller_id: str) -> pl.DataFrame:
@@ -391,9 +465,9 @@ def _flip(labels: pl.DataFrame, seller_id: str) -> pl.DataFrame:
     return labels.with_columns(flipped.otherwise(pl.col("label")).alias("label"))
 
 
-@pytest.fixture(scope="module")
-def seller_model() -> SellerModel:
-    return _fit()
+@pytest.fixture(scope="module", params=LEARNERS)
+def seller_model(request: pytest.FixtureRequest) -> SellerModel:
+    return _fit(learner=request.param)
 
 
 @pytest.mark.parametrize(
@@ -444,12 +518,31 @@ def test_model_card(seller_model: SellerModel) -> None:
         "seed",
         "versions",
     ]  # no "thresholds": scoring adds them
-    # 3 fold models of ceil(10 / 3) = 4 trees each, pooled.
-    assert card["ensemble"] == {"fold_models": 3, "trees_per_fold": 4, "trees": 12}
-    assert len(seller_model.estimator.forest_.estimators_) == 12
+    learner = seller_model.estimator.learner
+    if learner == "random_forest":
+        # 3 fold models of ceil(10 / 3) = 4 trees each, pooled.
+        assert card["ensemble"] == {
+            "learner": "random_forest",
+            "fold_models": 3,
+            "trees_per_fold": 4,
+            "trees": 12,
+        }
+        assert len(seller_model.estimator.forest_.estimators_) == 12
+    else:
+        # 3 fold boosters of 10 rounds (one tree each, two classes), side by side.
+        assert card["ensemble"] == {
+            "learner": "gradient_boosting",
+            "fold_models": 3,
+            "trees_per_fold": 10,
+            "trees": 30,
+        }
+        boosters = seller_model.estimator.boosters_
+        assert [len(booster._predictors) for booster in boosters] == [10, 10, 10]
+        assert [booster.random_state for booster in boosters] == [0, 1, 2]  # seed + k
     assert card["model"] == "syndicate.model.SellerClassifier"
     assert card["features"] == seller_model.feature_names == ["shared_devices", "noise"]
-    assert card["params"] == SellerClassifier(n_estimators=10).get_params()
+    assert card["params"] == _small(learner).get_params()
+    assert card["params"]["learner"] == learner
     assert card["labels"] == {"n_labeled": 26, "n_known_bad": 10, "n_known_good": 16}
     assert card["seed"] == 0
     cv = card["cv"]
@@ -474,15 +567,16 @@ def test_model_card(seller_model: SellerModel) -> None:
     json.dumps(card)  # the card is plain JSON
 
 
-def test_permutation_importance_on_request() -> None:
-    card = _fit(importance="permutation").card
+@pytest.mark.parametrize("learner", LEARNERS)
+def test_permutation_importance_on_request(learner: str) -> None:
+    card = _fit(learner=learner, importance="permutation").card
     importances = card["permutation_importance"]
     assert [sorted(row) for row in importances] == [["feature", "mean", "std"]] * 2
     assert [row["feature"] for row in importances] == ["shared_devices", "noise"]
     assert importances[0]["mean"] > 0
-    assert _fit(importance="none").card["impurity_importance"] == []
+    assert _fit(learner=learner, importance="none").card["impurity_importance"] == []
     with pytest.raises(SyndicateError, match="importance must be one of"):
-        _fit(importance="gain")
+        _fit(learner=learner, importance="gain")
 
 
 def test_the_pooled_forest_scores_the_mean_of_the_fold_models() -> None:
@@ -497,6 +591,53 @@ def test_the_pooled_forest_scores_the_mean_of_the_fold_models() -> None:
     assert pooled.get_params()["n_estimators"] == 12
 
 
+def test_pooled_boosters_score_the_mean_of_the_fold_models() -> None:
+    from syndicate.model import _pooled
+
+    X = FEATURES.select("shared_devices", "noise").to_numpy()
+    y = np.array([1] * 10 + [0] * 20)
+    # Different rows per model (as folds), so the boosters differ.
+    models = [_small("gradient_boosting").fit(X[k:], y[k:]) for k in range(3)]
+    pooled = _pooled(models, _small("gradient_boosting"))
+    assert pooled.boosters_ == [model.boosters_[0] for model in models]  # in fold order
+    scores = [model.bad_score(X) for model in models]
+    assert pooled.bad_score(X).tolist() == ((scores[0] + scores[1] + scores[2]) / 3).tolist()
+    assert not np.array_equal(scores[0], scores[2])
+
+
+@pytest.mark.parametrize("learner", LEARNERS)
+def test_out_of_fold_scores_come_from_the_model_blind_to_the_fold(learner: str) -> None:
+    # Without neighbour counts to shift, fold k's model is the given estimator seeded
+    # 0 + k (a forest of ceil(10 / 3) = 4 trees, or a booster of 10 rounds) fitted on the
+    # labelled rows of the other folds, in seller order: refitting it by hand gives the
+    # out-of-fold scores exactly.
+    model = _fit(learner=learner)
+    oof = model.oof
+    X = feature_matrix(FEATURES.head(26), ["shared_devices", "noise"])
+    y, fold = oof["label"].to_numpy(), oof["fold"].to_numpy()
+    for k in range(3):
+        by_hand = _small(learner, random_state=k)
+        if learner == "random_forest":
+            by_hand.set_params(n_estimators=4)
+        by_hand.fit(X[fold != k], y[fold != k])
+        assert oof.filter(pl.col("fold") == k)["score"].to_list() == (
+            by_hand.bad_score(X[fold == k]).tolist()
+        )
+
+
+@pytest.mark.parametrize("learner", LEARNERS)
+def test_scores_do_not_depend_on_the_order_of_the_rows(learner: str) -> None:
+    before = _fit(learner=learner)
+    features = FEATURES.sample(fraction=1.0, shuffle=True, seed=3)
+    labels = LABELS.sample(fraction=1.0, shuffle=True, seed=4)
+    groups = COMPONENT.sample(fraction=1.0, shuffle=True, seed=5)
+    assert features["seller_id"].to_list() != SELLERS
+    after = fit_seller_model(features, labels, groups, estimator=_small(learner), n_folds=3)
+    assert after.oof.equals(before.oof)
+    assert after.score(FEATURES).tolist() == before.score(FEATURES).tolist()
+    assert after.card == before.card
+
+
 def test_full_model_scores_every_seller(seller_model: SellerModel) -> None:
     assert seller_model.estimator.n_features_in_ == 2
     matrix = feature_matrix(FEATURES, ["shared_devices", "noise"])
@@ -505,10 +646,11 @@ def test_full_model_scores_every_seller(seller_model: SellerModel) -> None:
     assert scores.tolist() == seller_model.estimator.bad_score(matrix).tolist()
 
 
-def test_given_estimator_is_cloned_not_fitted() -> None:
-    estimator = SellerClassifier(n_estimators=10)
+@pytest.mark.parametrize("learner", LEARNERS)
+def test_given_estimator_is_cloned_not_fitted(learner: str) -> None:
+    estimator = _small(learner)
     fit_seller_model(FEATURES, LABELS, COMPONENT, estimator=estimator, n_folds=3)
-    assert not hasattr(estimator, "forest_")
+    assert not hasattr(estimator, "forest_") and not hasattr(estimator, "boosters_")
 
 
 def test_no_importances_when_repeats_is_zero() -> None:
@@ -558,7 +700,7 @@ def test_flipping_a_label_never_reaches_its_own_fold(
     # A seller's out-of-fold score comes from the model trained on the other folds, and
     # the whole component sits in the seller's fold: its labels must not move the score.
     before = seller_model.oof
-    after = _fit(_flip(LABELS, flipped)).oof
+    after = _fit(_flip(LABELS, flipped), learner=seller_model.estimator.learner).oof
     assert after["fold"].to_list() == before["fold"].to_list()
     fold = before.filter(pl.col("seller_id") == seller)["fold"].item()
     same_fold = pl.col("fold") == fold
@@ -571,6 +713,32 @@ def test_flipping_a_label_never_reaches_its_own_fold(
     assert (
         after.filter(~same_fold)["score"].to_list() != before.filter(~same_fold)["score"].to_list()
     )
+
+
+def test_the_configured_learner_scores_the_marketplace() -> None:
+    # config.model.learner reaches the estimator that score_marketplace trains.
+    from syndicate.config import Config
+    from syndicate.features import seller_features
+    from syndicate.graphs.communities import find_rings
+    from syndicate.graphs.linkage import build_linkage
+    from syndicate.scoring import score_marketplace
+    from syndicate.synth import generate_marketplace
+    from syndicate.validation import load_inputs
+
+    config = Config(learner="gradient_boosting", cv_folds=3, anomaly_trees=0, n_jobs=1)
+    market = generate_marketplace(n_sellers=1000, seed=3)
+    inputs = load_inputs(market.sellers, market.links, labels=market.labels)
+    linkage = build_linkage(inputs.links, inputs.edges, config)
+    rings = find_rings(linkage, config)
+    features = seller_features(
+        inputs.sellers, inputs.links, linkage, rings, inputs.labels, anomaly_trees=0
+    )
+    scores = score_marketplace(inputs.sellers, linkage, rings, features, inputs.labels, config)
+    assert scores.model is not None
+    assert len(scores.model.estimator.boosters_) == 3
+    assert scores.model.card["ensemble"]["learner"] == "gradient_boosting"
+    assert scores.model.card["params"]["learner"] == "gradient_boosting"
+    assert scores.sellers["seller_score"].is_between(0.0, 1.0).all()
 
 
 # --------------------------------------------------------------------------------------
@@ -641,11 +809,136 @@ def test_malformed_tree_is_refused(tmp_path: Path, array: str, node: str, value:
         load_model(folder)
 
 
-def test_unmodified_written_model_loads(tmp_path: Path) -> None:
+@pytest.mark.parametrize("learner", LEARNERS)
+def test_unmodified_written_model_loads(tmp_path: Path, learner: str) -> None:
     # The control for the tests around it: the same route, nothing changed, loads.
-    estimator, card = load_model(_write_model(_fitted(), tmp_path / "model"))
+    written, X = (_fitted(), X_SPLIT) if learner == "random_forest" else (_boosted(), X_FORGE)
+    estimator, card = load_model(_write_model(written, tmp_path / "model"))
     assert card == {}
-    assert estimator.predict([[0.0, 1.0], [1.0, 0.0]]).tolist() == [0, 1]
+    assert np.array_equal(estimator.predict_proba(X), written.predict_proba(X))
+    if learner == "random_forest":
+        assert estimator.predict([[0.0, 1.0], [1.0, 0.0]]).tolist() == [0, 1]
+
+
+def test_a_forest_saved_before_the_learner_parameter_loads(tmp_path: Path) -> None:
+    # Files written before the gradient-boosting learner existed have none of its
+    # parameters: they load as forests, the new parameters at their defaults.
+    old = _fitted()
+    for name in ("learner", "boosting_rounds", "learning_rate", "max_leaf_nodes"):
+        delattr(old, name)
+    del old.l2_regularization
+    estimator, _ = load_model(_write_model(old, tmp_path / "model"))
+    assert estimator.get_params() == _fitted().get_params()
+    assert np.array_equal(estimator.predict_proba(X_SPLIT), _fitted().predict_proba(X_SPLIT))
+
+
+@pytest.mark.parametrize("learner", LEARNERS)
+@pytest.mark.parametrize("n_jobs", [10**9, 0, True, "all"])
+def test_a_forged_thread_count_is_refused(tmp_path: Path, learner: str, n_jobs: Any) -> None:
+    estimator = _fitted() if learner == "random_forest" else _boosted()
+    estimator.n_jobs = n_jobs
+    with pytest.raises(InputFileError, match=f"n_jobs must be a non-zero integer; got {n_jobs!r}"):
+        load_model(_write_model(estimator, tmp_path / "model"))
+
+
+# Boosted trees to forge: booster 0's round 3 is this tree of 17 nodes (split nodes as
+# index: feature -> children; the other nine nodes are leaves):
+#   0: f1 -> 1, 14    1: f0 -> 2, 11    2: f1 -> 3, 4     4: f1 -> 5, 6
+#   6: f2 -> 7, 10    7: f0 -> 8, 9    11: f1 -> 12, 13  14: f0 -> 15, 16
+_FORGE_RNG = np.random.default_rng(0)
+X_FORGE = _FORGE_RNG.normal(size=(60, 3))
+Y_FORGE = (X_FORGE[:, 0] + X_FORGE[:, 1] + _FORGE_RNG.normal(size=60) > 0).astype(int)
+
+
+def _boosted() -> SellerClassifier:
+    return _small("gradient_boosting", boosting_rounds=5).fit(X_FORGE, Y_FORGE)
+
+
+@pytest.mark.parametrize(
+    ("field", "node", "value"),
+    [
+        ("left", 0, 17),  # past the last node
+        ("left", 0, 0),  # back to the root: a cycle
+        ("right", 4, 4),  # itself: a cycle
+        ("right", 11, 12),  # node 12 shared by two parents, node 13 unreachable
+        ("left", 3, 2),  # a leaf pointing back (harmless by itself, but not a tree)
+        ("is_leaf", 3, 0),  # a leaf made a split, its children the root
+        ("is_leaf", 0, 2),
+        ("feature_idx", 0, 3),  # past the last column
+        ("feature_idx", 0, -1),
+        ("is_categorical", 2, 1),  # its bitsets were never made
+        ("num_threshold", 0, 0.123),  # not the bin mapper's cut for its bin
+        ("bin_threshold", 0, 255),  # past the feature's bins
+        ("value", 5, np.nan),
+    ],
+)
+def test_malformed_boosted_tree_is_refused(
+    tmp_path: Path, field: str, node: int, value: float
+) -> None:
+    estimator = _boosted()
+    nodes = estimator.boosters_[0]._predictors[3][0].nodes
+    split = [0, 1, 2, 4, 6, 7, 11, 14]
+    assert len(nodes) == 17 and nodes["is_leaf"][split].tolist() == [0] * 8
+    assert nodes["left"][split].tolist() == [1, 2, 3, 5, 7, 8, 12, 15]
+    nodes[field][node] = value
+    folder = _write_model(estimator, tmp_path / "model")
+    with pytest.raises(InputFileError, match="booster 0 tree 3 is malformed; refusing"):
+        load_model(folder)  # never predict here: a cycle would hang
+
+
+def _swap_mapper_category(booster: Any) -> None:
+    booster._bin_mapper.is_categorical_[1] = 1
+
+
+def _drop_a_cut(booster: Any) -> None:
+    booster._bin_mapper.bin_thresholds_[0] = booster._bin_mapper.bin_thresholds_[0][:-1]
+
+
+_NOT_FITTED = "is not a fitted booster of this model's classes and features"
+
+
+@pytest.mark.parametrize(
+    ("forge", "message"),
+    [
+        (lambda b: setattr(b, "_preprocessor", StandardScaler()), _NOT_FITTED),
+        (lambda b: setattr(b, "is_categorical_", np.ones(3, dtype=bool)), _NOT_FITTED),
+        (lambda b: setattr(b, "_in_fit", True), _NOT_FITTED),
+        (lambda b: setattr(b, "n_features_in_", 4), _NOT_FITTED),
+        (lambda b: setattr(b, "classes_", np.array([0, 2])), _NOT_FITTED),
+        (lambda b: setattr(b, "_baseline_prediction", np.zeros((1, 2))), _NOT_FITTED),
+        (lambda b: setattr(b, "_baseline_prediction", np.full((1, 1), np.inf)), _NOT_FITTED),
+        (lambda b: setattr(b._loss, "link", None), _NOT_FITTED),
+        (lambda b: b._predictors[2].append(b._predictors[2][0]), _NOT_FITTED),
+        (_swap_mapper_category, "has a malformed bin mapper"),
+        (_drop_a_cut, "has a malformed bin mapper"),
+    ],
+)
+def test_forged_booster_is_refused(tmp_path: Path, forge: Any, message: str) -> None:
+    estimator = _boosted()
+    forge(estimator.boosters_[0])
+    folder = _write_model(estimator, tmp_path / "model")
+    with pytest.raises(InputFileError, match=re.escape(f"booster 0 {message}; refusing")):
+        load_model(folder)
+
+
+@pytest.mark.parametrize(
+    ("forge", "message"),
+    [
+        (lambda m: setattr(m, "boosters_", []), "the model is not fitted"),
+        (lambda m: setattr(m, "boosters_", (m.boosters_[0],)), "the model is not fitted"),
+        (
+            lambda m: setattr(m, "boosters_", [_fitted().forest_]),
+            "booster 0 is a RandomForestClassifier, not a HistGradientBoostingClassifier",
+        ),
+        (lambda m: setattr(m, "learner", "xgb"), "unknown learner 'xgb'"),
+    ],
+)
+def test_forged_boosted_model_is_refused(tmp_path: Path, forge: Any, message: str) -> None:
+    estimator = _boosted()
+    forge(estimator)
+    folder = _write_model(estimator, tmp_path / "model")
+    with pytest.raises(InputFileError, match=re.escape(message)):
+        load_model(folder)
 
 
 TRIPWIRE: list[object] = []
@@ -662,13 +955,20 @@ class Tripwire:
         self.__dict__.update(state)
 
 
+@pytest.mark.parametrize("learner", LEARNERS)
 @pytest.mark.parametrize(
     ("extra", "type_name"),
     [(collections.Counter("aab"), "collections.Counter"), (Tripwire(), "Tripwire")],
 )
-def test_untrusted_type_is_refused(tmp_path: Path, extra: object, type_name: str) -> None:
-    estimator = _fitted()
-    estimator.extra_ = extra
+def test_untrusted_type_is_refused(
+    tmp_path: Path, extra: object, type_name: str, learner: str
+) -> None:
+    if learner == "random_forest":
+        estimator = _fitted()
+        estimator.extra_ = extra
+    else:  # hidden inside a booster
+        estimator = _boosted()
+        estimator.boosters_[0].extra_ = extra
     folder = _write_model(estimator, tmp_path / "model")
     assert any(
         name.endswith(type_name) for name in sio.get_untrusted_types(file=folder / MODEL_FILE)
@@ -684,6 +984,7 @@ def test_untrusted_type_is_refused(tmp_path: Path, extra: object, type_name: str
     [
         ({"seller_id": 1}, "holds dict, not a model"),
         (SellerClassifier(n_estimators=10), "the model is not fitted"),
+        (SellerClassifier(learner="gradient_boosting"), "the model is not fitted"),
     ],
 )
 def test_file_without_a_fitted_model_is_refused(
