@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 from sklearn.metrics import average_precision_score, roc_auc_score
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.estimator_checks import parametrize_with_checks
-from threadpoolctl import threadpool_limits
+from threadpoolctl import threadpool_info, threadpool_limits
 
 import syndicate.model as model_module
 from syndicate.errors import InputFileError, SyndicateError
@@ -49,15 +49,8 @@ from syndicate.model import (
 
 
 def _small(learner: str, **params: Any) -> SellerClassifier:
-    """A quick model of either learner: a forest of 10 trees, or 10 boosting rounds.
-
-    Boosting on one OpenMP thread: on tiny data, threads only wait for each other (and
-    for a busy machine) at the many barriers of every tree.
-    """
-    if learner == "random_forest":
-        size: dict[str, Any] = {"n_estimators": 10}
-    else:
-        size = {"boosting_rounds": 10, "n_jobs": 1}
+    """A quick model of either learner: a forest of 10 trees, or 10 boosting rounds."""
+    size = {"n_estimators": 10} if learner == "random_forest" else {"boosting_rounds": 10}
     return SellerClassifier(learner=learner, **{**size, **params})
 
 
@@ -82,7 +75,7 @@ def _expected_failed_checks(estimator: Any) -> dict[str, str]:
 @parametrize_with_checks(
     [
         SellerClassifier(n_estimators=10),
-        SellerClassifier(learner="gradient_boosting", boosting_rounds=5, n_jobs=1),
+        SellerClassifier(learner="gradient_boosting", boosting_rounds=5),
     ],
     expected_failed_checks=_expected_failed_checks,
     xfail_strict=True,
@@ -170,14 +163,43 @@ Y_THREADS = (np.nan_to_num(X_THREADS[:, 0]) + _RNG.normal(size=1000) > 1.0).asty
 
 
 @pytest.mark.parametrize("learner", LEARNERS)
-def test_scores_do_not_depend_on_the_threads(learner: str) -> None:
+def test_scores_do_not_depend_on_the_threads(learner: str, monkeypatch: pytest.MonkeyPatch) -> None:
     with threadpool_limits(limits=1):
         one = _small(learner, n_jobs=1, boosting_rounds=3).fit(X_THREADS, Y_THREADS)
         alone = one.predict_proba(X_THREADS)
+    # Boosting adds threads only on large problems: make this one large enough for two,
+    # and record the OpenMP limits it sets.
+    monkeypatch.setattr(model_module, "_BOOST_CELLS_PER_THREAD", 1)
+    monkeypatch.setattr(model_module, "_BOOST_ROWS_PER_THREAD", 1)
+    seen: list[int] = []
+    real = model_module.threadpool_limits
+
+    def recorded(limits: int, user_api: str) -> Any:
+        seen.append(limits)
+        return real(limits=limits, user_api=user_api)
+
+    monkeypatch.setattr(model_module, "threadpool_limits", recorded)
     two = _small(learner, n_jobs=2, boosting_rounds=3).fit(X_THREADS, Y_THREADS)
     assert np.array_equal(two.predict_proba(X_THREADS), alone)
     assert np.array_equal(one.set_params(n_jobs=2).predict_proba(X_THREADS), alone)
+    assert seen == ([2, 2, 2] if learner == "gradient_boosting" else [])  # fit, 2 predicts
     assert len(np.unique(alone[:, 1])) > 10  # the trees did split
+
+
+def _openmp_limit() -> int:
+    return min(pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "openmp")
+
+
+def test_boosting_adds_threads_only_on_large_problems() -> None:
+    cores = model_module.effective_n_jobs(-1)
+    every_core = _small("gradient_boosting", n_jobs=-1)
+    found = []
+    for useful in (0, 1, 10**6):  # threads the problem's size is worth
+        with every_core._openmp_threads(useful):
+            found.append(_openmp_limit())
+    assert found == [1, 1, cores]
+    with _small("gradient_boosting", n_jobs=1)._openmp_threads(10**6):
+        assert _openmp_limit() == 1
 
 
 def test_boosted_importances_are_the_split_gains() -> None:
@@ -725,7 +747,7 @@ def test_the_configured_learner_scores_the_marketplace() -> None:
     from syndicate.synth import generate_marketplace
     from syndicate.validation import load_inputs
 
-    config = Config(learner="gradient_boosting", cv_folds=3, anomaly_trees=0, n_jobs=1)
+    config = Config(learner="gradient_boosting", cv_folds=3, anomaly_trees=0)
     market = generate_marketplace(n_sellers=1000, seed=3)
     inputs = load_inputs(market.sellers, market.links, labels=market.labels)
     linkage = build_linkage(inputs.links, inputs.edges, config)
