@@ -274,8 +274,8 @@ class Config:
     lineage_min_jaccard: float = 0.3
     learner: Literal["random_forest", "gradient_boosting"] = "random_forest"
     cv_folds: int = 5
-    n_estimators: int = 200
-    min_samples_leaf: int = 5
+    n_estimators: int = 100
+    min_samples_leaf: int = 10
     max_tree_rows: int | None = 50_000
     importance: Literal["impurity", "permutation", "none"] = "impurity"
     importance_repeats: int = 1
