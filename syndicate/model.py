@@ -378,11 +378,15 @@ class SellerModel:
 
 
 def feature_matrix(features: pl.DataFrame, names: Sequence[str]) -> np.ndarray:
-    """The named columns as a float64 matrix, nulls as NaN."""
+    """The named columns as a float32 matrix (what the trees compare), nulls as NaN.
+
+    Half the memory of float64 at a million sellers, and no second copy when the forest
+    converts its input to float32.
+    """
     missing = [name for name in names if name not in features.columns]
     if missing:
         raise SyndicateError(f"the feature table lacks the model's columns {missing[:5]}")
-    return features.select(pl.col(list(names)).cast(pl.Float64)).to_numpy()
+    return features.select(pl.col(list(names)).cast(pl.Float32)).to_numpy()
 
 
 def component_folds(component: pl.Series, n_folds: int) -> pl.Series:

@@ -510,8 +510,14 @@ def _from_trained_model(
         seed=config.seed,
         on_fit=on_fit,
     )
-    scored = features.select("seller_id").with_columns(
-        pl.Series("full_score", model.score(features), dtype=pl.Float64)
+    # Labelled sellers get out-of-fold scores (or their ring's), never the full model's:
+    # only the others are predicted.
+    to_predict = features.join(model.oof.select("seller_id"), on="seller_id", how="anti")
+    predicted = model.score(to_predict) if to_predict.height else np.zeros(0)
+    scored = features.select("seller_id").join(
+        to_predict.select("seller_id", pl.Series("full_score", predicted, dtype=pl.Float64)),
+        on="seller_id",
+        how="left",
     )
     oof = model.oof.select(
         "seller_id", pl.col("score").fill_nan(None).alias("oof"), pl.lit(True).alias("known")
