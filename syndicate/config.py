@@ -275,7 +275,7 @@ class Config:
     learner: Literal["random_forest", "gradient_boosting"] = "random_forest"
     cv_folds: int = 5
     n_estimators: int = 100
-    min_samples_leaf: int = 10
+    min_samples_leaf: int = 5
     max_tree_rows: int | None = 50_000
     importance: Literal["impurity", "permutation", "none"] = "impurity"
     importance_repeats: int = 1
