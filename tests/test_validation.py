@@ -519,3 +519,20 @@ def test_row_order_does_not_change_the_tables(
     assert (
         first.links.height + first.rejects.filter(pl.col("table") == "links").height == links.height
     )
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    ids=st.lists(st.sampled_from(["a", "b", "c", "d", "aa", ""]), max_size=12),
+    known=st.lists(st.sampled_from(["a", "b", "d", "aa", "z"]), max_size=5, unique=True),
+    sort_ids=st.booleans(),
+)
+def test_known_ids_by_binary_search_match_a_hash_lookup(
+    ids: list[str], known: list[str], sort_ids: bool
+) -> None:
+    from syndicate.validation import _is_known
+
+    series = pl.Series(sorted(ids) if sort_ids else ids, dtype=pl.String)
+    known_ids = pl.Series(sorted(known), dtype=pl.String)
+    expected = series.is_in(known_ids.implode()).to_list()
+    assert _is_known(series, known_ids).to_list() == expected
