@@ -682,7 +682,11 @@ def _score_saved(
             f"{estimator.n_features_in_}: the model folder is inconsistent; retrain"
         )
     scored = features.select("seller_id").with_columns(
-        pl.Series("seller_score", estimator.bad_score(feature_matrix(features, names)), pl.Float64),
+        pl.Series(
+            "seller_score",
+            estimator.bad_score(feature_matrix(features, names, for_prediction=True)),
+            pl.Float64,
+        ),
         pl.lit("saved_model").alias("score_source"),
     )
     seller_table = scored.join(members, on="seller_id", how="left")

@@ -423,7 +423,7 @@ def anomaly_scores(features: pl.DataFrame, *, seed: int = 0, n_trees: int = 100)
     gaps = [name for name, n in zip(columns, frame.null_count().row(0), strict=True) if n]
     if gaps:
         frame = frame.with_columns(pl.col(gaps).fill_null(pl.col(gaps).median()).fill_null(0.0))
-    matrix = frame.fill_nan(0.0).to_numpy()
+    matrix = frame.fill_nan(0.0).to_numpy(order="c")  # rows walk down trees: row-major
     forest = IsolationForest(
         n_estimators=n_trees, max_samples=min(256, features.height), random_state=seed
     ).fit(matrix)
