@@ -98,55 +98,29 @@ def _leiden(graph: ig.Graph, config: Config, resolution: float | None = None) ->
     return np.asarray(clustering.membership, dtype=np.int64)
 
 
-def _node_order(linkage: LinkageGraph) -> pl.DataFrame:
-    """Number the linked sellers by what they hold, not by what they are called.
-
-    Leiden breaks ties by node order, so on a symmetric graph the partition follows the
-    numbering. Sellers are numbered by their *signature* (the sorted kinds and keys of the
-    shared identifiers they hold, which renaming sellers does not change), then by
-    ``seller_id``: renaming sellers, or shuffling rows, gives the same partition. Only
-    sellers with equal signatures (or linked by given edges alone) fall back on their id.
-    """
-    edges = linkage.edges
-    linked = pl.concat([edges["src"], edges["dst"]]).unique().to_frame("seller_id")
-    signature = (
-        linkage.seller_identifiers.filter(~pl.col("hub"))
-        .group_by("seller_id")
-        .agg(
-            pl.concat_str("kind", pl.lit("\x1f"), "key").sort().str.join("\x1e").alias("signature")
-        )
-    )
-    ordered = linked.join(signature, on="seller_id", how="left").sort(
-        ["signature", "seller_id"], nulls_last=True
-    )
-    return ordered.select("seller_id", pl.int_range(pl.len()).alias("node"))
-
-
 def seller_graph(linkage: LinkageGraph) -> tuple[ig.Graph, pl.DataFrame, pl.DataFrame]:
     """The linked sellers as an undirected, weighted igraph graph.
 
-    Returns the graph, the node index (``seller_id``, ``node``; see :func:`_node_order`) and
-    the edges with their node numbers (``a``, ``b``) beside the columns of ``linkage.edges``,
-    sorted by ``(a, b)``: the edge order of the graph.
+    Returns the graph, the node index (``seller_id``, ``node``; see
+    :attr:`LinkageGraph.node_order`) and the edges with their node numbers (``a``, ``b``)
+    beside the columns of ``linkage.edges``, sorted by ``(a, b)``: the edge order of the
+    graph.
     """
     index, numbered = _numbered(linkage)
-    graph = ig.Graph(
-        n=index.height,
-        edges=numbered.select("a", "b").to_numpy(),
-        edge_attrs={"weight": numbered["weight"].to_list()},
-    )
-    return graph, index, numbered
+    return _weighted_graph(index.height, numbered), index, numbered
+
+
+def _weighted_graph(n_nodes: int, edges: pl.DataFrame) -> ig.Graph:
+    """An igraph graph of ``edges`` (``a``, ``b``, ``weight``), edges in their row order."""
+    graph = ig.Graph(n=n_nodes)
+    graph.add_edges(edges.select("a", "b").to_numpy())  # twice as fast as Graph(edges=...)
+    graph.es["weight"] = edges["weight"].to_numpy()
+    return graph
 
 
 def _numbered(linkage: LinkageGraph) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """The node index and the edges with node numbers ``a``, ``b``, sorted by them."""
-    index = _node_order(linkage)
-    numbered = (
-        linkage.edges.join(index.rename({"seller_id": "src", "node": "a"}), on="src")
-        .join(index.rename({"seller_id": "dst", "node": "b"}), on="dst")
-        .sort("a", "b")
-    )
-    return index, numbered
+    """The node index and the edges with node numbers: :attr:`LinkageGraph.numbered`."""
+    return linkage.node_order, linkage.numbered_edges
 
 
 def find_rings(linkage: LinkageGraph, config: Config | None = None) -> Rings:
@@ -159,11 +133,7 @@ def find_rings(linkage: LinkageGraph, config: Config | None = None) -> Rings:
     cfg = config or Config()
     index, numbered = _numbered(linkage)
     backbone = numbered.filter(pl.col("backbone")) if "backbone" in numbered.columns else numbered
-    graph = ig.Graph(
-        n=index.height,
-        edges=backbone.select("a", "b").to_numpy(),
-        edge_attrs={"weight": backbone["weight"].to_list()},
-    )
+    graph = _weighted_graph(index.height, backbone)
     component = np.asarray(graph.connected_components().membership, dtype=np.int64)
     community = component.copy()
     sizes = np.bincount(component) if len(component) else np.zeros(0, dtype=np.int64)

@@ -62,6 +62,44 @@ class LinkageGraph:
         return coded.named(coded.one), coded.named(coded.two)
 
     @cached_property
+    def node_order(self) -> pl.DataFrame:
+        """Number the linked sellers by what they hold, not by what they are called.
+
+        ``seller_id``, ``node``. Leiden breaks ties by node order, so on a symmetric graph
+        the partition follows the numbering. Sellers are numbered by their *signature* (the
+        sorted kinds and keys of the shared identifiers they hold, which renaming sellers
+        does not change), then by ``seller_id``: renaming sellers, or shuffling rows, gives
+        the same partition. Only sellers with equal signatures (or linked by given edges
+        alone) fall back on their id. Computed once (ring finding and features use it).
+        """
+        edges = self.edges
+        linked = pl.concat([edges["src"], edges["dst"]]).unique().to_frame("seller_id")
+        signature = (
+            self.seller_identifiers.filter(~pl.col("hub"))
+            .group_by("seller_id")
+            .agg(
+                pl.concat_str("kind", pl.lit("\x1f"), "key")
+                .sort()
+                .str.join("\x1e")
+                .alias("signature")
+            )
+        )
+        ordered = linked.join(signature, on="seller_id", how="left").sort(
+            ["signature", "seller_id"], nulls_last=True
+        )
+        return ordered.select("seller_id", pl.int_range(pl.len()).alias("node"))
+
+    @cached_property
+    def numbered_edges(self) -> pl.DataFrame:
+        """:attr:`edges` with the node numbers ``a``, ``b`` of their ends, sorted by them."""
+        index = self.node_order
+        return (
+            self.edges.join(index.rename({"seller_id": "src", "node": "a"}), on="src")
+            .join(index.rename({"seller_id": "dst", "node": "b"}), on="dst")
+            .sort("a", "b")
+        )
+
+    @cached_property
     def coded_hops(self) -> Hops:
         """:attr:`hops` on integer seller codes (joins on integers are several times faster)."""
         edges = self.edges
