@@ -231,30 +231,56 @@ def _neighbourhood(sellers: pl.DataFrame, linkage: LinkageGraph) -> pl.DataFrame
     if not columns or linkage.edges.height == 0:
         return pl.DataFrame(schema={"seller_id": pl.String})
     hops = linkage.coded_hops  # computed once per graph, on integer seller codes
-    nbr = (
+    values = (
         hops.nodes.to_frame()
-        .with_row_index("b")
-        .join(
-            sellers.select("seller_id", *[pl.col(c).cast(pl.Float64) for c in columns]),
-            on="seller_id",
+        .with_row_index("code")
+        .join(sellers.select("seller_id", *columns), on="seller_id", how="left")
+        .sort("code")
+        .select(pl.col(columns).cast(pl.Float64).fill_null(float("nan")))
+        .to_numpy()
+    )
+    parts = []
+    for scope, pairs, aggregates in (
+        ("nbr1", hops.one, ("mean", "max")),
+        ("nbr2", hops.two, ("mean",)),
+    ):
+        sellers_of, stats = _segment_stats(pairs, values)
+        parts.append(
+            pl.DataFrame(
+                {
+                    "seller_id": hops.nodes.gather(sellers_of),
+                    **{
+                        f"{column}_{scope}_{name}": pl.Series(stats[name][:, i]).fill_nan(None)
+                        for name in aggregates
+                        for i, column in enumerate(columns)
+                    },
+                }
+            )
         )
-        .drop("seller_id")
-    )
-    first = (
-        hops.one.join(nbr, on="b")
-        .group_by("a")
-        .agg(
-            *[pl.col(c).sort().mean().alias(f"{c}_nbr1_mean") for c in columns],
-            *[pl.col(c).max().alias(f"{c}_nbr1_max") for c in columns],
-        )
-    )
-    second = (
-        hops.two.join(nbr, on="b")
-        .group_by("a")
-        .agg(pl.col(c).sort().mean().alias(f"{c}_nbr2_mean") for c in columns)
-    )
-    both = first.join(second, on="a", how="left")
-    return both.select(hops.nodes.gather(both["a"]).alias("seller_id"), pl.exclude("a"))
+    return parts[0].join(parts[1], on="seller_id", how="left")
+
+
+def _segment_stats(
+    pairs: pl.DataFrame, values: np.ndarray
+) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """Per seller ``a`` of the pairs (sorted by ``a``): mean and max of its partners' values.
+
+    ``values[b]`` is the row of seller ``b`` (NaN: missing, skipped). Sums run over each
+    seller's partners in ``b`` order, in one pass of numpy's ``reduceat``: the same on every
+    run and for any number of threads (a parallel group-by adds in the order its threads
+    meet the rows). A seller whose partners all miss a value gets NaN.
+    """
+    a = pairs["a"].to_numpy()
+    if len(a) == 0:
+        empty = np.zeros((0, values.shape[1]))
+        return a, {"mean": empty, "max": empty}
+    starts = np.flatnonzero(np.concatenate([[True], a[1:] != a[:-1]]))
+    gathered = values[pairs["b"].to_numpy()]
+    present = ~np.isnan(gathered)
+    sums = np.add.reduceat(np.where(present, gathered, 0.0), starts, axis=0)
+    counts = np.add.reduceat(present.astype(np.int64), starts, axis=0)
+    mean = np.divide(sums, counts, out=np.full_like(sums, np.nan), where=counts > 0)
+    return a[starts], {"mean": mean, "max": np.fmax.reduceat(gathered, starts, axis=0)}
 
 
 def _onboarding(sellers: pl.DataFrame, rings: Rings) -> pl.DataFrame:
