@@ -216,10 +216,22 @@ def test_boosted_importances_are_the_split_gains() -> None:
 # component_folds
 
 
-def test_component_folds_docstring_values() -> None:
-    folds = component_folds(pl.Series(["s1", "s1", "s2"]), 5)
+def _fnv1a_reference(text: str) -> int:
+    """FNV-1a 64 of the UTF-8 bytes, then MurmurHash3's fmix64 finaliser."""
+    value = 0xCBF29CE484222325
+    for byte in text.encode("utf-8"):
+        value = ((value ^ byte) * 0x100000001B3) % 2**64
+    for factor in (0xFF51AFD7ED558CCD, 0xC4CEB9FE1A85EC53):
+        value = ((value ^ (value >> 33)) * factor) % 2**64
+    return value ^ (value >> 33)
+
+
+def test_component_folds_are_fnv1a_of_the_key() -> None:
+    keys = ["s1", "s1", "s2", "", "héllo wörld", "x" * 300, "ring-0042"]
+    folds = component_folds(pl.Series(keys), 5)
     assert folds.dtype == pl.Int32
-    assert folds.to_list() == [2, 2, 3]
+    assert folds.to_list() == [_fnv1a_reference(key) % 5 for key in keys]
+    assert folds.to_list()[:3] == [4, 4, 3]  # the docstring's example
 
 
 def test_fold_of_a_key_does_not_depend_on_the_other_keys() -> None:
@@ -690,21 +702,33 @@ def test_importances_on_a_sample_of_large_folds(monkeypatch: pytest.MonkeyPatch)
 
 
 def test_fold_whose_training_part_holds_one_class_gets_no_score() -> None:
-    # With 2 folds, components s00..s06 (the bad sellers s00..s07) and s14, s16 hash to
-    # fold 1, s08..s12 to fold 0. Fold 1's training part is s08..s13: good only, so no
-    # model can score fold 1 without its own labels: its sellers get NaN.
-    labels = pl.DataFrame({"seller_id": SELLERS[:18], "label": [1] * 8 + [0] * 10})
+    # With 2 folds, groups s02, s04, s14, s16 hash to fold 0 and s00, s06, s08, s10, s12
+    # to fold 1. Every bad seller is in fold 1, so fold 1's training part (fold 0) is good
+    # only: no model can score fold 1 without its own labels, and its sellers get NaN.
+    bad = {"s00", "s01", "s06", "s07", "s08", "s09"}
+    labels = pl.DataFrame(
+        {"seller_id": SELLERS[:18], "label": [int(s in bad) for s in SELLERS[:18]]}
+    )
     model = _fit(labels, n_folds=2)
     oof = model.oof
     assert oof.filter(pl.col("label") == 1)["fold"].unique().to_list() == [1]
-    assert oof.filter(pl.col("fold") == 0)["seller_id"].to_list() == SELLERS[8:14]
+    assert oof.filter(pl.col("fold") == 0)["seller_id"].to_list() == [
+        "s02",
+        "s03",
+        "s04",
+        "s05",
+        "s14",
+        "s15",
+        "s16",
+        "s17",
+    ]
     assert oof.filter(pl.col("fold") == 1)["score"].is_nan().all()
     assert oof.filter(pl.col("fold") == 0)["score"].is_not_nan().all()
     assert model.card["cv"]["notes"] == [
-        "fold 1: the other folds hold one class only; its 12 labelled sellers have no "
+        "fold 1: the other folds hold one class only; its 10 labelled sellers have no "
         "out-of-fold score"
     ]
-    assert model.card["cv"]["n_scored"] == 6 and model.card["cv"]["auroc"] is None
+    assert model.card["cv"]["n_scored"] == 8 and model.card["cv"]["auroc"] is None
 
 
 @pytest.mark.parametrize(

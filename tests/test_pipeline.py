@@ -148,7 +148,7 @@ def test_without_labels_the_job_runs_from_structure(market: dict[str, pl.DataFra
 
 def test_labelled_sellers_no_fold_can_score_fall_back_on_structure() -> None:
     # Folds hash each seller's group (its ring, else itself; 3 folds): bad s5 (ring
-    # {s5, s6, s7}) and s9 (alone) land in fold 0, good s0 (ring {s0, s1, s2}) and s11 in
+    # {s5, s6, s7}) and s11 (alone) land in fold 2, good s0 (ring {s0, s1, s2}) and s9 in
     # fold 1: each fold's training part holds one class, so no model is blind to their labels.
     ids = [f"s{i}" for i in range(12)]
     sellers = pl.DataFrame(
@@ -162,7 +162,7 @@ def test_labelled_sellers_no_fold_can_score_fall_back_on_structure() -> None:
     edges = pl.DataFrame(
         {"src": ["s0", "s1", "s2", "s5", "s6"], "dst": ["s1", "s2", "s0", "s6", "s7"]}
     )
-    labels = pl.DataFrame({"seller_id": ["s0", "s5", "s9", "s11"], "label": [0, 1, 1, 0]})
+    labels = pl.DataFrame({"seller_id": ["s0", "s5", "s9", "s11"], "label": [0, 1, 0, 1]})
     inputs = load_inputs(sellers=sellers, links=links, edges=edges, labels=labels)
     result = run_pipeline(inputs, dataclasses.replace(CONFIG, syndicate_threshold=0.9))
     labelled = result.labels.join(labels, on="seller_id").sort("seller_id")
