@@ -37,6 +37,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import time
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -72,14 +73,20 @@ def flagged_legit(scores: Scores, truth: pl.DataFrame) -> dict[str, float]:
     return {**shares, "both": float(joined.select(flagged.mean()).item())}
 
 
-def compare_learners(market: object, config: Config) -> dict[str, dict[str, float]]:
-    """Both learners on one marketplace's graph, rings and features; unlabelled figures."""
+def prepared(market: object, config: Config) -> tuple[Any, Any, Any, pl.DataFrame]:
+    """Validated inputs, graph, rings and features of one marketplace (what scoring needs)."""
     inputs = load_inputs(market.sellers, market.links, labels=market.labels)  # type: ignore[attr-defined]
     linkage = build_linkage(inputs.links, inputs.edges, config)
     rings = find_rings(linkage, config)
     features = seller_features(
         inputs.sellers, inputs.links, linkage, rings, inputs.labels, seed=config.seed
     )
+    return inputs, linkage, rings, features
+
+
+def compare_learners(market: object, config: Config) -> dict[str, dict[str, float]]:
+    """Both learners on one marketplace's graph, rings and features; unlabelled figures."""
+    inputs, linkage, rings, features = prepared(market, config)
     truth = market.truth.select("seller_id", "is_bad", "legit_group")  # type: ignore[attr-defined]
     figures: dict[str, dict[str, float]] = {}
     for learner in LEARNERS:
@@ -128,12 +135,7 @@ def print_side_by_side(title: str, figures: dict[str, dict[str, float]]) -> None
 def run_once(market: object, config: Config) -> dict[str, float]:
     """The whole pipeline on one marketplace; figures on the unlabelled sellers."""
     start = time.perf_counter()
-    inputs = load_inputs(market.sellers, market.links, labels=market.labels)  # type: ignore[attr-defined]
-    linkage = build_linkage(inputs.links, inputs.edges, config)
-    rings = find_rings(linkage, config)
-    features = seller_features(
-        inputs.sellers, inputs.links, linkage, rings, inputs.labels, seed=config.seed
-    )
+    inputs, linkage, rings, features = prepared(market, config)
     featured = time.perf_counter()
     scores = score_marketplace(inputs.sellers, linkage, rings, features, inputs.labels, config)
     scored = time.perf_counter()
@@ -197,12 +199,7 @@ def real_like(seed: int, n_users: int, learners: tuple[str, ...]) -> None:
     market = generate_real_like(n_sellers=n_users, seed=seed)
     config = Config(seed=seed, learner=learners[0])
     start = time.perf_counter()
-    inputs = load_inputs(market.sellers, market.links, labels=market.labels)
-    linkage = build_linkage(inputs.links, inputs.edges, config)
-    rings = find_rings(linkage, config)
-    features = seller_features(
-        inputs.sellers, inputs.links, linkage, rings, inputs.labels, seed=seed
-    )
+    inputs, linkage, rings, features = prepared(market, config)
     featured = time.perf_counter()
     by_learner: dict[str, tuple[Scores, float]] = {}
     for learner in learners:
