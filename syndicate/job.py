@@ -280,11 +280,13 @@ def run_job(
     InputError
         Bad input, config or folders (the command line exits with status 2).
     """
-    from syndicate.model import load_model
-    from syndicate.pipeline import run_pipeline, write_outputs
+    from syndicate._prefetch import import_in_background
     from syndicate.progress import Reporter
     from syndicate.validation import load_inputs
 
+    # The pipeline's modules (scikit-learn, igraph, pyvis: about 2 s) load while the
+    # inputs do; they are imported for real once the inputs are in.
+    import_in_background("syndicate.pipeline")
     cfg = config or Config()
     report = reporter or Reporter(quiet=True)
     started, clock = datetime.now(UTC), time.perf_counter()
@@ -299,7 +301,11 @@ def run_job(
             earlier = _previous_run(previous, folder, notes)
             for note in notes:
                 logger.warning(note)
-            saved = load_model(Path(model)) if model is not None else None
+            saved = None
+            if model is not None:
+                from syndicate.model import load_model
+
+                saved = load_model(Path(model))
             inputs = load_inputs(
                 sellers=given["sellers"],
                 links=given["links"],
@@ -307,6 +313,8 @@ def run_job(
                 labels=given.get("labels"),
             )
             fingerprints = {name: _fingerprint(path) for name, path in given.items()}
+        from syndicate.pipeline import run_pipeline, write_outputs
+
         result = run_pipeline(
             inputs,
             cfg,

@@ -16,11 +16,7 @@ bind it, values masked.
 
 from __future__ import annotations
 
-import contextlib
-import importlib
 import logging
-import sys
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeAlias
@@ -28,6 +24,7 @@ from typing import Any, TypeAlias
 import numpy as np
 import polars as pl
 
+from syndicate._prefetch import import_in_background
 from syndicate.config import Config
 from syndicate.errors import InputFileError
 from syndicate.features.ring import ring_features
@@ -480,22 +477,6 @@ def _from_saved_model(
     return _Scored(seller_table, rings_table, thresholds)
 
 
-def _import_in_background(module: str) -> None:
-    """Start importing ``module`` on a daemon thread while the main thread computes.
-
-    The forest's fit runs without the GIL, so an import of pure-Python modules proceeds
-    beside it; a later ``import`` of the module waits for this one (Python's per-module
-    import lock) and nothing else changes.
-    """
-
-    def load() -> None:
-        with contextlib.suppress(ImportError):  # the real import later reports it
-            importlib.import_module(module)
-
-    if module not in sys.modules:
-        threading.Thread(target=load, name=f"import {module}", daemon=True).start()
-
-
 def _from_trained_model(
     features: pl.DataFrame,
     linkage: LinkageGraph,
@@ -508,7 +489,7 @@ def _from_trained_model(
     on_fit: Callable[[], None] | None,
 ) -> _Scored:
     """Scores from a model cross-fitted on this run's labels."""
-    _import_in_background("skops.io")  # for saving the model: 0.4-0.8 s, hidden by the fit
+    import_in_background("skops.io")  # for saving the model: 0.4-0.8 s, hidden by the fit
     n_bad, _ = _usable_labels(labels)
     groups = cv_groups(rings)
     _warn_large_group(groups, labels, warnings)
