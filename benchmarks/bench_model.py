@@ -84,12 +84,17 @@ def prepared(market: object, config: Config) -> tuple[Any, Any, Any, pl.DataFram
     return inputs, linkage, rings, features
 
 
-def compare_learners(market: object, config: Config) -> dict[str, dict[str, float]]:
-    """Both learners on one marketplace's graph, rings and features; unlabelled figures."""
-    inputs, linkage, rings, features = prepared(market, config)
-    truth = market.truth.select("seller_id", "is_bad", "legit_group")  # type: ignore[attr-defined]
-    figures: dict[str, dict[str, float]] = {}
-    for learner in LEARNERS:
+def scored_by_learner(
+    learners: tuple[str, ...] | list[str],
+    inputs: Any,
+    linkage: Any,
+    rings: Any,
+    features: pl.DataFrame,
+    config: Config,
+) -> dict[str, tuple[Scores, float]]:
+    """``score_marketplace`` with each learner on one graph and feature table, and its seconds."""
+    scored: dict[str, tuple[Scores, float]] = {}
+    for learner in learners:
         start = time.perf_counter()
         scores = score_marketplace(
             inputs.sellers,
@@ -99,7 +104,18 @@ def compare_learners(market: object, config: Config) -> dict[str, dict[str, floa
             inputs.labels,
             dataclasses.replace(config, learner=learner),
         )
-        elapsed = time.perf_counter() - start
+        scored[learner] = (scores, time.perf_counter() - start)
+    return scored
+
+
+def compare_learners(market: object, config: Config) -> dict[str, dict[str, float]]:
+    """Both learners on one marketplace's graph, rings and features; unlabelled figures."""
+    inputs, linkage, rings, features = prepared(market, config)
+    truth = market.truth.select("seller_id", "is_bad", "legit_group")  # type: ignore[attr-defined]
+    figures: dict[str, dict[str, float]] = {}
+    for learner, (scores, elapsed) in scored_by_learner(
+        LEARNERS, inputs, linkage, rings, features, config
+    ).items():
         assert scores.model is not None
         unlabelled = (
             scores.sellers.join(inputs.labels.select("seller_id"), on="seller_id", how="anti")
@@ -201,18 +217,7 @@ def real_like(seed: int, n_users: int, learners: tuple[str, ...]) -> None:
     start = time.perf_counter()
     inputs, linkage, rings, features = prepared(market, config)
     featured = time.perf_counter()
-    by_learner: dict[str, tuple[Scores, float]] = {}
-    for learner in learners:
-        begin = time.perf_counter()
-        scored = score_marketplace(
-            inputs.sellers,
-            linkage,
-            rings,
-            features,
-            inputs.labels,
-            dataclasses.replace(config, learner=learner),
-        )
-        by_learner[learner] = (scored, time.perf_counter() - begin)
+    by_learner = scored_by_learner(learners, inputs, linkage, rings, features, config)
     scores = by_learner[learners[0]][0]
     elapsed = featured - start + by_learner[learners[0]][1]
     # The notebook features: users per device, users per IP, and the seconds between a

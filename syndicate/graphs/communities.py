@@ -106,7 +106,7 @@ def seller_graph(linkage: LinkageGraph) -> tuple[ig.Graph, pl.DataFrame, pl.Data
     beside the columns of ``linkage.edges``, sorted by ``(a, b)``: the edge order of the
     graph.
     """
-    index, numbered = _numbered(linkage)
+    index, numbered = linkage.node_order, linkage.numbered_edges
     return _weighted_graph(index.height, numbered), index, numbered
 
 
@@ -118,11 +118,6 @@ def _weighted_graph(n_nodes: int, edges: pl.DataFrame) -> ig.Graph:
     return graph
 
 
-def _numbered(linkage: LinkageGraph) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """The node index and the edges with node numbers: :attr:`LinkageGraph.numbered`."""
-    return linkage.node_order, linkage.numbered_edges
-
-
 def find_rings(linkage: LinkageGraph, config: Config | None = None) -> Rings:
     """Find rings: components of the linked sellers, split by Leiden where large.
 
@@ -131,7 +126,7 @@ def find_rings(linkage: LinkageGraph, config: Config | None = None) -> Rings:
     one ring or several (two cliques joined by a bridge edge are split; one clique is not).
     """
     cfg = config or Config()
-    index, numbered = _numbered(linkage)
+    index, numbered = linkage.node_order, linkage.numbered_edges
     backbone = numbered.filter(pl.col("backbone")) if "backbone" in numbered.columns else numbered
     graph = _weighted_graph(index.height, backbone)
     component = np.asarray(graph.connected_components().membership, dtype=np.int64)
