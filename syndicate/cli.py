@@ -33,6 +33,7 @@ if TYPE_CHECKING:
 __all__ = ["build_parser", "main"]
 
 EXIT_OK, EXIT_INTERNAL, EXIT_INPUT = 0, 1, 2
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report Ctrl-C
 
 
 def _positive_int(text: str) -> int:
@@ -508,18 +509,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return _COMMANDS[args.command](args, reporter)
     except InputError as exc:
-        print(f"syndicate {args.command}: error: {exc}", file=sys.stderr)
+        _error(args.command, str(exc))
         return EXIT_INPUT
     except SyndicateError as exc:
-        print(f"syndicate {args.command}: error: {exc}", file=sys.stderr)
+        _error(args.command, str(exc))
         return EXIT_INTERNAL
     except BrokenPipeError:
         # The reader went away (`syndicate demo | head`): stop quietly, as Python's docs advise.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_INTERNAL
     except KeyboardInterrupt:
-        print(f"syndicate {args.command}: interrupted", file=sys.stderr)
-        return EXIT_INTERNAL
+        _error(args.command, "interrupted; the earlier outputs are as they were")
+        return EXIT_INTERRUPTED
+    except OSError as exc:
+        # The machine, not the input or a bug: a full disk, a permission, a vanished file.
+        where = f" ({exc.filename})" if exc.filename else ""
+        _error(args.command, f"{exc.strerror or exc}{where}")
+        return EXIT_INPUT
     except Exception:
         traceback.print_exc(file=sys.stderr)
         print(
@@ -528,6 +534,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
         )
         return EXIT_INTERNAL
+
+
+def _error(command: str, message: str) -> None:
+    from syndicate.terminal import printable
+
+    print(f"syndicate {command}: error: {printable(message, keep_newlines=True)}", file=sys.stderr)
 
 
 if __name__ == "__main__":  # pragma: no cover

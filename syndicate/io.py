@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import tempfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -209,7 +210,16 @@ def _umask() -> int:
 
 def _write_atomic(path: str | os.PathLike[str], write: Callable[[Path], None]) -> Path:
     with atomic_path(path) as tmp:
-        write(tmp)
+        try:
+            write(tmp)
+        except pl.exceptions.PolarsError as exc:
+            # Polars reports a full disk as "... IO error: No space left on device (os error
+            # 28)": make it the OSError it is, naming the file.
+            found = re.search(r"\(os error (\d+)\)", str(exc))
+            if found is None:
+                raise
+            code = int(found.group(1))
+            raise OSError(code, os.strerror(code), str(path)) from exc
     return Path(path)
 
 

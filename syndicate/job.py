@@ -1,26 +1,20 @@
 """The batch job behind ``syndicate run``: inputs in, a complete run folder out.
 
-A run folder is replaced as a whole or not at all. Every output is first written into a
-staging folder inside the output folder (``.staging-*``); only when all of them exist is
-a commit marker written and the outputs moved into place, ``run.json`` last. A run that
-fails or is killed before the marker leaves the earlier outputs untouched (its staging
-folder is removed by the next run); one killed while moving is finished by the next run,
-which rolls the marked staging folder forward. A lock file keeps two runs from writing
-into one folder at once.
+A run folder is replaced as a whole or not at all, and a run replaces only what an earlier
+run wrote (:mod:`syndicate.runfolder`). A lock file keeps two runs from writing into one
+folder at once.
 """
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
-import json
 import logging
 import os
 import platform
 import shutil
-import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -28,9 +22,11 @@ from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
+from syndicate import runfolder
 from syndicate.config import Config
 from syndicate.errors import InputFileError
 from syndicate.io import ensure_output_dir, read_table, write_json_atomic, write_parquet_atomic
+from syndicate.runfolder import RUN_OUTPUTS, pending_commits
 
 if TYPE_CHECKING:
     # Imported in run_job: reading a run folder (pending_commits, read_previous) stays cheap.
@@ -41,22 +37,6 @@ __all__ = ["RUN_OUTPUTS", "RunResult", "pending_commits", "read_previous", "run_
 
 logger = logging.getLogger("syndicate.job")
 
-#: What a run folder holds, in the order a commit moves it into place (``run.json`` last).
-RUN_OUTPUTS = (
-    "labels.parquet",
-    "rings.parquet",
-    "rings_gone.parquet",
-    "features.parquet",
-    "hubs.parquet",
-    "rejects.parquet",
-    "model",
-    "viz",
-    "run.json",
-)
-
-_LOCK = ".syndicate.lock"
-_STAGING = ".staging-"
-_MARKER = "COMMIT"
 _RING_ID = r"^ring-[0-9a-f]{12}$"
 _PACKAGES = (
     "polars",
@@ -152,74 +132,6 @@ def _fingerprint(path: Path) -> dict[str, Any]:
     return {"path": str(path), "bytes": path.stat().st_size, "sha256": digest.hexdigest()}
 
 
-@contextlib.contextmanager
-def _locked(folder: Path) -> Iterator[None]:
-    """Hold ``folder/.syndicate.lock`` (advisory; POSIX only) for the body."""
-    try:
-        import fcntl
-    except ImportError:  # pragma: no cover - Windows: no locking
-        yield
-        return
-    with (folder / _LOCK).open("a") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise InputFileError(
-                f"another syndicate run is writing to {str(folder)!r}; wait for it to finish"
-            ) from None
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
-
-
-def _commit(staging: Path, folder: Path) -> None:
-    """Move the staged outputs into ``folder``; safe to repeat after an interruption.
-
-    The marker lists what this run produced: outputs it did not produce (``model/`` in
-    cold start) are removed, so once the commit is done the folder holds one run. Whatever
-    stands where an output goes (a file, a folder, a link) is moved aside first.
-    """
-    produced = set(json.loads((staging / _MARKER).read_text(encoding="utf-8"))["produced"])
-    trash = staging / ".replaced"
-    trash.mkdir(exist_ok=True)
-    for name in RUN_OUTPUTS:
-        new, target = staging / name, folder / name
-        if name in produced and not new.exists():
-            continue  # moved before an interruption
-        occupied = target.exists() or target.is_symlink()
-        if occupied and (target.is_dir() or name not in produced or new.is_dir()):
-            aside = trash / name
-            if aside.is_dir() and not aside.is_symlink():
-                shutil.rmtree(aside)
-            elif aside.exists() or aside.is_symlink():
-                aside.unlink()
-            os.replace(target, aside)
-        if name in produced:
-            os.replace(new, target)
-    shutil.rmtree(staging)
-
-
-def pending_commits(folder: Path) -> list[Path]:
-    """Staging folders of ``folder`` whose commit was started but not finished."""
-    return sorted(p for p in folder.glob(f"{_STAGING}*") if (p / _MARKER).is_file())
-
-
-def _recover(folder: Path) -> None:
-    """Finish an interrupted commit, and remove staging folders of runs that died early."""
-    for staging in sorted(folder.glob(f"{_STAGING}*")):
-        if not (staging / _MARKER).is_file():
-            shutil.rmtree(staging, ignore_errors=True)
-            continue
-        try:
-            _commit(staging, folder)
-        except OSError as exc:
-            raise InputFileError(
-                f"cannot finish the interrupted run in {str(folder)!r} ({exc}); fix that, or "
-                f"remove {str(staging)!r} to discard the interrupted run"
-            ) from exc
-
-
 def _check_inputs_outside_outputs(folder: Path, inputs: dict[str, Path]) -> None:
     """Refuse input files that the run would overwrite (``--out`` holding the inputs)."""
     written = {(folder / name).resolve() for name in RUN_OUTPUTS}
@@ -230,18 +142,6 @@ def _check_inputs_outside_outputs(folder: Path, inputs: dict[str, Path]) -> None
                 f"{name} file {str(path)!r} is one of the files a run writes into "
                 f"{str(folder)!r}; move the inputs out of the output folder or choose another --out"
             )
-
-
-def _output_facts(folder: Path, produced: Sequence[str]) -> dict[str, Any]:
-    facts: dict[str, Any] = {}
-    for name in produced:
-        path = folder / name
-        if name.endswith(".parquet"):
-            rows = pl.scan_parquet(path).select(pl.len()).collect().item()
-            facts[name] = {"rows": rows, "sha256": _fingerprint(path)["sha256"]}
-        elif path.is_dir():
-            facts[name] = {"files": sum(1 for item in path.rglob("*") if item.is_file())}
-    return facts
 
 
 def run_job(
@@ -282,7 +182,6 @@ def run_job(
     """
     from syndicate._prefetch import import_in_background
     from syndicate.progress import Reporter
-    from syndicate.validation import load_inputs
 
     # The pipeline's modules (scikit-learn, igraph, pyvis: about 2 s) load while the
     # inputs do; they are imported for real once the inputs are in.
@@ -290,70 +189,110 @@ def run_job(
     cfg = config or Config()
     report = reporter or Reporter(quiet=True)
     started, clock = datetime.now(UTC), time.perf_counter()
+    files = {"sellers": sellers, "links": links, "edges": edges, "labels": labels}
+    given = {name: Path(path) for name, path in files.items() if path is not None}
+    for name, path in given.items():  # before --out is made: a refused run leaves nothing
+        if not path.exists():
+            raise InputFileError(f"{name} file {str(path)!r} does not exist")
+    fresh = not Path(out).exists()
     folder = ensure_output_dir(out)
-    with _locked(folder):
-        _recover(folder)
-        files = {"sellers": sellers, "links": links, "edges": edges, "labels": labels}
-        given = {name: Path(path) for name, path in files.items() if path is not None}
-        _check_inputs_outside_outputs(folder, given)
-        with report.step("Loading and validating the input tables"):
-            notes: list[str] = []
-            earlier = _previous_run(previous, folder, notes)
-            for note in notes:
-                logger.warning(note)
-            saved = None
-            if model is not None:
-                from syndicate.model import load_model
-
-                saved = load_model(Path(model))
-            inputs = load_inputs(
-                sellers=given["sellers"],
-                links=given["links"],
-                edges=given.get("edges"),
-                labels=given.get("labels"),
+    try:
+        with runfolder.locked(folder):
+            runfolder.recover(folder)
+            _check_inputs_outside_outputs(folder, given)
+            runfolder.check_owned(folder)
+            result, earlier, saved, notes, fingerprints = _run_pipeline(
+                given, folder, cfg, report, previous=previous, model=model
             )
-            fingerprints = {name: _fingerprint(path) for name, path in given.items()}
-        from syndicate.pipeline import run_pipeline, write_outputs
+            from syndicate.pipeline import write_outputs
 
-        result = run_pipeline(
-            inputs,
-            cfg,
-            report,
-            previous=earlier[0] if earlier is not None else None,
-            saved_model=saved,
-        )
-        staging = Path(tempfile.mkdtemp(prefix=_STAGING, dir=folder))
-        try:
-            pages = min(cfg.top_pages, result.rings.height)
-            with report.step("Writing outputs and ring pages", total=pages) as running:
-                write_outputs(result, staging, top_pages=cfg.top_pages, on_page=running.advance)
-                gone = _gone_table(result, earlier[1] if earlier is not None else None)
-                write_parquet_atomic(gone, staging / "rings_gone.parquet")
-                if saved is not None and model is not None:
-                    shutil.copytree(Path(model), staging / "model")
-            produced = [name for name in RUN_OUTPUTS if (staging / name).exists()]
-            manifest = _manifest(
-                result,
-                cfg,
-                started=started,
-                seconds=time.perf_counter() - clock,
-                inputs=fingerprints,
-                previous=previous,
-                model=model,
-                command=command,
-                notes=notes,
-                outputs=_output_facts(staging, produced),
-                timings=report.timings,
-            )
-            write_json_atomic(manifest, staging / "run.json")
-            produced.append("run.json")
-            write_json_atomic({"produced": produced}, staging / _MARKER)
-        except BaseException:
-            shutil.rmtree(staging, ignore_errors=True)
-            raise
-        _commit(staging, folder)
+            staging = runfolder.new_staging(folder)
+            try:
+                pages = min(cfg.top_pages, result.rings.height)
+                with report.step("Writing outputs and ring pages", total=pages) as running:
+                    write_outputs(result, staging, top_pages=cfg.top_pages, on_page=running.advance)
+                    gone = _gone_table(result, earlier[1] if earlier is not None else None)
+                    write_parquet_atomic(gone, staging / "rings_gone.parquet")
+                    if saved is not None and model is not None:
+                        shutil.copytree(Path(model), staging / "model")
+                produced = [name for name in RUN_OUTPUTS if (staging / name).exists()]
+                manifest = _manifest(
+                    result,
+                    cfg,
+                    started=started,
+                    seconds=time.perf_counter() - clock,
+                    inputs=fingerprints,
+                    previous=previous,
+                    model=model,
+                    command=command,
+                    notes=notes,
+                    outputs=runfolder.describe_outputs(staging, produced),
+                    timings=report.timings,
+                )
+                write_json_atomic(manifest, staging / "run.json")
+                produced.append("run.json")
+                runfolder.check_owned(folder)
+                runfolder.seal(staging, produced)
+            except OSError as exc:  # a full disk, a permission: the user's to fix
+                runfolder.remove_staging(staging)
+                raise InputFileError(
+                    f"cannot write the outputs into {str(folder)!r}: {exc.strerror or exc}"
+                    f"{f' ({exc.filename})' if exc.filename else ''}; the earlier outputs there "
+                    "are as they were"
+                ) from exc
+            except BaseException:
+                runfolder.remove_staging(staging)
+                raise
+            runfolder.commit(staging, folder)
+    except BaseException:
+        if fresh:  # the folder was made for this run: take it away again if nothing is in it
+            with contextlib.suppress(OSError):
+                (folder / runfolder.LOCK).unlink()
+                folder.rmdir()
+        raise
     paths = {name: folder / name for name in produced}
     return RunResult(folder, result, manifest, paths)
+
+
+def _run_pipeline(
+    given: dict[str, Path],
+    folder: Path,
+    cfg: Config,
+    report: Reporter,
+    *,
+    previous: str | os.PathLike[str] | None,
+    model: str | os.PathLike[str] | None,
+) -> tuple[PipelineResult, Any, Any, list[str], dict[str, Any]]:
+    """Read and validate the inputs (and ``--previous``, ``--model``), then run the pipeline."""
+    from syndicate.validation import load_inputs
+
+    with report.step("Loading and validating the input tables"):
+        notes: list[str] = []
+        earlier = _previous_run(previous, folder, notes)
+        for note in notes:
+            logger.warning(note)
+        saved = None
+        if model is not None:
+            from syndicate.model import load_model
+
+            saved = load_model(Path(model))
+        inputs = load_inputs(
+            sellers=given["sellers"],
+            links=given["links"],
+            edges=given.get("edges"),
+            labels=given.get("labels"),
+        )
+        fingerprints = {name: _fingerprint(path) for name, path in given.items()}
+    from syndicate.pipeline import run_pipeline
+
+    result = run_pipeline(
+        inputs,
+        cfg,
+        report,
+        previous=earlier[0] if earlier is not None else None,
+        saved_model=saved,
+    )
+    return result, earlier, saved, notes, fingerprints
 
 
 def _gone_table(result: PipelineResult, earlier_rings: pl.DataFrame | None) -> pl.DataFrame:

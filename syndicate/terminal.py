@@ -51,6 +51,6 @@ def printable(text: object, *, keep_newlines: bool = False) -> str:
 
 
 def counted(n: int, noun: str, plural: str | None = None) -> str:
-    """``n`` with thousands separators and ``noun`` in the right number (``1 ring``, ``2 rings``)."""
+    """``n`` with thousands separators and ``noun`` in its number (``1 ring``, ``2 rings``)."""
     word = noun if n == 1 else (plural or f"{noun}s")
     return f"{n:,} {word}"

@@ -14,9 +14,10 @@ from polars.testing import assert_frame_equal
 from syndicate.cli import main
 from syndicate.features import SELLER_FEATURES
 from syndicate.graphs.communities import ring_id_for
-from syndicate.job import RUN_OUTPUTS, _recover, run_job
+from syndicate.job import RUN_OUTPUTS, run_job
 from syndicate.lineage import RING_STATUSES
 from syndicate.pipeline import RINGS_COLUMNS
+from syndicate.runfolder import recover
 from syndicate.scoring import LABELS_SCHEMA
 from syndicate.synth import generate_marketplace, write_marketplace
 
@@ -257,16 +258,24 @@ def test_an_interrupted_commit_is_finished_and_an_unfinished_run_removed(tmp_pat
     staging = folder / ".staging-killed"
     shutil.copytree(new, staging)
     (staging / ".syndicate.lock").unlink()
+    (staging / ".syndicate-staging").write_text("staging\n")  # syndicate's mark
     produced = [name for name in RUN_OUTPUTS if (staging / name).exists()]
     (staging / "COMMIT").write_text(json.dumps({"produced": produced}))
     for name in produced[:2]:  # killed after moving two files
         (staging / name).replace(folder / name)
-    _recover(folder)
+    recover(folder)
     assert digests(folder) == digests(new)
     dead = folder / ".staging-dead"
     shutil.copytree(old, dead)
-    _recover(folder)
-    assert digests(folder) == digests(new) and not dead.exists()
+    (dead / ".syndicate-staging").write_text("staging\n")
+    # A folder named like a staging folder but without the mark is the user's: kept.
+    users = folder / ".staging-notes"
+    users.mkdir()
+    (users / "todo.txt").write_text("mine")
+    recover(folder)
+    assert not dead.exists() and (users / "todo.txt").read_text() == "mine"
+    shutil.rmtree(users)
+    assert digests(folder) == digests(new)
 
 
 def test_cold_start_run_removes_the_model_of_an_earlier_trained_run(
@@ -393,19 +402,11 @@ def test_inputs_inside_the_output_folder_that_a_run_would_overwrite_are_refused(
     assert run_cli(files, tmp_path, *FAST) == 2
     assert "labels file" in capsys.readouterr().err
     assert digests(tmp_path) == before
-    del files["labels"]  # sellers.parquet and links.parquet are not outputs: fine
-    assert run_cli(files, tmp_path, *FAST) == 0
-
-
-def test_whatever_stands_where_an_output_goes_is_moved_aside(tmp_path: Path) -> None:
-    (tmp_path / "run").mkdir()
-    (tmp_path / "run" / "viz").write_text("a file where the pages folder goes")
-    (tmp_path / "run" / "labels.parquet").mkdir()  # and a folder where a file goes
-    (tmp_path / "run" / "notes.txt").write_text("not ours: left alone")
-    assert run_cli(write_rings(tmp_path / "in", FIRST), tmp_path / "run") == 0
-    assert (tmp_path / "run" / "viz" / "index.html").is_file()
-    assert pl.read_parquet(tmp_path / "run" / "labels.parquet").height == 25
-    assert (tmp_path / "run" / "notes.txt").read_text() == "not ours: left alone"
+    # Not passed, the folder's labels.parquet is still the user's: not overwritten either.
+    del files["labels"]
+    assert run_cli(files, tmp_path, *FAST) == 2
+    assert "labels.parquet' stands where a run writes" in capsys.readouterr().err
+    assert digests(tmp_path) == before
 
 
 def test_a_folder_with_an_unfinished_commit_is_refused_as_previous_and_by_viz(
@@ -415,6 +416,7 @@ def test_a_folder_with_an_unfinished_commit_is_refused_as_previous_and_by_viz(
     assert run_cli(files, tmp_path / "run") == 0
     staging = tmp_path / "run" / ".staging-interrupted"
     staging.mkdir()
+    (staging / ".syndicate-staging").write_text("staging\n")
     (staging / "COMMIT").write_text(json.dumps({"produced": []}))
     assert run_cli(files, tmp_path / "other", "--previous", str(tmp_path / "run")) == 2
     assert "holds an unfinished commit (.staging-interrupted)" in capsys.readouterr().err
