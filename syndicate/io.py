@@ -7,11 +7,12 @@ a rename), so a reader never sees half a file and a crash leaves the earlier fil
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
 import tempfile
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeAlias
@@ -22,10 +23,14 @@ from syndicate.errors import InputFileError, SchemaError
 
 __all__ = [
     "SUPPORTED_SUFFIXES",
+    "WRITTEN_LISTING",
     "TableSource",
     "atomic_path",
     "ensure_output_dir",
+    "file_sha256",
     "read_table",
+    "record_written",
+    "refuse_foreign_files",
     "to_polars",
     "write_json_atomic",
     "write_parquet_atomic",
@@ -159,6 +164,68 @@ def to_polars(
         f"{table}: expected a file path, a Polars DataFrame/LazyFrame or a pandas DataFrame; "
         f"got {type(source).__name__}"
     )
+
+
+#: The record, in a folder syndicate writes files into, of the files it wrote there.
+WRITTEN_LISTING = ".syndicate-written.json"
+
+
+def file_sha256(path: Path) -> str:
+    """The sha256 of a file's bytes, as hex."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _written(folder: Path) -> dict[str, str]:
+    try:
+        listing = json.loads((folder / WRITTEN_LISTING).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError):
+        return {}
+    files = listing.get("files") if isinstance(listing, dict) else None
+    return {str(k): str(v) for k, v in files.items()} if isinstance(files, dict) else {}
+
+
+def refuse_foreign_files(folder: str | os.PathLike[str], names: Sequence[str]) -> None:
+    """Refuse to write ``names`` into ``folder`` over files syndicate did not write there.
+
+    A file may be replaced only when the folder's :data:`WRITTEN_LISTING` (kept by
+    :func:`record_written`) names it with its current sha256.
+
+    Raises
+    ------
+    InputFileError
+        Naming the first such file.
+    """
+    base = Path(folder)
+    listing: dict[str, str] | None = None
+    for name in names:
+        target = base / name
+        if not (target.exists() or target.is_symlink()):
+            continue
+        listing = _written(base) if listing is None else listing
+        ours = (
+            target.is_file()
+            and not target.is_symlink()
+            and listing.get(name) == file_sha256(target)
+        )
+        if not ours:
+            raise InputFileError(
+                f"{str(target)!r} exists and syndicate did not write it (or it changed since); "
+                "syndicate never replaces what it did not write: move it away or choose "
+                "another folder"
+            )
+
+
+def record_written(folder: str | os.PathLike[str], paths: Iterable[Path]) -> None:
+    """Add ``paths`` (files just written into ``folder``) to the folder's listing."""
+    base = Path(folder)
+    files = _written(base)
+    for path in paths:
+        files[path.relative_to(base).as_posix()] = file_sha256(path)
+    write_json_atomic({"files": dict(sorted(files.items()))}, base / WRITTEN_LISTING)
 
 
 def ensure_output_dir(path: str | os.PathLike[str]) -> Path:

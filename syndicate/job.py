@@ -8,7 +8,6 @@ folder at once.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import logging
 import os
 import platform
@@ -25,7 +24,13 @@ import polars as pl
 from syndicate import runfolder
 from syndicate.config import Config
 from syndicate.errors import InputFileError
-from syndicate.io import ensure_output_dir, read_table, write_json_atomic, write_parquet_atomic
+from syndicate.io import (
+    ensure_output_dir,
+    file_sha256,
+    read_table,
+    write_json_atomic,
+    write_parquet_atomic,
+)
 from syndicate.runfolder import RUN_OUTPUTS, pending_commits
 
 if TYPE_CHECKING:
@@ -125,11 +130,7 @@ def _previous_run(
 
 
 def _fingerprint(path: Path) -> dict[str, Any]:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return {"path": str(path), "bytes": path.stat().st_size, "sha256": digest.hexdigest()}
+    return {"path": str(path), "bytes": path.stat().st_size, "sha256": file_sha256(path)}
 
 
 def _check_inputs_outside_outputs(folder: Path, inputs: dict[str, Path]) -> None:

@@ -22,7 +22,6 @@ Commit
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import os
 import shutil
@@ -35,7 +34,7 @@ from typing import Any
 import polars as pl
 
 from syndicate.errors import InputFileError
-from syndicate.io import write_json_atomic
+from syndicate.io import file_sha256, write_json_atomic
 
 __all__ = [
     "LOCK",
@@ -76,14 +75,6 @@ class CommitError(InputFileError):
     """The outputs could not be moved into place (the message says what state remains)."""
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def _files_under(folder: Path) -> list[str]:
     """Every file, link and empty folder under ``folder``, as sorted relative paths."""
     found = []
@@ -103,7 +94,7 @@ def describe_outputs(folder: Path, produced: Sequence[str]) -> dict[str, Any]:
         path = folder / name
         if name.endswith(".parquet"):
             rows = pl.scan_parquet(path).select(pl.len()).collect().item()
-            facts[name] = {"rows": rows, "sha256": _sha256(path)}
+            facts[name] = {"rows": rows, "sha256": file_sha256(path)}
         elif path.is_dir():
             listing = _files_under(path)
             facts[name] = {"files": len(listing), "paths": listing}
@@ -240,7 +231,7 @@ class _Verified:
         stat = path.stat()
         key = (str(path), stat.st_ino, stat.st_size, stat.st_mtime_ns)
         if key not in self.seen:
-            self.seen[key] = _sha256(path)
+            self.seen[key] = file_sha256(path)
         return self.seen[key]
 
 

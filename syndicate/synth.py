@@ -87,7 +87,12 @@ import numpy as np
 import polars as pl
 
 from syndicate.errors import ConfigError
-from syndicate.io import ensure_output_dir, write_parquet_atomic
+from syndicate.io import (
+    ensure_output_dir,
+    record_written,
+    refuse_foreign_files,
+    write_parquet_atomic,
+)
 
 __all__ = [
     "CAMOUFLAGE_PRESETS",
@@ -1362,10 +1367,15 @@ def with_label_share(market: Marketplace, share: float, *, seed: int = 0) -> Mar
 def write_marketplace(market: Marketplace, out: str | os.PathLike[str]) -> dict[str, Path]:
     """Write ``sellers``, ``links``, ``labels``, ``truth`` and ``link_truth`` as Parquet.
 
-    Each file is written atomically. Returns the paths by table name.
+    Each file is written atomically. A file of that name that syndicate did not write there
+    is never replaced. Returns the paths by table name.
+
+    Raises
+    ------
+    InputFileError
+        ``out`` holds a file of one of those names that syndicate did not write.
     """
     folder = Path(out)
-    ensure_output_dir(folder)
     tables = {
         "sellers": market.sellers,
         "links": market.links,
@@ -1373,10 +1383,14 @@ def write_marketplace(market: Marketplace, out: str | os.PathLike[str]) -> dict[
         "truth": market.truth,
         "link_truth": market.link_truth,
     }
-    return {
+    refuse_foreign_files(folder, [f"{name}.parquet" for name in tables])
+    ensure_output_dir(folder)
+    paths = {
         name: write_parquet_atomic(frame, folder / f"{name}.parquet")
         for name, frame in tables.items()
     }
+    record_written(folder, paths.values())
+    return paths
 
 
 # ---------------------------------------------------------------------------------------

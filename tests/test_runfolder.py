@@ -266,3 +266,18 @@ def test_ctrl_c_exits_130_and_keeps_the_earlier_run(
     assert second(tmp_path, out) == EXIT_INTERRUPTED
     assert "interrupted" in capsys.readouterr().err
     assert digests(out) == before and not list(out.glob(".staging-*"))
+
+
+def test_synth_replaces_its_own_files_and_never_the_users(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "market"
+    argv = ["synth", "--sellers", "300", "--out", str(out), "--quiet"]
+    assert main(argv) == 0
+    assert main([*argv, "--seed", "1"]) == 0  # its own files: replaced
+    (out / "truth.parquet").unlink()
+    (out / "truth.parquet").write_text("my truth table")
+    before = digests(out)
+    assert main(argv) == EXIT_INPUT
+    assert "truth.parquet' exists and syndicate did not write it" in capsys.readouterr().err
+    assert digests(out) == before
