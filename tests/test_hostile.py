@@ -1,0 +1,346 @@
+"""Hostile inputs, end to end: each ends in its exit code and message, never a traceback.
+
+Every case builds its files in a fresh folder and runs the command line once. A case that
+refuses (exit 2) must name the culprit; a case that is a documented success (exit 0) must
+say what it did with the odd input. Whatever the outcome, nothing may print a traceback or
+a raw control character, and a refused run must leave an earlier run folder byte-identical.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from syndicate.cli import main
+from tests.test_job import digests
+
+RINGS = {"a": ["a1", "a2", "a3", "a4"], "b": ["b1", "b2", "b3"]}
+SELLERS = sorted([*(s for group in RINGS.values() for s in group), "z1", "z2", "z3"])
+
+
+def sellers_frame(**columns: list[object]) -> pl.DataFrame:
+    return pl.DataFrame({"seller_id": SELLERS, **columns})
+
+
+def links_frame(extra: tuple[tuple[str, str, str], ...] = ()) -> pl.DataFrame:
+    rows = [(s, "device", f"dev-{name}") for name, group in RINGS.items() for s in group]
+    rows += [(s, "email", f"{s}@example.com") for s in SELLERS]
+    return pl.DataFrame([*rows, *extra], schema=["seller_id", "kind", "value"], orient="row")
+
+
+@dataclass
+class Case:
+    """Files to write (name -> frame, text or bytes), extra arguments, what must come out."""
+
+    files: dict[str, pl.DataFrame | str | bytes]
+    args: list[str]
+    code: int
+    message: str  # a regular expression searched in stderr (exit 2) or stdout + stderr
+    command: str = "run"
+    check: Callable[[Path], None] | None = None
+
+
+def _write(folder: Path, files: dict[str, pl.DataFrame | str | bytes]) -> None:
+    for name, content in files.items():
+        path = folder / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(content, pl.DataFrame):
+            if name.endswith(".csv"):
+                content.write_csv(path)
+            else:
+                content.write_parquet(path)
+        elif isinstance(content, bytes):
+            path.write_bytes(content)
+        else:
+            path.write_text(content, encoding="utf-8")
+
+
+def standard(**overrides: pl.DataFrame | str | bytes) -> dict[str, pl.DataFrame | str | bytes]:
+    files: dict[str, pl.DataFrame | str | bytes] = {
+        "sellers.parquet": sellers_frame(),
+        "links.parquet": links_frame(),
+    }
+    files.update(overrides)
+    return files
+
+
+def run_args(
+    *extra: str, sellers: str = "sellers.parquet", links: str = "links.parquet"
+) -> list[str]:
+    return [
+        "--sellers",
+        f"{{in}}/{sellers}",
+        "--links",
+        f"{{in}}/{links}",
+        "--out",
+        "{out}",
+        *extra,
+    ]
+
+
+CASES: dict[str, Case] = {
+    # --- files ---------------------------------------------------------------------------
+    "sellers file missing": Case(
+        standard(),
+        run_args(sellers="nope.parquet"),
+        2,
+        r"sellers file '.*nope\.parquet' does not exist",
+    ),
+    "sellers path is a folder": Case(
+        standard(**{"dir.parquet/x": "x"}),
+        run_args(sellers="dir.parquet"),
+        2,
+        r"sellers file '.*dir\.parquet' is a directory",
+    ),
+    "unsupported extension": Case(
+        standard(**{"sellers.xlsx": "x"}),
+        run_args(sellers="sellers.xlsx"),
+        2,
+        r"unsupported extension '\.xlsx'",
+    ),
+    "parquet file of random bytes": Case(
+        standard(**{"sellers.parquet": b"\x00garbage" * 50}),
+        run_args(),
+        2,
+        r"sellers file '.*sellers\.parquet' cannot be read as parquet",
+    ),
+    "csv not utf-8": Case(
+        standard(**{"sellers.csv": b"seller_id\na1\n\xff\xfe\n"}),
+        run_args(sellers="sellers.csv"),
+        2,
+        r"is not valid UTF-8 at line 3",
+    ),
+    "csv header repeats a column": Case(
+        standard(**{"sellers.csv": "seller_id,seller_id\na1,a1\n"}),
+        run_args(sellers="sellers.csv"),
+        2,
+        r"column name 'seller_id' appears more than once",
+    ),
+    "ndjson broken": Case(
+        standard(**{"links.ndjson": '{"seller_id": "a1", "kind": "device"\n'}),
+        run_args(links="links.ndjson"),
+        2,
+        r"links file '.*links\.ndjson' cannot be read as ndjson",
+    ),
+    "empty sellers table": Case(
+        standard(
+            **{"sellers.parquet": pl.DataFrame({"seller_id": []}, schema={"seller_id": pl.String})}
+        ),
+        run_args(),
+        2,
+        r"sellers file .* has no rows",
+    ),
+    # --- columns and types ---------------------------------------------------------------
+    "sellers lack seller_id": Case(
+        standard(**{"sellers.parquet": pl.DataFrame({"id": SELLERS})}),
+        run_args(),
+        2,
+        r"missing required column 'seller_id' \(found: 'id'\)",
+    ),
+    "links lack kind and value": Case(
+        standard(**{"links.parquet": pl.DataFrame({"seller_id": SELLERS})}),
+        run_args(),
+        2,
+        r"missing required columns 'kind', 'value'",
+    ),
+    "created_at not a date": Case(
+        standard(**{"sellers.parquet": sellers_frame(created_at=["yesterday"] * len(SELLERS))}),
+        run_args(),
+        2,
+        r"created_at",
+    ),
+    "labels not 0 or 1": Case(
+        standard(**{"labels.csv": "seller_id,label\na1,maybe\n"}),
+        run_args("--labels", "{in}/labels.csv"),
+        2,
+        r"column 'label' must be 0 or 1",
+    ),
+    # --- rows refused, run goes on -------------------------------------------------------
+    "duplicate seller ids": Case(
+        standard(**{"sellers.parquet": pl.DataFrame({"seller_id": [*SELLERS, "a1"]})}),
+        run_args(),
+        0,
+        r"duplicate_seller_id",
+    ),
+    "null values in links": Case(
+        standard(
+            **{
+                "links.parquet": pl.concat(
+                    [
+                        links_frame(),
+                        pl.DataFrame(
+                            {"seller_id": ["a1"], "kind": ["device"], "value": [None]},
+                            schema={"seller_id": pl.String, "kind": pl.String, "value": pl.String},
+                        ),
+                    ]
+                )
+            }
+        ),
+        run_args(),
+        0,
+        r"null_value",
+    ),
+    "edge weight not a number": Case(
+        standard(
+            **{
+                "edges.parquet": pl.DataFrame(
+                    {
+                        "src": ["a1", "a2", "a3"],
+                        "dst": ["z1", "z2", "z3"],
+                        "weight": [float("nan"), float("inf"), -1.0],
+                    }
+                )
+            }
+        ),
+        run_args("--edges", "{in}/edges.parquet"),
+        0,
+        r"invalid_weight",
+    ),
+    "labels for unknown sellers": Case(
+        standard(**{"labels.csv": "seller_id,label\nghost,1\na1,1\n"}),
+        run_args("--labels", "{in}/labels.csv"),
+        0,
+        r"unknown_seller",
+    ),
+    # --- config and flags ----------------------------------------------------------------
+    "config file not toml": Case(
+        standard(**{"config.toml": "[model\nseed = 1"}),
+        run_args("--config", "{in}/config.toml"),
+        2,
+        r"config.toml",
+    ),
+    "config unknown key": Case(
+        standard(**{"config.toml": "[model]\nn_trees = 5\n"}),
+        run_args("--config", "{in}/config.toml"),
+        2,
+        r"n_trees",
+    ),
+    "config kind weight not finite": Case(
+        standard(**{"config.toml": "[graph.kind_weights]\ndevice = nan\n"}),
+        run_args("--config", "{in}/config.toml"),
+        2,
+        r"device",
+    ),
+    "--set without =": Case(standard(), run_args("--set", "seed"), 2, r"seed"),
+    "--set unknown field": Case(standard(), run_args("--set", "model.depth=3"), 2, r"depth"),
+    "--set out of range": Case(standard(), run_args("--set", "model.cv_folds=1"), 2, r"cv_folds"),
+    # --- folders -------------------------------------------------------------------------
+    "--out is a file": Case(
+        standard(**{"out-file": "x"}),
+        [*run_args()[:-1], "{in}/out-file"],
+        2,
+        r"cannot write to output folder",
+    ),
+    "--out holds the user's model folder": Case(
+        standard(**{"out/model/weights.bin": b"\x01"}),
+        run_args(),
+        2,
+        r"model' stands where a run writes its model output",
+    ),
+    "--out holds the user's labels": Case(
+        standard(**{"out/labels.parquet": sellers_frame()}),
+        run_args(),
+        2,
+        r"labels\.parquet' stands where a run writes",
+    ),
+    "--out holds a run.json of the user's": Case(
+        standard(**{"out/run.json": '{"pipeline": "mine"}'}),
+        run_args(),
+        2,
+        r"run\.json' stands where a run writes",
+    ),
+    "--out lock file is a folder": Case(
+        standard(**{"out/.syndicate.lock/x": "x"}),
+        run_args(),
+        2,
+        r"is a folder, not syndicate's lock file",
+    ),
+    "--previous is not a run folder": Case(
+        standard(**{"prev/notes.txt": "x"}),
+        run_args("--previous", "{in}/prev"),
+        2,
+        r"is .*prev.* a syndicate run folder",
+    ),
+    "--previous ring ids not syndicate's": Case(
+        standard(
+            **{
+                "prev/labels.parquet": pl.DataFrame({"seller_id": ["a1"], "ring_id": ["R1"]}),
+                "prev/rings.parquet": pl.DataFrame({"ring_id": ["R1"], "size": [1]}),
+            }
+        ),
+        run_args("--previous", "{in}/prev"),
+        2,
+        r"ring id 'R1' is not one syndicate writes",
+    ),
+    "--model forged": Case(
+        standard(**{"model/model.skops": b"PK\x03\x04 not a zip", "model/model_card.json": "{}"}),
+        run_args("--model", "{in}/model"),
+        2,
+        r"model",
+    ),
+    # --- terminal ------------------------------------------------------------------------
+    "escape sequence in a kind": Case(
+        standard(
+            **{
+                "links.parquet": links_frame(
+                    [("a1", "dev\x1b]0;owned\x07ice", "x1"), ("a2", "dev\x1b]0;owned\x07ice", "x1")]
+                )
+            }
+        ),
+        run_args(),
+        0,
+        r"syndicate run: ",
+    ),
+    "escape sequence in a missing file name": Case(
+        standard(),
+        run_args(sellers="x\x1b[2Jy.parquet"),
+        2,
+        r"x\\x1b\[2Jy\.parquet' does not exist",
+    ),
+    # --- other commands ------------------------------------------------------------------
+    "viz of a folder that is no run": Case(
+        standard(**{"empty/x.txt": "x"}), ["--run", "{in}/empty"], 2, r"not found", command="viz"
+    ),
+    "evaluate without truth file": Case(
+        standard(**{"empty/x.txt": "x"}),
+        ["--run", "{in}/empty", "--truth", "{in}/truth.parquet"],
+        2,
+        r"not found|does not exist",
+        command="evaluate",
+    ),
+    "synth over a file of the user's": Case(
+        standard(**{"market/sellers.parquet": sellers_frame()}),
+        ["--sellers", "200", "--out", "{in}/market"],
+        2,
+        r"sellers\.parquet' exists and syndicate did not write it",
+        command="synth",
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_a_hostile_input_ends_in_its_exit_code_and_message(
+    name: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    case = CASES[name]
+    inputs = tmp_path / "in"
+    _write(inputs, case.files)
+    before = digests(inputs)
+    argv = [
+        arg.replace("{in}", str(inputs)).replace("{out}", str(inputs / "out")) for arg in case.args
+    ]
+    code = main([case.command, "--quiet", *argv])
+    out, err = capsys.readouterr()
+    assert code == case.code, err
+    shown = err if code else out + err
+    assert re.search(case.message, shown), shown
+    assert "Traceback" not in shown and "\x1b" not in out + err and "\x07" not in out + err
+    if code:  # a refused command changes nothing it was given
+        assert {k: v for k, v in digests(inputs).items() if k in before} == before
+    if case.check is not None:
+        case.check(inputs)
