@@ -608,7 +608,7 @@ def test_write_viz_refuses_to_overwrite_an_edited_page(
 ) -> None:
     write_viz(hand_rings(), hand_data, tmp_path, top=3)
     (tmp_path / "rings" / "ring-a.html").write_text("edited", encoding="utf-8")
-    with pytest.raises(InputFileError, match="ring-a.html: not written by syndicate"):
+    with pytest.raises(InputFileError, match=r"ring-a\.html: not written by syndicate"):
         write_viz(hand_rings(), hand_data, tmp_path, top=3)
 
 
@@ -762,3 +762,80 @@ def test_found_by_names_the_detectors_and_the_block_density() -> None:
     )
     assert _found_by({"detectors": ["leiden"], "block_density": None}) == "Leiden"
     assert _found_by({}) == "–"
+
+
+def test_viz_command_masks_every_file_of_the_run_folders_viz(
+    run_folder: Path, hostile: PipelineResult, capsys: pytest.CaptureFixture[str]
+) -> None:
+    values = ring_view_data(hostile).identifiers["key"].unique().to_list()
+    assert len(values) == 4  # two devices and two payouts
+    assert main(["viz", "--run", str(run_folder), "--mask"]) == 0
+    assert capsys.readouterr().out.startswith("syndicate viz: 3 ring pages (masked)\n")
+    for path in (run_folder / "viz").rglob("*"):
+        if path.is_file():
+            content = path.read_bytes()
+            for value in values:
+                assert value.encode() not in content, (path, value)
+    # Redrawn later without --mask, the folder stays masked and says so.
+    assert main(["viz", "--run", str(run_folder)]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("syndicate viz: 3 ring pages (masked)\n")
+    assert "masked by an earlier --mask drawing" in out
+
+
+def test_viz_command_out_writes_pages_elsewhere_and_leaves_the_run_alone(
+    run_folder: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    before = {p: p.read_bytes() for p in run_folder.rglob("*") if p.is_file()}
+    shared = tmp_path / "shared"
+    argv = ["viz", "--run", str(run_folder), "--mask", "--out", str(shared), "--top", "2"]
+    assert main([*argv, "--quiet"]) == 0
+    assert capsys.readouterr().out == "syndicate viz: 2 ring pages (masked)\n"  # --quiet
+    assert {p: p.read_bytes() for p in run_folder.rglob("*") if p.is_file()} == before
+    assert sorted(os.listdir(shared)) == ["index.html", "rings", LISTING]  # no data/
+    assert len(os.listdir(shared / "rings")) == 2
+    assert all((shared / link).is_file() for link in index_links(shared / "index.html"))
+    assert listing(shared)["masked"] is True
+
+
+def test_viz_command_out_never_overwrites_a_users_file(
+    run_folder: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    (shared / "index.html").write_text("my own index", encoding="utf-8")
+    assert main(["viz", "--run", str(run_folder), "--out", str(shared), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert f"{shared / 'index.html'}: not written by syndicate" in err
+    assert os.listdir(shared) == ["index.html"]
+    assert (shared / "index.html").read_text("utf-8") == "my own index"
+
+
+def test_viz_command_out_inside_the_runs_viz_folder_is_refused(
+    run_folder: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    inner = run_folder / "viz" / "shared"
+    assert main(["viz", "--run", str(run_folder), "--out", str(inner), "--quiet"]) == 2
+    assert "which the next run replaces as a whole" in capsys.readouterr().err
+    assert not inner.exists()
+
+
+def test_viz_command_out_naming_the_runs_viz_folder_redraws_it(
+    run_folder: Path, hostile: PipelineResult
+) -> None:
+    # --out RUN/viz is the default: viz/data is masked too, not left raw beside masked pages.
+    argv = ["viz", "--run", str(run_folder), "--out", str(run_folder / "viz"), "--mask", "-q"]
+    assert main(argv) == 0
+    stored = pl.read_parquet(run_folder / "viz" / "data" / "identifiers.parquet")
+    assert "shown" in stored.columns
+    assert not set(stored["key"]) & set(ring_view_data(hostile).identifiers["key"])
+
+
+def test_viz_command_says_which_files_it_kept(
+    run_folder: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (run_folder / "viz" / "rings" / "notes.html").write_text("mine", encoding="utf-8")
+    assert main(["viz", "--run", str(run_folder), "--top", "1"]) == 0
+    out = capsys.readouterr().out
+    assert f"kept 1 file in {run_folder / 'viz' / 'rings'} that syndicate did not write: " in out
+    assert (run_folder / "viz" / "rings" / "notes.html").read_text("utf-8") == "mine"
