@@ -2,7 +2,7 @@
 
 Exit codes: 0 success, 2 bad input or usage, 1 internal error. Logs and progress go to
 stderr; ``--quiet`` silences progress and leaves on stdout only each command's result line
-(warnings still reach stderr). Every line printed passes through
+and where its outputs went (warnings still reach stderr). Every line printed passes through
 :func:`syndicate.terminal.printable`: kinds, ids, reasons and paths come from the user.
 """
 
@@ -39,7 +39,7 @@ EXIT_OK, EXIT_INTERNAL, EXIT_INPUT = 0, 1, 2
 
 
 class _Summary:
-    """A command's report on stdout: its result line(s), then details ``--quiet`` drops.
+    """A command's report on stdout: its result and where it went, and details ``--quiet`` drops.
 
     Every line goes through :func:`printable`, one line at a time, so no user string (a
     kind, an id, a reason, a path) can move the cursor or retitle the terminal.
@@ -49,9 +49,8 @@ class _Summary:
         self.quiet = quiet
 
     def result(self, line: str) -> None:
-        """A line of the command's result: printed even with ``--quiet``."""
-        for part in line.split("\n"):
-            print(printable(part))
+        """A line of the command's result, or a path it wrote: printed even with ``--quiet``."""
+        print(printable(line))  # a line break in a user string shows as \x0a
 
     def detail(self, line: str) -> None:
         """A line of detail: dropped with ``--quiet``."""
@@ -84,7 +83,8 @@ def _add_common(parser: argparse.ArgumentParser) -> None:
         "--quiet",
         "-q",
         action="store_true",
-        help="no progress on stderr, only the result line on stdout (warnings still on stderr)",
+        help="no progress on stderr; on stdout only the result line and where outputs went "
+        "(warnings still on stderr)",
     )
     parser.add_argument("--verbose", "-v", action="store_true", help="debug logging on stderr")
 
@@ -331,7 +331,7 @@ def _cmd_demo(args: argparse.Namespace, reporter: Reporter) -> int:
         f"among flagged sellers: {_fmt(summary['flagged_truly_bad'])}"
     )
     _print_run(result.pipeline, result.out, say)
-    say.detail(f"Inputs:  {result.out / 'input'}/ (sellers, links, labels and the ground truth)")
+    say.result(f"Inputs:  {result.out / 'input'}/ (sellers, links, labels and the ground truth)")
     return EXIT_OK
 
 
@@ -392,8 +392,8 @@ def _print_run(pipeline: PipelineResult, out: Path, say: _Summary) -> None:
         say.detail(f"  {counted(len(pipeline.warnings), 'warning')} (in run.json):")
         for message in pipeline.warnings:
             say.detail(f"    - {message}")
-    say.detail(f"Outputs: {out}/ (labels, rings, features, hubs, rejects .parquet; run.json)")
-    say.detail(f"Pages:   {out / 'viz' / 'index.html'}")
+    say.result(f"Outputs: {out}/ (labels, rings, features, hubs, rejects .parquet; run.json)")
+    say.result(f"Pages:   {out / 'viz' / 'index.html'}")
 
 
 def _fmt(value: object) -> str:
@@ -499,7 +499,7 @@ def _cmd_evaluate(args: argparse.Namespace, reporter: Reporter) -> int:
         f"{fp['by_legit_group']})"
     )
     for path in paths.values():
-        say.detail(f"  {path}")
+        say.result(f"  {path}")
     return EXIT_OK
 
 
@@ -541,7 +541,7 @@ def _cmd_synth(args: argparse.Namespace, reporter: Reporter) -> int:
         + (f", {bad:,} bad ({bad / market.sellers.height:.1%})" if real_like else "")
     )
     for path in files.values():
-        say.detail(f"  {path}")
+        say.result(f"  {path}")
     return EXIT_OK
 
 
@@ -584,7 +584,7 @@ def _cmd_viz(args: argparse.Namespace, reporter: Reporter) -> int:
         f"syndicate viz: {counted(len(result.pages), 'ring page')}"
         f"{' (masked)' if result.masked else ''}"
     )
-    say.detail(f"  {result.index}")
+    say.result(f"  {result.index}")
     if result.masked and not args.mask:
         say.detail("  identifier values were masked by an earlier --mask drawing of this folder")
     if result.kept:

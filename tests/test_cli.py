@@ -191,14 +191,19 @@ def test_a_run_where_no_link_survives_is_bad_input(
     assert not (tmp_path / "run" / "run.json").exists()
 
 
-def test_run_quiet_prints_only_the_result_line(
+def test_run_quiet_prints_only_the_result_line_and_where_it_went(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     argv = write_inputs(tmp_path / "in", HALF_MISSPELT)
-    assert main(["run", *argv, "--out", str(tmp_path / "run"), "--quiet", *RUN_FAST]) == 0
+    out = tmp_path / "run"
+    assert main(["run", *argv, "--out", str(out), "--quiet", *RUN_FAST]) == 0
     captured = capsys.readouterr()
     lines = captured.out.splitlines()
-    assert len(lines) == 1 and lines[0].startswith("syndicate run: 6 sellers, 3 links")
+    assert len(lines) == 3 and lines[0].startswith("syndicate run: 6 sellers, 3 links")
+    assert lines[1:] == [
+        f"Outputs: {out}/ (labels, rings, features, hubs, rejects .parquet; run.json)",
+        f"Pages:   {out / 'viz' / 'index.html'}",
+    ]
     # Warnings still reach stderr (as log records); progress does not.
     assert "WARNING syndicate.pipeline: 50.0% of the links rows were refused" in captured.err
     assert "Building the seller graph" not in captured.err
@@ -207,7 +212,7 @@ def test_run_quiet_prints_only_the_result_line(
 def test_run_summary_shows_control_characters_of_user_strings_as_escapes(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    kind = "dev\x1b]0;owned\x07ice"
+    kind = "dev\x1b]0;owned\x07\nice"
     folder = tmp_path / "in"
     folder.mkdir()
     pl.DataFrame({"seller_id": ["a", "b", "c"]}).write_parquet(folder / "sellers.parquet")
@@ -218,7 +223,7 @@ def test_run_summary_shows_control_characters_of_user_strings_as_escapes(
     assert main(["run", *argv, "--out", str(tmp_path / "run"), *RUN_FAST]) == 0
     captured = capsys.readouterr()
     assert "top rings:" in captured.out
-    assert "dev\\x1b]0;owned\\x07ice" in captured.out  # the evidence names the kind
+    assert "dev\\x1b]0;owned\\x07\\x0aice" in captured.out  # the evidence names the kind
     for stream in (captured.out, captured.err):
         assert "\x1b" not in stream and "\x07" not in stream and "\u202e" not in stream
 

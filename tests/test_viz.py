@@ -790,7 +790,10 @@ def test_viz_command_out_writes_pages_elsewhere_and_leaves_the_run_alone(
     shared = tmp_path / "shared"
     argv = ["viz", "--run", str(run_folder), "--mask", "--out", str(shared), "--top", "2"]
     assert main([*argv, "--quiet"]) == 0
-    assert capsys.readouterr().out == "syndicate viz: 2 ring pages (masked)\n"  # --quiet
+    # --quiet: the result line and where the pages went.
+    assert capsys.readouterr().out == (
+        f"syndicate viz: 2 ring pages (masked)\n  {shared / 'index.html'}\n"
+    )
     assert {p: p.read_bytes() for p in run_folder.rglob("*") if p.is_file()} == before
     assert sorted(os.listdir(shared)) == ["index.html", "rings", LISTING]  # no data/
     assert len(os.listdir(shared / "rings")) == 2
