@@ -1,7 +1,9 @@
 """The ``syndicate`` command line: a thin layer over the public API.
 
 Exit codes: 0 success, 2 bad input or usage, 1 internal error. Logs and progress go to
-stderr; ``--quiet`` silences progress.
+stderr; ``--quiet`` silences progress and leaves on stdout only each command's result line
+and where its outputs went (warnings still reach stderr). Every line printed passes through
+:func:`syndicate.terminal.printable`: kinds, ids, reasons and paths come from the user.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from syndicate.synth import (
     generate_marketplace,
     write_marketplace,
 )
+from syndicate.terminal import counted, printable
 
 if TYPE_CHECKING:
     from syndicate.pipeline import PipelineResult
@@ -34,6 +37,26 @@ __all__ = ["build_parser", "main"]
 
 EXIT_OK, EXIT_INTERNAL, EXIT_INPUT = 0, 1, 2
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report Ctrl-C
+
+
+class _Summary:
+    """A command's report on stdout: its result and where it went, and details ``--quiet`` drops.
+
+    Every line goes through :func:`printable`, one line at a time, so no user string (a
+    kind, an id, a reason, a path) can move the cursor or retitle the terminal.
+    """
+
+    def __init__(self, *, quiet: bool) -> None:
+        self.quiet = quiet
+
+    def result(self, line: str) -> None:
+        """A line of the command's result, or a path it wrote: printed even with ``--quiet``."""
+        print(printable(line))  # a line break in a user string shows as \x0a
+
+    def detail(self, line: str) -> None:
+        """A line of detail: dropped with ``--quiet``."""
+        if not self.quiet:
+            self.result(line)
 
 
 def _positive_int(text: str) -> int:
@@ -57,7 +80,13 @@ def _seed(text: str) -> int:
 
 
 def _add_common(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--quiet", "-q", action="store_true", help="no progress output on stderr")
+    parser.add_argument(
+        "--quiet",
+        "-q",
+        action="store_true",
+        help="no progress on stderr; on stdout only the result line and where outputs went "
+        "(warnings still on stderr)",
+    )
     parser.add_argument("--verbose", "-v", action="store_true", help="debug logging on stderr")
 
 
@@ -179,7 +208,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--model",
         type=Path,
         metavar="DIR",
-        help="score with this saved model/ folder of an earlier run instead of training",
+        help="score with the saved model/ folder of an earlier run (RUN/model) instead of training",
     )
     run.add_argument("--config", type=Path, metavar="F", help="TOML config file")
     run.add_argument("--seed", type=_seed, metavar="S", help="random seed (overrides config)")
@@ -224,7 +253,8 @@ def build_parser() -> argparse.ArgumentParser:
         description=(
             "Write RUN/viz/index.html and one self-contained page per ring "
             "(RUN/viz/rings/<ring_id>.html) from a run folder written by 'syndicate demo' or "
-            "'syndicate run'. Pages work offline."
+            "'syndicate run', or into --out DIR. Pages work offline. Only files syndicate "
+            "wrote are replaced or removed (listed in syndicate-pages.json)."
         ),
     )
     viz.add_argument("--run", type=Path, required=True, metavar="DIR", help="a run folder")
@@ -244,7 +274,17 @@ def build_parser() -> argparse.ArgumentParser:
     viz.add_argument(
         "--mask",
         action="store_true",
-        help="hide identifier values (kind and last characters only) for pages shared widely",
+        help=(
+            "hide identifier values (kind and last characters only) in every file written, "
+            "for pages shared widely; in the run folder this masks viz/data too"
+        ),
+    )
+    viz.add_argument(
+        "--out",
+        type=Path,
+        metavar="DIR",
+        help="write the pages (index.html, rings/) into DIR instead of RUN/viz, leaving the "
+        "run folder untouched",
     )
     _add_common(viz)
     return parser
@@ -276,65 +316,85 @@ def _cmd_demo(args: argparse.Namespace, reporter: Reporter) -> int:
     )
     summary = result.summary()
     recall = summary["ring_recall"]
-    print(
-        f"syndicate demo: {summary['sellers']:,} sellers, {summary['links']:,} links, "
-        f"{summary['labels']:,} labels ({summary['known_bad']:,} known bad), "
-        f"{summary['rejected_rows']:,} input rows rejected\n"
-        f"  planted: {summary['planted_rings']:,} rings, {summary['households']:,} households, "
-        f"{summary['businesses']:,} multi-store businesses; planted rings recovered: "
-        f"{summary['planted_rings_recovered']:,} of {summary['planted_rings']:,} (Jaccard >= 0.5; "
-        f"recall {_fmt(recall)}); truly bad among flagged sellers: "
-        f"{_fmt(summary['flagged_truly_bad'])}"
+    n = {name: value for name, value in summary.items() if isinstance(value, int)}
+    say = _Summary(quiet=args.quiet)
+    say.result(
+        f"syndicate demo: {counted(n['sellers'], 'seller')}, {counted(n['links'], 'link')}, "
+        f"{counted(n['labels'], 'label')} ({n['known_bad']:,} known bad), "
+        f"{counted(n['rejected_rows'], 'input row')} rejected"
     )
-    _print_run(result.pipeline, result.out)
-    print(f"Inputs:  {result.out / 'input'}/ (sellers, links, labels and the ground truth)")
+    say.result(
+        f"  planted: {counted(n['planted_rings'], 'ring')}, "
+        f"{counted(n['households'], 'household')}, "
+        f"{counted(n['businesses'], 'multi-store business', 'multi-store businesses')}; "
+        f"planted rings recovered: {summary['planted_rings_recovered']:,} of "
+        f"{summary['planted_rings']:,} (Jaccard >= 0.5; recall {_fmt(recall)}); truly bad "
+        f"among flagged sellers: {_fmt(summary['flagged_truly_bad'])}"
+    )
+    _print_run(result.pipeline, result.out, say)
+    say.result(f"Inputs:  {result.out / 'input'}/ (sellers, links, labels and the ground truth)")
     return EXIT_OK
 
 
-def _print_run(pipeline: PipelineResult, out: Path) -> None:
-    """What a run found and where it went: rings, lineage, model, decisions, top rings."""
+def _print_rejects(pipeline: PipelineResult, say: _Summary) -> None:
+    """Refused input rows by table and reason, most frequent reason first."""
+    counts = pipeline.inputs.reject_counts()
+    if not counts:
+        return
+    say.detail("  rejected input rows (rows in rejects.parquet, reasons in the README):")
+    width = max(len(table) for table in counts)
+    for table, reasons in counts.items():
+        ranked = sorted(reasons.items(), key=lambda item: (-item[1], item[0]))
+        listed = ", ".join(f"{reason} {n:,}" for reason, n in ranked)
+        say.detail(f"    {table + ':':<{width + 1}} {sum(reasons.values()):>9,}  ({listed})")
+
+
+def _print_run(pipeline: PipelineResult, out: Path, say: _Summary) -> None:
+    """What a run found and where it went: rejects, rings, model, decisions, top rings."""
     rings, labels, scores = pipeline.rings, pipeline.labels, pipeline.scores
+    _print_rejects(pipeline, say)
     lineage = pipeline.lineage.counts()
     changed = ", ".join(f"{n:,} {status}" for status, n in lineage.items() if n)
-    print(
-        f"  rings found: {rings.height:,} with {int(labels['ring_id'].is_not_null().sum()):,} "
-        f"sellers ({changed or 'none'}); {pipeline.linkage.hubs.height:,} hub identifiers "
+    in_rings = int(labels["ring_id"].is_not_null().sum())
+    say.detail(
+        f"  rings found: {counted(rings.height, 'ring')} with {counted(in_rings, 'seller')} "
+        f"({changed or 'none'}); {counted(pipeline.linkage.hubs.height, 'hub identifier')} "
         "held back"
     )
     if scores.model is not None:
         cv = scores.model.card["cv"]
-        print(
+        say.detail(
             f"  seller model: trained, out-of-fold AUROC {_fmt(cv['auroc'])}, "
             f"AUPRC {_fmt(cv['auprc'])} on the labelled sellers"
         )
     elif scores.saved_model is not None:
-        print("  seller model: saved model (--model), not retrained")
+        say.detail("  seller model: saved model (--model), not retrained")
     else:
-        print("  seller model: none (cold start): scores come from ring structure")
+        say.detail("  seller model: none (cold start): scores come from ring structure")
     decided = dict(labels["decision"].value_counts().iter_rows())
     ring_decided = dict(rings["decision"].value_counts().iter_rows())
-    print(
-        f"  decisions: {decided.get('syndicate', 0):,} sellers syndicate, "
+    say.detail(
+        f"  decisions: {counted(decided.get('syndicate', 0), 'seller')} syndicate, "
         f"{decided.get('review', 0):,} review (thresholds {_fmt(scores.thresholds.syndicate)} / "
         f"{_fmt(scores.thresholds.review)}); rings: {ring_decided.get('syndicate', 0):,} "
         f"syndicate, {ring_decided.get('review', 0):,} review"
     )
     top = rings.sort(["ring_score", "size", "ring_id"], descending=[True, True, False]).head(5)
     if top.height:
-        print("  top rings:")
+        say.detail("  top rings:")
     for ring_id, size, score, decision, status, evidence in top.select(
         "ring_id", "size", "ring_score", "decision", "status", "evidence"
     ).iter_rows():
-        print(
-            f"    {ring_id}  {size:>4} sellers  score {score:.2f}  {decision:<9} {status:<6}  "
-            f"{'; '.join(evidence[:2])}"
+        say.detail(
+            f"    {ring_id}  {counted(size, 'seller'):>12}  score {score:.2f}  {decision:<9} "
+            f"{status:<6}  {'; '.join(evidence[:2])}"
         )
     if pipeline.warnings:
-        print(f"  {len(pipeline.warnings)} warnings (in run.json):")
+        say.detail(f"  {counted(len(pipeline.warnings), 'warning')} (in run.json):")
         for message in pipeline.warnings:
-            print(f"    - {message}")
-    print(f"Outputs: {out}/ (labels, rings, features, hubs, rejects .parquet; run.json)")
-    print(f"Pages:   {out / 'viz' / 'index.html'}")
+            say.detail(f"    - {message}")
+    say.result(f"Outputs: {out}/ (labels, rings, features, hubs, rejects .parquet; run.json)")
+    say.result(f"Pages:   {out / 'viz' / 'index.html'}")
 
 
 def _fmt(value: object) -> str:
@@ -352,6 +412,8 @@ def _cmd_run(args: argparse.Namespace, reporter: Reporter) -> int:
     if args.top is not None:
         overrides.append(f"output.top_pages={args.top}")
     config = config.with_overrides(overrides)
+    if args.model is not None:
+        _check_model_folder(args.model)
     run = run_job(
         sellers=args.sellers,
         links=args.links,
@@ -365,13 +427,33 @@ def _cmd_run(args: argparse.Namespace, reporter: Reporter) -> int:
         command=["syndicate", *args.argv],
     )
     inputs = run.pipeline.inputs
-    print(
-        f"syndicate run: {inputs.sellers.height:,} sellers, {inputs.links.height:,} links, "
-        f"{inputs.labels.height:,} labels, {inputs.rejects.height:,} input rows rejected "
-        f"({run.manifest['wall_seconds']:.1f} s)"
+    say = _Summary(quiet=args.quiet)
+    say.result(
+        f"syndicate run: {counted(inputs.sellers.height, 'seller')}, "
+        f"{counted(inputs.links.height, 'link')}, {counted(inputs.labels.height, 'label')}, "
+        f"{counted(inputs.rejects.height, 'input row')} rejected; "
+        f"{counted(run.pipeline.rings.height, 'ring')} ({run.manifest['wall_seconds']:.1f} s)"
     )
-    _print_run(run.pipeline, run.out)
+    _print_run(run.pipeline, run.out, say)
     return EXIT_OK
+
+
+def _check_model_folder(model: Path) -> None:
+    """``--model`` must name a ``model/`` folder: say so when it names a run folder."""
+    from syndicate.model import MODEL_FILE
+
+    if (model / MODEL_FILE).is_file():
+        return
+    if (model / "model" / MODEL_FILE).is_file():
+        raise InputFileError(
+            f"--model {str(model)!r} is a run folder, not a model folder: did you mean "
+            f"{str(model / 'model')!r}?"
+        )
+    if (model / "run.json").is_file():
+        raise InputFileError(
+            f"--model {str(model)!r} is a run folder without a model/ folder (its run was a "
+            "cold start and trained no model); give the model/ folder of a run that trained one"
+        )
 
 
 def _refuse_unfinished(run: Path) -> None:
@@ -397,27 +479,28 @@ def _cmd_evaluate(args: argparse.Namespace, reporter: Reporter) -> int:
         paths = write_evaluation(evaluation, out)
     seller, ring = evaluation.metrics["seller"], evaluation.metrics["ring"]
     fp = evaluation.metrics["false_positives"]
-    print(
-        f"syndicate evaluate: {seller['n']:,} sellers ({seller['n_bad']:,} truly bad), "
-        f"AUROC {_fmt(seller['auroc'])}, AUPRC {_fmt(seller['auprc'])}"
+    say = _Summary(quiet=args.quiet)
+    say.result(
+        f"syndicate evaluate: {counted(seller['n'], 'seller')} ({seller['n_bad']:,} truly "
+        f"bad), AUROC {_fmt(seller['auroc'])}, AUPRC {_fmt(seller['auprc'])}"
     )
     for name, figures in seller["decisions"].items():
-        print(
+        say.detail(
             f"  {name:<20} flagged {figures['n_flagged']:>8,}  precision "
             f"{_fmt(figures['precision'])}  recall {_fmt(figures['recall'])}  "
             f"F1 {_fmt(figures['f1'])}"
         )
-    print(
-        f"  rings: {ring['recovered']:,} of {ring['n_true']:,} true rings recovered "
+    say.detail(
+        f"  rings: {ring['recovered']:,} of {counted(ring['n_true'], 'true ring')} recovered "
         f"(recall {_fmt(ring['recall'])}, precision {_fmt(ring['precision'])}), "
         f"ARI {_fmt(ring['ari'])}, NMI {_fmt(ring['nmi'])}"
     )
-    print(
+    say.detail(
         f"  false positives: {fp['n']:,} ({fp['in_no_ring']:,} in no ring; by legit group "
         f"{fp['by_legit_group']})"
     )
     for path in paths.values():
-        print(f"  {path}")
+        say.result(f"  {path}")
     return EXIT_OK
 
 
@@ -439,7 +522,7 @@ def _cmd_synth(args: argparse.Namespace, reporter: Reporter) -> int:
         )
         return EXIT_INPUT
     n_sellers = RealLikeConfig.n_sellers if args.sellers is None else args.sellers
-    with reporter.step(f"Generating {n_sellers:,} sellers{' (real-like)' if real_like else ''}"):
+    with reporter.step(f"Generating {counted(n_sellers, 'seller')}{' (real-like)' * real_like}"):
         if real_like:
             market = generate_real_like(n_sellers=n_sellers, seed=args.seed)
         else:
@@ -450,15 +533,16 @@ def _cmd_synth(args: argparse.Namespace, reporter: Reporter) -> int:
         files = write_marketplace(market, args.out)
     rings = market.truth["ring"].drop_nulls()
     bad = int(market.truth["is_bad"].sum())
-    print(
-        f"syndicate synth: {market.sellers.height:,} sellers"
-        f"{' (real-like)' if real_like else ''}, {market.links.height:,} links, "
-        f"{market.labels.height:,} labels, {rings.n_unique():,} planted rings "
-        f"({rings.len():,} members)"
+    say = _Summary(quiet=args.quiet)
+    say.result(
+        f"syndicate synth: {counted(market.sellers.height, 'seller')}"
+        f"{' (real-like)' if real_like else ''}, {counted(market.links.height, 'link')}, "
+        f"{counted(market.labels.height, 'label')}, "
+        f"{counted(rings.n_unique(), 'planted ring')} ({counted(rings.len(), 'member')})"
         + (f", {bad:,} bad ({bad / market.sellers.height:.1%})" if real_like else "")
     )
     for path in files.values():
-        print(f"  {path}")
+        say.result(f"  {path}")
     return EXIT_OK
 
 
@@ -473,16 +557,53 @@ def _cmd_viz(args: argparse.Namespace, reporter: Reporter) -> int:
     _refuse_unfinished(args.run)
     rings = read_table(rings_path, table="rings")
     data = read_view_data(args.run / "viz" / "data")
+    in_place = args.out is None or _same_folder(args.out, args.run / "viz")
+    out = args.run / "viz" if in_place else args.out
+    if not in_place and _inside(out, args.run / "viz"):
+        raise InputFileError(
+            f"--out {str(out)!r} is inside {str(args.run / 'viz')!r}, which the next run "
+            "replaces as a whole; leave --out out to redraw RUN/viz, or choose a folder "
+            "outside it"
+        )
     with reporter.step("Drawing ring pages"):
         try:
+            # In the run folder, viz/data is redrawn too (masked with --mask), so the
+            # whole viz/ folder holds no identifier value; elsewhere only the pages go.
             result = write_viz(
-                rings, data, args.run / "viz", top=args.top, ring_ids=args.ring, mask=args.mask
+                rings,
+                data,
+                out,
+                top=args.top,
+                ring_ids=args.ring,
+                mask=args.mask,
+                with_data=in_place,
             )
         except KeyError as exc:
             raise InputFileError(str(exc.args[0])) from exc
-    print(f"syndicate viz: {len(result.pages):,} ring pages{' (masked)' if args.mask else ''}")
-    print(f"  {result.index}")
+    say = _Summary(quiet=args.quiet)
+    say.result(
+        f"syndicate viz: {counted(len(result.pages), 'ring page')}"
+        f"{' (masked)' if result.masked else ''}"
+    )
+    say.result(f"  {result.index}")
+    if result.masked and not args.mask:
+        say.detail("  identifier values were masked by an earlier --mask drawing of this folder")
+    if result.kept:
+        say.detail(
+            f"  kept {counted(len(result.kept), 'file')} in {result.index.parent / 'rings'} "
+            f"that syndicate did not write: {', '.join(path.name for path in result.kept[:5])}"
+            + (", ..." if len(result.kept) > 5 else "")
+        )
     return EXIT_OK
+
+
+def _same_folder(a: Path, b: Path) -> bool:
+    return a.resolve() == b.resolve()
+
+
+def _inside(folder: Path, parent: Path) -> bool:
+    """Whether ``folder`` lies under ``parent``."""
+    return parent.resolve() in folder.resolve().parents
 
 
 _COMMANDS = {

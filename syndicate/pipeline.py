@@ -6,6 +6,7 @@ design.md (every file atomically).
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -14,6 +15,7 @@ from pathlib import Path
 import polars as pl
 
 from syndicate.config import Config
+from syndicate.errors import SchemaError
 from syndicate.features import seller_features
 from syndicate.graphs.communities import Rings, find_rings
 from syndicate.graphs.linkage import LinkageGraph, build_linkage
@@ -22,11 +24,25 @@ from syndicate.lineage import LINEAGE_SCHEMA, Lineage, track_rings
 from syndicate.model import save_model
 from syndicate.progress import Reporter
 from syndicate.scoring import SavedModel, Scores, can_train, score_marketplace
-from syndicate.validation import MarketplaceInputs
-from syndicate.viz.data import RingViewData, view_data, write_view_data
+from syndicate.terminal import counted
+from syndicate.validation import REJECT_REASONS, MarketplaceInputs
+from syndicate.viz.data import RingViewData, view_data
 from syndicate.viz.pages import write_viz
 
-__all__ = ["RINGS_COLUMNS", "PipelineResult", "ring_view_data", "run_pipeline", "write_outputs"]
+__all__ = [
+    "REJECTED_SHARE_WARNING",
+    "RINGS_COLUMNS",
+    "PipelineResult",
+    "reject_warnings",
+    "ring_view_data",
+    "run_pipeline",
+    "write_outputs",
+]
+
+logger = logging.getLogger("syndicate.pipeline")
+
+#: A table with more than this share of its rows refused gets a warning naming the cause.
+REJECTED_SHARE_WARNING = 0.05
 
 #: Column order of ``rings.parquet``.
 RINGS_COLUMNS = (
@@ -71,6 +87,7 @@ class PipelineResult:
     scores: Scores
     lineage: Lineage
     timings: dict[str, float] = field(default_factory=dict)
+    input_warnings: tuple[str, ...] = ()
 
     @property
     def labels(self) -> pl.DataFrame:
@@ -85,8 +102,8 @@ class PipelineResult:
 
     @property
     def warnings(self) -> list[str]:
-        """Warnings for the run manifest."""
-        return list(self.scores.warnings)
+        """Warnings for the run manifest: the inputs (:func:`reject_warnings`), then scoring."""
+        return [*self.input_warnings, *self.scores.warnings]
 
 
 def run_pipeline(
@@ -112,6 +129,10 @@ def run_pipeline(
     """
     config = config or Config()
     report = reporter or Reporter(quiet=True)
+    _refuse_unlinked(inputs)
+    input_warnings = tuple(reject_warnings(inputs))
+    for message in input_warnings:
+        logger.warning(message)
     with report.step("Building the seller graph"):
         linkage = build_linkage(inputs.links, inputs.edges, config)
     with report.step("Finding rings"):
@@ -147,7 +168,179 @@ def run_pipeline(
             on_fit=running.advance,
         )
     return PipelineResult(
-        inputs, config, linkage, rings, features, scores, lineage, dict(report.timings)
+        inputs,
+        config,
+        linkage,
+        rings,
+        features,
+        scores,
+        lineage,
+        dict(report.timings),
+        input_warnings,
+    )
+
+
+# ---------------------------------------------------------------------------------------
+# what validation refused, and why it probably happened
+
+#: Input tables whose refused rows are weighed against the rows kept. Labels refused from
+#: the sellers table's ``label`` column (table ``sellers.label``) count as labels.
+_TABLES: dict[str, tuple[str, ...]] = {
+    "sellers": ("sellers",),
+    "links": ("links",),
+    "edges": ("edges",),
+    "labels": ("labels", "sellers.label"),
+}
+
+
+def _canonical_id(column: pl.Expr) -> pl.Expr:
+    """A seller id with the differences of spelling that exports introduce taken out.
+
+    Spaces around it, case, a ``.0`` suffix (an integer read as a float) and leading zeros
+    (an integer column against a text one: ``1`` against ``01``).
+    """
+    text = column.str.strip_chars().str.to_lowercase().str.replace(r"\.0+$", "")
+    return text.str.replace(r"^0+(\d)", "$1")
+
+
+def _spelled_differently(
+    inputs: MarketplaceInputs, tables: tuple[str, ...]
+) -> tuple[str, str] | None:
+    """An id refused as unknown that names a seller once spelling is ignored, with that seller.
+
+    Returned only when at least half of the distinct refused ids match a seller so: then
+    the tables write one id in two ways, rather than holding sellers of another snapshot.
+    """
+    unknown = (
+        inputs.rejects.filter(
+            pl.col("table").is_in(list(tables)) & (pl.col("reason") == "unknown_seller")
+        )
+        .select(pl.col("seller_id").drop_nulls().unique().sort())
+        .with_columns(_canonical_id(pl.col("seller_id")).alias("canonical"))
+    )
+    if unknown.height == 0:
+        return None
+    known = (
+        inputs.sellers.select("seller_id")
+        .with_columns(_canonical_id(pl.col("seller_id")).alias("canonical"))
+        .sort("seller_id")
+        .unique("canonical", keep="first", maintain_order=True)
+        .rename({"seller_id": "known"})
+    )
+    matched = unknown.join(known, on="canonical").sort("seller_id")
+    if matched.height == 0 or 2 * matched.height < unknown.height:
+        return None
+    their, ours = matched.row(0)[0], matched.row(0)[2]
+    return str(their), str(ours)
+
+
+def _likely_cause(inputs: MarketplaceInputs, table: str, reason: str) -> str:
+    """Why a table's rows were mostly refused for ``reason``, and what to do about it."""
+    tables = _TABLES[table]
+    if reason == "unknown_seller":
+        differently = _spelled_differently(inputs, tables)
+        if differently is not None:
+            their, ours = differently
+            return (
+                f"their seller ids look like the sellers table's ids written another way "
+                f"({table} {their!r}, sellers {ours!r}: leading zeros, case, spaces or a "
+                "'.0' suffix, as when one table stores ids as numbers and the other as "
+                "text); write seller_id the same way in every table"
+            )
+        examples = (
+            inputs.rejects.filter(
+                pl.col("table").is_in(list(tables)) & (pl.col("reason") == reason)
+            )["seller_id"]
+            .drop_nulls()
+            .unique()
+            .sort()
+            .head(3)
+            .to_list()
+        )
+        shown = ", ".join(repr(example) for example in examples)
+        return (
+            f"their seller ids are not in the sellers table (e.g. {shown}): are the sellers "
+            f"and {table} tables from the same snapshot?"
+        )
+    if reason == "duplicate_row":
+        return "the table repeats rows: was it exported or appended twice?"
+    return REJECT_REASONS.get(reason, reason)
+
+
+def reject_warnings(inputs: MarketplaceInputs, share: float = REJECTED_SHARE_WARNING) -> list[str]:
+    """A warning for each input table with more than ``share`` of its rows refused.
+
+    Each names the reasons with their counts and the likely cause of the main one; ids
+    refused as ``unknown_seller`` that match a seller once leading zeros, case, spaces and
+    a ``.0`` suffix are ignored are called out as ids written differently in two tables.
+    When no link survived but given edges did, that is said too (with neither, the run
+    stops: see :func:`run_pipeline`).
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> from syndicate.validation import load_inputs
+    >>> inputs = load_inputs(
+    ...     pl.DataFrame({"seller_id": [1, 2, 3]}),
+    ...     pl.DataFrame({"seller_id": ["01", "2", "3"], "kind": ["ip"] * 3,
+    ...                   "value": ["1.2.3.4"] * 3}),
+    ... )
+    >>> print(reject_warnings(inputs)[0])  # doctest: +NORMALIZE_WHITESPACE
+    33.3% of the links rows were refused (1 row of 3: unknown_seller 1); their seller ids
+    look like the sellers table's ids written another way (links '01', sellers '1':
+    leading zeros, case, spaces or a '.0' suffix, as when one table stores ids as numbers
+    and the other as text); write seller_id the same way in every table
+    """
+    counts = inputs.reject_counts()
+    kept = {
+        "sellers": inputs.sellers.height,
+        "links": inputs.links.height,
+        "edges": inputs.edges.height,
+        "labels": inputs.labels.height,
+    }
+    warnings = []
+    for table, parts in _TABLES.items():
+        reasons: dict[str, int] = {}
+        for part in parts:
+            for reason, n in counts.get(part, {}).items():
+                reasons[reason] = reasons.get(reason, 0) + n
+        refused = sum(reasons.values())
+        total = refused + kept[table]
+        if refused == 0 or refused <= share * total:
+            continue
+        ranked = sorted(reasons.items(), key=lambda item: (-item[1], item[0]))
+        listed = ", ".join(f"{reason} {n:,}" for reason, n in ranked)
+        message = (
+            f"{refused / total:.1%} of the {table} rows were refused "
+            f"({counted(refused, 'row')} of {total:,}: {listed}); "
+            f"{_likely_cause(inputs, table, ranked[0][0])}"
+        )
+        if table == "links" and kept["links"] == 0:
+            message = (
+                f"no link survived validation, so only the given edges link sellers: {message}"
+            )
+        warnings.append(message)
+    return warnings
+
+
+def _refuse_unlinked(inputs: MarketplaceInputs) -> None:
+    """Stop when validation refused every link and no given edge is left.
+
+    Nothing would link two sellers: the run would find no ring and decide every seller
+    clear, which a batch job would publish over yesterday's labels. Like a sellers table
+    with no valid row, that is bad input (exit 2); the earlier run folder stays as it was.
+    """
+    if inputs.links.height or inputs.edges.height:
+        return
+    reasons = inputs.reject_counts().get("links", {})
+    refused = sum(reasons.values())
+    ranked = sorted(reasons.items(), key=lambda item: (-item[1], item[0]))
+    listed = ", ".join(f"{reason} {n:,}" for reason, n in ranked)
+    cause = _likely_cause(inputs, "links", ranked[0][0]) if ranked else "the table is empty"
+    raise SchemaError(
+        f"links: no row survived validation ({counted(refused, 'row')} refused: "
+        f"{listed or 'none'}), and no given edge links sellers, so no ring can be found; "
+        f"{cause}"
     )
 
 
@@ -174,8 +367,9 @@ def write_outputs(
 
     ``model/`` (``model.skops``, ``model_card.json``) is written only when a model was
     trained (not in cold start). ``viz/`` holds ``index.html``, a page per ring for the
-    ``top_pages`` rings by score, and ``data/`` (the tables ``syndicate viz`` redraws
-    pages from). Returns the paths by name.
+    ``top_pages`` rings by score, ``data/`` (the tables ``syndicate viz`` redraws pages
+    from) and the listing of what it wrote there (:data:`syndicate.viz.pages.LISTING`).
+    Returns the paths by name.
     """
     folder = Path(out)
     paths = {
@@ -187,11 +381,9 @@ def write_outputs(
     }
     if result.scores.model is not None:
         paths["model"] = save_model(result.scores.model, folder / "model")["model"].parent
-    data = ring_view_data(result)
-    write_view_data(data, folder / "viz" / "data")
     pages = write_viz(
         result.rings,
-        data,
+        ring_view_data(result),
         folder / "viz",
         top=top_pages,
         seed=result.config.seed,

@@ -10,8 +10,15 @@ import polars as pl
 import pytest
 
 from syndicate import Config, generate_marketplace, load_inputs
+from syndicate.errors import SchemaError
 from syndicate.model import CARD_FILE, MODEL_FILE, load_model
-from syndicate.pipeline import RINGS_COLUMNS, PipelineResult, run_pipeline, write_outputs
+from syndicate.pipeline import (
+    RINGS_COLUMNS,
+    PipelineResult,
+    reject_warnings,
+    run_pipeline,
+    write_outputs,
+)
 from syndicate.scoring import LABELS_SCHEMA
 
 CONFIG = Config(n_estimators=25, cv_folds=3, importance_repeats=0, n_jobs=1, seed=3)
@@ -173,3 +180,97 @@ def test_labelled_sellers_no_fold_can_score_fall_back_on_structure() -> None:
     assert labelled["seller_score"].to_list() == expected
     assert expected[0] > 0  # s0 is in ring {s0, s1, s2}; s9 and s11 in none
     assert any("4 labelled sellers have no out-of-fold score" in w for w in result.warnings)
+
+
+# --- what validation refused: warnings naming the cause -------------------------------------
+
+SELLERS = pl.DataFrame({"seller_id": [f"s{i}" for i in range(20)]})
+
+
+def links_of(ids: list[str]) -> pl.DataFrame:
+    return pl.DataFrame({"seller_id": ids, "kind": "device", "value": [f"d-{i}" for i in ids]})
+
+
+@pytest.mark.parametrize(
+    ("links", "labels", "expected"),
+    [
+        # 1 of 20 links refused is 5%: not more than the share, no warning.
+        (links_of([f"s{i}" for i in range(19)] + ["gone-1"]), None, []),
+        (
+            links_of([f"s{i}" for i in range(18)] + ["gone-1", "gone-2"]),
+            None,
+            [
+                "10.0% of the links rows were refused (2 rows of 20: unknown_seller 2); their "
+                "seller ids are not in the sellers table (e.g. 'gone-1', 'gone-2'): are the "
+                "sellers and links tables from the same snapshot?"
+            ],
+        ),
+        (
+            links_of(["S1 ", "s2.0", "s3", "s4"]),
+            None,
+            [
+                "50.0% of the links rows were refused (2 rows of 4: unknown_seller 2); their "
+                "seller ids look like the sellers table's ids written another way (links "
+                "'S1', sellers 's1': leading zeros, case, spaces or a '.0' suffix, as when one "
+                "table stores ids as numbers and the other as text); write seller_id the same "
+                "way in every table"
+            ],
+        ),
+        (
+            pl.concat([links_of(["s1", "s2"])] * 2),
+            None,
+            [
+                "50.0% of the links rows were refused (2 rows of 4: duplicate_row 2); the "
+                "table repeats rows: was it exported or appended twice?"
+            ],
+        ),
+        (
+            links_of(["s1", "s2"]),
+            pl.DataFrame({"seller_id": ["s1", "s1", "x"], "label": [1, 0, None]}),
+            [
+                "100.0% of the labels rows were refused (3 rows of 3: conflicting_label 2, "
+                "null_label 1); the seller is labelled both 0 and 1; all its label rows are "
+                "refused"
+            ],
+        ),
+    ],
+)
+def test_reject_warnings_name_the_table_the_share_and_the_likely_cause(
+    links: pl.DataFrame, labels: pl.DataFrame | None, expected: list[str]
+) -> None:
+    inputs = load_inputs(SELLERS, links, labels=labels)
+    assert reject_warnings(inputs) == expected
+
+
+def test_reject_warnings_lead_the_runs_warnings(market: dict[str, pl.DataFrame]) -> None:
+    sellers = SELLERS.with_columns(pl.col("seller_id").str.slice(1).cast(pl.Int64))
+    links = links_of(["01", "02", "03", "1", "2", "3"]).with_columns(value=pl.lit("shared"))
+    result = run_pipeline(load_inputs(sellers, links), CONFIG)
+    assert result.warnings[0].startswith(
+        "50.0% of the links rows were refused (3 rows of 6: unknown_seller 3); their seller "
+        "ids look like the sellers table's ids written another way (links '01', sellers '1'"
+    )
+    assert result.input_warnings == (result.warnings[0],)
+    assert any("cold start" in warning for warning in result.warnings[1:])
+
+
+def test_no_link_left_but_given_edges_warns_and_runs() -> None:
+    edges = pl.DataFrame({"src": ["s1", "s2"], "dst": ["s2", "s3"]})
+    inputs = load_inputs(SELLERS, links_of(["x1", "x2"]), edges=edges)
+    result = run_pipeline(inputs, CONFIG)
+    assert result.warnings[0].startswith(
+        "no link survived validation, so only the given edges link sellers: 100.0% of the "
+        "links rows were refused (2 rows of 2: unknown_seller 2)"
+    )
+    assert result.rings["size"].to_list() == [3]
+
+
+def test_no_link_and_no_edge_left_stops_the_run() -> None:
+    inputs = load_inputs(SELLERS, links_of(["x1", "x2", "x3"]))
+    with pytest.raises(
+        SchemaError,
+        match=r"^links: no row survived validation \(3 rows refused: unknown_seller 3\), and "
+        r"no given edge links sellers, so no ring can be found; their seller ids are not in "
+        r"the sellers table \(e\.g\. 'x1', 'x2', 'x3'\)",
+    ):
+        run_pipeline(inputs, CONFIG)

@@ -6,6 +6,7 @@ the node and edge data inlined in it.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import random
@@ -19,11 +20,15 @@ import pytest
 
 from syndicate import Config, load_inputs, run_pipeline
 from syndicate.cli import main
+from syndicate.errors import InputFileError
 from syndicate.pipeline import PipelineResult, ring_view_data, write_outputs
-from syndicate.viz.data import RingViewData, view_data
+from syndicate.scoring import mask_value
+from syndicate.viz.data import RingViewData, masked_view_data, view_data
 from syndicate.viz.pages import (
     DECISION_COLOUR,
+    GENERATOR,
     KIND_STYLE,
+    LISTING,
     render_index,
     render_ring_page,
     write_viz,
@@ -524,13 +529,132 @@ def test_write_viz_ring_ids_pick_rings_and_stale_pages_go(
     tmp_path: Path, hand_data: RingViewData
 ) -> None:
     write_viz(hand_rings(), hand_data, tmp_path, top=3)
-    (tmp_path / "rings" / "ring-old.html").write_text("from an earlier run", encoding="utf-8")
     result = write_viz(hand_rings(), hand_data, tmp_path, ring_ids=["ring-a"])
     assert result.pages == {"ring-a": tmp_path / "rings" / "ring-a.html"}
-    assert sorted(os.listdir(tmp_path / "rings")) == ["ring-a.html"]
+    assert sorted(os.listdir(tmp_path / "rings")) == ["ring-a.html"]  # ring-b and ring-c gone
     assert index_links(result.index) == ["rings/ring-a.html"]
     assert all((tmp_path / link).is_file() for link in index_links(result.index))
+    assert result.kept == []
     assert leftover_temporaries(tmp_path) == []
+
+
+def listing(folder: Path) -> dict[str, Any]:
+    document: dict[str, Any] = json.loads((folder / LISTING).read_text("utf-8"))
+    return document
+
+
+def test_write_viz_lists_every_file_it_wrote_with_its_digest(
+    tmp_path: Path, hand_data: RingViewData
+) -> None:
+    write_viz(hand_rings(), hand_data, tmp_path, top=2)
+    written = listing(tmp_path)
+    assert sorted(written["files"]) == [
+        "data/identifiers.parquet",
+        "data/members.parquet",
+        "data/relations.parquet",
+        "index.html",
+        "rings/ring-b.html",
+        "rings/ring-c.html",
+    ]
+    assert written["pending"] == [] and written["masked"] is False
+    for name, digest in written["files"].items():
+        assert hashlib.sha256((tmp_path / name).read_bytes()).hexdigest() == digest
+    assert GENERATOR in (tmp_path / "index.html").read_text("utf-8")
+    assert GENERATOR in (tmp_path / "rings" / "ring-b.html").read_text("utf-8")
+
+
+def test_write_viz_never_removes_a_file_it_did_not_write(
+    tmp_path: Path, hand_data: RingViewData
+) -> None:
+    write_viz(hand_rings(), hand_data, tmp_path, top=3)
+    rings = tmp_path / "rings"
+    (rings / "my-notes.html").write_text("an investigator's notes", encoding="utf-8")
+    # A copy of a syndicate page under another name is the user's file too.
+    (rings / "ring-b-copy.html").write_bytes((rings / "ring-b.html").read_bytes())
+    # A page syndicate wrote but the user edited since is no longer syndicate's to remove.
+    (rings / "ring-c.html").write_text("edited", encoding="utf-8")
+    result = write_viz(hand_rings(), hand_data, tmp_path, ring_ids=["ring-a"])
+    assert sorted(os.listdir(rings)) == [
+        "my-notes.html",
+        "ring-a.html",
+        "ring-b-copy.html",
+        "ring-c.html",
+    ]
+    assert (rings / "my-notes.html").read_text("utf-8") == "an investigator's notes"
+    assert (rings / "ring-c.html").read_text("utf-8") == "edited"
+    assert result.kept == [
+        rings / "my-notes.html",
+        rings / "ring-b-copy.html",
+        rings / "ring-c.html",
+    ]
+
+
+@pytest.mark.parametrize("name", ["rings/ring-c.html", "index.html", "data/members.parquet"])
+def test_write_viz_refuses_to_overwrite_a_file_it_did_not_write(
+    tmp_path: Path, hand_data: RingViewData, name: str
+) -> None:
+    (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+    (tmp_path / name).write_text("the user's own", encoding="utf-8")
+    with pytest.raises(InputFileError, match=f"{re.escape(name)}: not written by syndicate"):
+        write_viz(hand_rings(), hand_data, tmp_path, top=3)
+    assert (tmp_path / name).read_text("utf-8") == "the user's own"
+    assert sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*") if p.is_file()) == [
+        name
+    ]
+
+
+def test_write_viz_refuses_to_overwrite_an_edited_page(
+    tmp_path: Path, hand_data: RingViewData
+) -> None:
+    write_viz(hand_rings(), hand_data, tmp_path, top=3)
+    (tmp_path / "rings" / "ring-a.html").write_text("edited", encoding="utf-8")
+    with pytest.raises(InputFileError, match=r"ring-a\.html: not written by syndicate"):
+        write_viz(hand_rings(), hand_data, tmp_path, top=3)
+
+
+def test_write_viz_refuses_a_listing_it_did_not_write(
+    tmp_path: Path, hand_data: RingViewData
+) -> None:
+    (tmp_path / LISTING).write_text('{"mine": true}', encoding="utf-8")
+    with pytest.raises(InputFileError, match="not a listing syndicate wrote"):
+        write_viz(hand_rings(), hand_data, tmp_path, top=3)
+    assert os.listdir(tmp_path) == [LISTING]
+
+
+def test_an_interrupted_drawing_leaves_its_pages_owned(
+    tmp_path: Path, hand_data: RingViewData, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The drawing dies after its first page: the listing written before any page still
+    # names the pages it was writing (pending), so the next drawing replaces them.
+    def dies(*args: object, **kwargs: object) -> str:
+        raise RuntimeError("killed")
+
+    monkeypatch.setattr("syndicate.viz.pages.render_index", dies)
+    with pytest.raises(RuntimeError, match="killed"):
+        write_viz(hand_rings(), hand_data, tmp_path, top=3)
+    assert sorted(listing(tmp_path)["pending"])[:3] == [
+        "data/identifiers.parquet",
+        "data/members.parquet",
+        "data/relations.parquet",
+    ]
+    monkeypatch.undo()
+    result = write_viz(hand_rings(), hand_data, tmp_path, ring_ids=["ring-b"])
+    assert sorted(os.listdir(tmp_path / "rings")) == ["ring-b.html"] and result.kept == []
+
+
+def test_pages_of_a_folder_without_a_listing_are_known_by_their_marker(
+    tmp_path: Path, hand_data: RingViewData
+) -> None:
+    # A viz/ folder written before listings existed: its pages carry the marker (or, older
+    # still, syndicate's title), a user's file neither.
+    write_viz(hand_rings(), hand_data, tmp_path, top=3)
+    (tmp_path / LISTING).unlink()
+    page = (tmp_path / "rings" / "ring-c.html").read_text("utf-8")
+    (tmp_path / "rings" / "ring-c.html").write_text(page.replace(GENERATOR + "\n", ""), "utf-8")
+    (tmp_path / "rings" / "mine.html").write_text("<html>mine</html>", encoding="utf-8")
+    result = write_viz(hand_rings(), hand_data, tmp_path, ring_ids=["ring-a"])
+    assert sorted(os.listdir(tmp_path / "rings")) == ["mine.html", "ring-a.html"]
+    assert result.kept == [tmp_path / "rings" / "mine.html"]
 
 
 def test_write_viz_refuses_an_unknown_ring_and_writes_nothing(
@@ -548,6 +672,38 @@ def test_masked_write_viz_replaces_unmasked_pages(tmp_path: Path, hand_data: Rin
     result = write_viz(hand_rings(), hand_data, tmp_path, ring_ids=["ring-b"], mask=True)
     assert sorted(os.listdir(tmp_path / "rings")) == ["ring-b.html"]
     assert "dev-b" not in without_scripts(result.pages["ring-b"].read_text("utf-8"))
+    assert result.masked and listing(tmp_path)["masked"] is True
+
+
+def raw_keys(data: RingViewData) -> list[str]:
+    return sorted(set(data.identifiers["key"]))
+
+
+def test_masked_write_viz_leaves_no_value_in_any_file(
+    tmp_path: Path, hand_data: RingViewData
+) -> None:
+    write_viz(hand_rings(), hand_data, tmp_path, top=3, mask=True)
+    assert raw_keys(hand_data)  # the values to look for
+    for path in tmp_path.rglob("*"):
+        if path.is_file():
+            content = path.read_bytes()
+            for key in raw_keys(hand_data):
+                assert key.encode() not in content, (path, key)
+    # The same rows, each value replaced by a number and shown masked; distinct values
+    # keep distinct numbers.
+    stored = pl.read_parquet(tmp_path / "data" / "identifiers.parquet")
+    expected = hand_data.identifiers.with_columns(mask_value(pl.col("key")).alias("shown"))
+    assert stored.drop("key").equals(expected.drop("key"))
+    assert stored.select("kind", "key").n_unique() == expected.select("kind", "key").n_unique()
+
+
+def test_pages_drawn_from_masked_tables_are_the_masked_pages(
+    ring_a: dict[str, Any], hand_data: RingViewData, masked_a: str
+) -> None:
+    masked = masked_view_data(hand_data)
+    assert render_ring_page(ring_a, masked) == masked_a
+    assert render_ring_page(ring_a, masked, mask=True) == masked_a
+    assert masked_view_data(masked) is masked
 
 
 # --- the command line ------------------------------------------------------------------------
@@ -606,3 +762,83 @@ def test_found_by_names_the_detectors_and_the_block_density() -> None:
     )
     assert _found_by({"detectors": ["leiden"], "block_density": None}) == "Leiden"
     assert _found_by({}) == "–"
+
+
+def test_viz_command_masks_every_file_of_the_run_folders_viz(
+    run_folder: Path, hostile: PipelineResult, capsys: pytest.CaptureFixture[str]
+) -> None:
+    values = ring_view_data(hostile).identifiers["key"].unique().to_list()
+    assert len(values) == 4  # two devices and two payouts
+    assert main(["viz", "--run", str(run_folder), "--mask"]) == 0
+    assert capsys.readouterr().out.startswith("syndicate viz: 3 ring pages (masked)\n")
+    for path in (run_folder / "viz").rglob("*"):
+        if path.is_file():
+            content = path.read_bytes()
+            for value in values:
+                assert value.encode() not in content, (path, value)
+    # Redrawn later without --mask, the folder stays masked and says so.
+    assert main(["viz", "--run", str(run_folder)]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("syndicate viz: 3 ring pages (masked)\n")
+    assert "masked by an earlier --mask drawing" in out
+
+
+def test_viz_command_out_writes_pages_elsewhere_and_leaves_the_run_alone(
+    run_folder: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    before = {p: p.read_bytes() for p in run_folder.rglob("*") if p.is_file()}
+    shared = tmp_path / "shared"
+    argv = ["viz", "--run", str(run_folder), "--mask", "--out", str(shared), "--top", "2"]
+    assert main([*argv, "--quiet"]) == 0
+    # --quiet: the result line and where the pages went.
+    assert capsys.readouterr().out == (
+        f"syndicate viz: 2 ring pages (masked)\n  {shared / 'index.html'}\n"
+    )
+    assert {p: p.read_bytes() for p in run_folder.rglob("*") if p.is_file()} == before
+    assert sorted(os.listdir(shared)) == ["index.html", "rings", LISTING]  # no data/
+    assert len(os.listdir(shared / "rings")) == 2
+    assert all((shared / link).is_file() for link in index_links(shared / "index.html"))
+    assert listing(shared)["masked"] is True
+
+
+def test_viz_command_out_never_overwrites_a_users_file(
+    run_folder: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    (shared / "index.html").write_text("my own index", encoding="utf-8")
+    assert main(["viz", "--run", str(run_folder), "--out", str(shared), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert f"{shared / 'index.html'}: not written by syndicate" in err
+    assert os.listdir(shared) == ["index.html"]
+    assert (shared / "index.html").read_text("utf-8") == "my own index"
+
+
+def test_viz_command_out_inside_the_runs_viz_folder_is_refused(
+    run_folder: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    inner = run_folder / "viz" / "shared"
+    assert main(["viz", "--run", str(run_folder), "--out", str(inner), "--quiet"]) == 2
+    assert "which the next run replaces as a whole" in capsys.readouterr().err
+    assert not inner.exists()
+
+
+def test_viz_command_out_naming_the_runs_viz_folder_redraws_it(
+    run_folder: Path, hostile: PipelineResult
+) -> None:
+    # --out RUN/viz is the default: viz/data is masked too, not left raw beside masked pages.
+    argv = ["viz", "--run", str(run_folder), "--out", str(run_folder / "viz"), "--mask", "-q"]
+    assert main(argv) == 0
+    stored = pl.read_parquet(run_folder / "viz" / "data" / "identifiers.parquet")
+    assert "shown" in stored.columns
+    assert not set(stored["key"]) & set(ring_view_data(hostile).identifiers["key"])
+
+
+def test_viz_command_says_which_files_it_kept(
+    run_folder: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (run_folder / "viz" / "rings" / "notes.html").write_text("mine", encoding="utf-8")
+    assert main(["viz", "--run", str(run_folder), "--top", "1"]) == 0
+    out = capsys.readouterr().out
+    assert f"kept 1 file in {run_folder / 'viz' / 'rings'} that syndicate did not write: " in out
+    assert (run_folder / "viz" / "rings" / "notes.html").read_text("utf-8") == "mine"

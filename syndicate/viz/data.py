@@ -5,6 +5,10 @@
 identifiers ring members hold (``ring_id``, ``seller_id``, ``kind``, ``key``, ``hub``,
 ``n_sellers``). ``relations``: given edges between members of one ring (``ring_id``,
 ``src``, ``dst``, ``relation``).
+
+:func:`masked_view_data` replaces every identifier value (``key``) with a number and adds
+``shown``, the masked value pages show: a folder drawn with ``--mask`` holds no value in
+any of its files.
 """
 
 from __future__ import annotations
@@ -17,10 +21,32 @@ import polars as pl
 
 from syndicate.errors import InputFileError
 from syndicate.io import read_table, write_parquet_atomic
+from syndicate.scoring import mask_value
 
-__all__ = ["RingViewData", "read_view_data", "view_data", "write_view_data"]
+__all__ = [
+    "VIEW_FILES",
+    "RingViewData",
+    "masked_view_data",
+    "read_view_data",
+    "view_data",
+    "write_view_data",
+]
 
-_FILES = ("members", "identifiers", "relations")
+#: The tables of ``viz/data/`` and the columns each must hold.
+VIEW_FILES: dict[str, tuple[str, ...]] = {
+    "members": (
+        "ring_id",
+        "seller_id",
+        "seller_score",
+        "decision",
+        "reasons",
+        "created_at",
+        "known_label",
+    ),
+    "identifiers": ("ring_id", "seller_id", "kind", "key", "hub", "n_sellers"),
+    "relations": ("ring_id", "src", "dst", "relation"),
+}
+_FILES = tuple(VIEW_FILES)
 
 
 @dataclass(frozen=True)
@@ -88,12 +114,56 @@ def view_data(
     return RingViewData(members, held, relations)
 
 
+def masked_view_data(data: RingViewData) -> RingViewData:
+    """``data`` with no identifier value left: ``key`` numbered, ``shown`` masked.
+
+    Keys are replaced by their rank among all ``(kind, key)`` pairs, zero-padded, so they
+    sort as the values did and pages drawn from the masked tables are the masked pages of
+    the raw ones. Seller ids, reasons (masked already) and relations are kept. Data masked
+    already is returned as it is.
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> raw = RingViewData(
+    ...     members=pl.DataFrame({"ring_id": ["r"]}),
+    ...     identifiers=pl.DataFrame({"ring_id": ["r", "r"], "seller_id": ["a", "b"],
+    ...         "kind": ["phone"] * 2, "key": ["+44 7700 900123"] * 2, "hub": [False] * 2,
+    ...         "n_sellers": [2, 2]}),
+    ...     relations=pl.DataFrame({"ring_id": []}),
+    ... )
+    >>> masked_view_data(raw).identifiers.select("key", "shown").rows()
+    [('0', '…0123'), ('0', '…0123')]
+    """
+    held = data.identifiers
+    if "shown" in held.columns:
+        return data
+    rank = pl.struct("kind", "key").rank("dense") - 1
+    width = len(str(max(held.select(pl.struct("kind", "key").n_unique()).item() - 1, 0)))
+    masked = held.with_columns(
+        rank.cast(pl.String).str.zfill(width).alias("key"), mask_value(pl.col("key")).alias("shown")
+    )
+    return RingViewData(data.members, masked, data.relations)
+
+
 def write_view_data(data: RingViewData, folder: str | os.PathLike[str]) -> Path:
     """Write the three tables to ``folder`` (``viz/data`` of a run); returns the folder."""
     target = Path(folder)
     for name in _FILES:
         write_parquet_atomic(getattr(data, name), target / f"{name}.parquet")
     return target
+
+
+def looks_like_view_table(path: Path) -> bool:
+    """Whether ``path`` is one of the tables :func:`write_view_data` writes (by its columns)."""
+    columns = VIEW_FILES.get(path.stem)
+    if columns is None or path.suffix != ".parquet":
+        return False
+    try:
+        schema = pl.read_parquet_schema(path)
+    except (OSError, pl.exceptions.PolarsError):
+        return False
+    return set(columns) <= set(schema) <= {*columns, "shown"}
 
 
 def read_view_data(folder: str | os.PathLike[str]) -> RingViewData:

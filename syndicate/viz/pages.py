@@ -8,18 +8,25 @@ layout and physics is off, so a ring of hundreds of sellers opens at once and ne
 Every user-supplied string reaches the page either through :func:`html.escape` or as JSON
 data that the page's script puts into the DOM with ``textContent``; vis-network shows node
 titles as text, not HTML.
+
+A folder of pages owns only what syndicate wrote into it: every page carries a
+``<meta name="generator" content="syndicate">`` marker, and :data:`LISTING` records each file
+written with its sha256. A drawing overwrites or removes a file only when the listing
+holds it unchanged (or, in a folder without a listing, when it carries the marker); any
+other file is left alone, and one standing where a page goes stops the drawing.
 """
 
 from __future__ import annotations
 
 import functools
+import hashlib
 import html
 import json
 import math
 import os
 import random
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib.resources import files
 from pathlib import Path
 from typing import Any
@@ -30,12 +37,32 @@ import polars as pl
 from pyvis.edge import Edge
 from pyvis.network import Network
 
-from syndicate.errors import SchemaError
-from syndicate.io import ensure_output_dir, write_text_atomic
+from syndicate.errors import InputFileError, SchemaError
+from syndicate.io import ensure_output_dir, write_json_atomic, write_text_atomic
 from syndicate.scoring import mask_value
-from syndicate.viz.data import RingViewData
+from syndicate.terminal import counted
+from syndicate.viz.data import (
+    RingViewData,
+    looks_like_view_table,
+    masked_view_data,
+    write_view_data,
+)
 
-__all__ = ["KIND_STYLE", "VizResult", "render_index", "render_ring_page", "write_viz"]
+__all__ = [
+    "GENERATOR",
+    "KIND_STYLE",
+    "LISTING",
+    "VizResult",
+    "render_index",
+    "render_ring_page",
+    "write_viz",
+]
+
+#: The marker every page syndicate writes carries in its head.
+GENERATOR = '<meta name="generator" content="syndicate">'
+#: The file in a pages folder that lists what syndicate wrote there (path -> sha256).
+LISTING = "syndicate-pages.json"
+_LISTING_FORMAT = "syndicate-pages/1"
 
 #: Shape and colour of identifier nodes per kind (other kinds: ``_OTHER_STYLE``).
 KIND_STYLE: dict[str, tuple[str, str]] = {
@@ -123,6 +150,10 @@ def _seller_title(row: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def _sellers(size: object) -> str:
+    return counted(size, "seller") if isinstance(size, int) else f"{size} sellers"
+
+
 def _label_text(label: int | None) -> str:
     return {1: "known bad", 0: "known good"}.get(label, "none") if label is not None else "none"
 
@@ -140,7 +171,9 @@ def _ring_graph(
 ) -> tuple[_RingGraph, pl.DataFrame]:
     members = data.members.filter(pl.col("ring_id") == ring_id).sort("seller_id")
     held = data.identifiers.filter(pl.col("ring_id") == ring_id)
-    if mask:
+    if "shown" in held.columns:  # masked tables (masked_view_data): no value to show
+        pass
+    elif mask:
         held = held.with_columns(mask_value(pl.col("key")).alias("shown"))
     else:
         held = held.with_columns(pl.col("key").alias("shown"))
@@ -151,7 +184,7 @@ def _ring_graph(
         .sort("kind", "shown")
     )
     hub_notes = [
-        f"{kind} {shown}: {members} member{'s' if members > 1 else ''}, {n:,} sellers in all"
+        f"{kind} {shown}: {counted(members, 'member')}, {counted(n, 'seller')} in all"
         for kind, shown, n, members in hubs.iter_rows()
     ]
     binding = held.filter(~pl.col("hub"))
@@ -211,7 +244,7 @@ def _ring_graph(
         net.add_node(
             row["node"],
             label=text,
-            title=f"{text}\nheld by {row['n_sellers']} sellers",
+            title=f"{text}\nheld by {counted(row['n_sellers'] or 0, 'seller')}",
             shape=shape,
             size=10,
             color=colour,
@@ -304,21 +337,22 @@ def render_ring_page(
         else ""
     )
     left_out = (
-        f"<p class='note'>{graph.left_out} identifier{'s' if graph.left_out > 1 else ''} "
-        "shared by only two members not drawn (large ring).</p>"
+        f"<p class='note'>{counted(graph.left_out, 'identifier')} shared by only two members "
+        "not drawn (large ring).</p>"
         if graph.left_out
         else ""
     )
     data_json = _script_json({"nodes": graph.nodes, "edges": graph.edges})
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
+{GENERATOR}
 <meta http-equiv="Content-Security-Policy" content="{_CSP_PAGE}">
 <title>{_esc(ring_id)} · syndicate</title>
 <style>{css}</style><style>{_PAGE_CSS}</style></head>
 <body>
 <header>
 <h1>Ring {_esc(ring_id)}</h1>
-<div class="facts"><span>{_esc(ring.get("size"))} sellers</span>
+<div class="facts"><span>{_esc(_sellers(ring.get("size")))}</span>
 <span>score <b>{_fmt_score(ring.get("ring_score"))}</b></span>
 <span class="decision-{_esc(ring.get("decision"))}">{_esc(ring.get("decision"))}</span>
 <span>{_esc(ring.get("n_known_bad", 0))} known bad ·
@@ -407,12 +441,13 @@ def render_index(rings: pl.DataFrame, pages: dict[str, str]) -> str:
     }
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
+{GENERATOR}
 <meta http-equiv="Content-Security-Policy" content="{_CSP_INDEX}">
 <title>Rings · syndicate</title><style>{_PAGE_CSS}</style></head>
 <body><header><h1>Rings</h1>
-<div class="facts"><span>{rings.height:,} rings</span>
+<div class="facts"><span>{counted(rings.height, "ring")}</span>
 <span>{decided["syndicate"]:,} syndicate</span><span>{decided["review"]:,} review</span>
-<span>{decided["clear"]:,} clear</span><span>{len(pages):,} pages</span></div>
+<span>{decided["clear"]:,} clear</span><span>{counted(len(pages), "page")}</span></div>
 <div>{charts}</div></header>
 <div style="padding:8px 16px"><table id="rings"><thead><tr><th>#</th><th>ring</th><th>size</th>
 <th>score</th><th>decision</th><th>known bad</th><th>status</th><th>bound by</th></tr></thead>
@@ -440,10 +475,96 @@ def _per_ring(data: RingViewData, ring_ids: Sequence[str]) -> dict[str, RingView
 
 @dataclass(frozen=True)
 class VizResult:
-    """Where the pages went."""
+    """Where the pages went.
+
+    ``kept`` lists files in ``rings/`` that syndicate did not write (or that changed since),
+    left in place; ``masked`` says whether identifier values are hidden in every file.
+    """
 
     index: Path
     pages: dict[str, Path]
+    kept: list[Path] = field(default_factory=list)
+    masked: bool = False
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _carries_marker(path: Path) -> bool:
+    """Whether ``path`` is a page syndicate wrote, by the marker in its head.
+
+    Pages written before the marker existed are known by their title and policy.
+    """
+    if path.suffix == ".parquet":
+        return looks_like_view_table(path)
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(4096)
+    except OSError:
+        return False
+    legacy = "· syndicate</title>".encode() in head and b"Content-Security-Policy" in head
+    return GENERATOR.encode() in head or (head.startswith(b"<!DOCTYPE html>") and legacy)
+
+
+@dataclass(frozen=True)
+class _Listing:
+    """What an earlier drawing wrote into a folder (None: no listing there)."""
+
+    files: dict[str, str]
+    pending: frozenset[str]
+
+    @classmethod
+    def read(cls, folder: Path) -> _Listing | None:
+        path = folder / LISTING
+        if not path.exists() and not path.is_symlink():
+            return None
+        try:
+            document = json.loads(path.read_text(encoding="utf-8"))
+            if not isinstance(document, dict) or document.get("format") != _LISTING_FORMAT:
+                raise ValueError("not a listing")
+            files = {str(k): str(v) for k, v in dict(document["files"]).items()}
+            pending = frozenset(str(name) for name in document.get("pending", []))
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise InputFileError(
+                f"{path}: not a listing syndicate wrote ({exc}); refusing to replace it: move "
+                "it away or draw the pages into another folder"
+            ) from exc
+        return cls(files, pending)
+
+    def owns(self, folder: Path, name: str) -> bool:
+        """Whether ``folder/name`` is a file syndicate wrote there, unchanged since."""
+        path = folder / name
+        if path.is_symlink() or not path.is_file():
+            return False
+        if name in self.files and _sha256(path) == self.files[name]:
+            return True
+        return name in self.pending and _carries_marker(path)
+
+
+def _owned(listing: _Listing | None, folder: Path, name: str) -> bool:
+    if listing is not None:
+        return listing.owns(folder, name)
+    path = folder / name
+    return path.is_file() and not path.is_symlink() and _carries_marker(path)
+
+
+def _write_listing(
+    folder: Path, files: dict[str, str], pending: Sequence[str], *, masked: bool
+) -> None:
+    write_json_atomic(
+        {
+            "format": _LISTING_FORMAT,
+            "masked": masked,
+            "files": dict(sorted(files.items())),
+            "pending": sorted(pending),
+        },
+        folder / LISTING,
+    )
 
 
 def write_viz(
@@ -456,16 +577,26 @@ def write_viz(
     mask: bool = False,
     seed: int = 0,
     on_page: Callable[[], None] | None = None,
+    with_data: bool = True,
 ) -> VizResult:
     """Write ``index.html`` and ``rings/<ring_id>.html`` for the top rings into ``out``.
 
     ``ring_ids`` picks rings by id instead of the ``top`` by score; ``on_page`` is called
-    after each page (for progress bars).
+    after each page (for progress bars). ``with_data`` also writes ``data/`` (the tables
+    ``syndicate viz`` redraws pages from; masked with ``mask``, so a masked folder holds no
+    identifier value in any file). ``LISTING`` records every file written.
+
+    Ring pages of an earlier drawing that this one does not redraw are removed, but only
+    files syndicate wrote (see the module docstring): other files in ``rings/`` are kept
+    and listed in :attr:`VizResult.kept`.
 
     Raises
     ------
     KeyError
         A ring id in ``ring_ids`` is not a ring of this run.
+    InputFileError
+        A file syndicate did not write stands where a page, a table or the listing goes;
+        nothing is written then.
     """
     folder = ensure_output_dir(out)
     ranked = rings.sort(["ring_score", "size", "ring_id"], descending=[True, True, False])
@@ -482,20 +613,57 @@ def write_viz(
             f"ring id {unsafe['ring_id'][0]!r} cannot name a page file (letters, digits, "
             "'_', '.', '-' only)"
         )
+    if mask:
+        data = masked_view_data(data)
+    masked = mask or "shown" in data.identifiers.columns
+    listing = _Listing.read(folder)
+    page_names = {str(ring_id): f"rings/{ring_id}.html" for ring_id in chosen["ring_id"]}
+    data_names = [f"data/{name}.parquet" for name in ("members", "identifiers", "relations")]
+    targets = [*page_names.values(), "index.html", *(data_names if with_data else [])]
+    for name in targets:
+        path = folder / name
+        if (path.exists() or path.is_symlink()) and not _owned(listing, folder, name):
+            raise InputFileError(
+                f"{path}: not written by syndicate (or changed since it was); refusing to "
+                "overwrite it: move it away or draw the pages into another folder"
+            )
+    # Files this drawing replaces or may remove, known before anything is written: an
+    # interrupted drawing leaves a listing that still owns them (pending: by the marker).
+    earlier = {
+        name
+        for name in (listing.files if listing is not None else {})
+        if _owned(listing, folder, name)
+    }
+    on_disk = {f"rings/{path.name}" for path in (folder / "rings").glob("*.html")}
+    stale = sorted(name for name in on_disk - set(targets) if _owned(listing, folder, name))
+    stale += sorted(
+        name for name in earlier - set(targets) - on_disk if name.startswith(("rings/", "data/"))
+    )
+    kept = sorted(folder / name for name in on_disk - set(targets) - set(stale))
+    files = {
+        name: digest
+        for name, digest in (listing.files if listing is not None else {}).items()
+        if name in earlier
+    }
+    _write_listing(folder, files, [*targets, *stale], masked=masked)
+
     pages: dict[str, Path] = {}
     per_ring = _per_ring(data, [str(ring_id) for ring_id in chosen["ring_id"]])
     for ring in chosen.iter_rows(named=True):
         ring_id = str(ring["ring_id"])
         page = render_ring_page(ring, per_ring[ring_id], mask=mask, seed=seed)
-        pages[ring_id] = write_text_atomic(page, folder / "rings" / f"{ring_id}.html")
+        pages[ring_id] = write_text_atomic(page, folder / page_names[ring_id])
         if on_page is not None:
             on_page()
     # Pages of an earlier drawing would outlive this one (and --mask must not leave
-    # unmasked pages behind): remove every ring page not written now.
-    written = set(pages.values())
-    for stale in (folder / "rings").glob("*.html"):
-        if stale not in written:
-            stale.unlink()
+    # unmasked pages behind): remove the ones syndicate wrote.
+    for name in stale:
+        (folder / name).unlink(missing_ok=True)
+        files.pop(name, None)
+    if with_data:
+        write_view_data(data, folder / "data")
     links = {ring_id: f"rings/{path.name}" for ring_id, path in pages.items()}
     index = write_text_atomic(render_index(rings, links), folder / "index.html")
-    return VizResult(index, pages)
+    files.update({name: _sha256(folder / name) for name in targets})
+    _write_listing(folder, files, [], masked=masked)
+    return VizResult(index, pages, kept, masked)

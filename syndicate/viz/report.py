@@ -17,6 +17,7 @@ import numpy as np
 
 from syndicate.evaluate import Evaluation
 from syndicate.io import write_json_atomic, write_parquet_atomic, write_text_atomic
+from syndicate.terminal import counted
 
 __all__ = ["render_report", "write_evaluation"]
 
@@ -35,6 +36,14 @@ _W, _H, _PAD = 360, 260, 36
 
 def _esc(value: object) -> str:
     return html.escape("–" if value is None else str(value), quote=True)
+
+
+def _left_out(n: object) -> str:
+    """The sentence saying how many sellers of the run the truth table lacks."""
+    if not isinstance(n, int):
+        return f"{_num(n)} sellers of the run are not in the truth table and are left out."
+    verb = "is" if n == 1 else "are"
+    return f"{counted(n, 'seller')} of the run {verb} not in the truth table and left out."
 
 
 def _num(value: object, digits: int = 3) -> str:
@@ -226,8 +235,7 @@ def render_report(evaluation: Evaluation) -> str:
 <meta http-equiv="Content-Security-Policy" content="{_CSP}">
 <title>Evaluation · syndicate</title><style>{_CSS}</style></head><body>
 <h1>Evaluation of {_esc(m["run"])}</h1>
-<p class="note">Truth: {_esc(m["truth"])}. {_num(seller["not_in_truth"])} sellers of the run
-are not in the truth table and are left out.</p>
+<p class="note">Truth: {_esc(m["truth"])}. {_left_out(seller["not_in_truth"])}</p>
 <div class="charts">{charts}</div>
 <h2>Sellers</h2>
 <table>{
