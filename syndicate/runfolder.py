@@ -69,6 +69,8 @@ _STAGING = ".staging-"
 _MARK = ".syndicate-staging"  # written first into every staging folder syndicate makes
 _MARKER = "COMMIT"
 _ASIDE = ".replaced"
+#: The list of files ``syndicate viz`` keeps in ``viz/`` (:data:`syndicate.viz.pages.LISTING`).
+PAGE_LISTING = "syndicate-pages.json"
 
 
 class CommitError(InputFileError):
@@ -213,12 +215,25 @@ class _Owned:
         listed = facts.get("paths")
         if isinstance(listed, list):
             extra = sorted(set(found) - {str(item) for item in listed})
+            if extra and name == "viz":  # pages drawn later by `syndicate viz`
+                extra = [item for item in extra if not _drawn_later(target, item, verify)]
             if extra:
                 more = f" (and {len(extra) - 1} more)" if len(extra) > 1 else ""
                 return f"it holds {extra[0]!r}{more}, which syndicate did not write"
         elif facts.get("files") != len(found):  # run.json of syndicate 0.x: a count only
             return "it holds files the earlier run did not write"
         return None
+
+
+def _drawn_later(viz: Path, name: str, verify: _Verified) -> bool:
+    """Whether ``viz/name`` is a file ``syndicate viz`` wrote there, unchanged since."""
+    try:
+        listing = json.loads((viz / PAGE_LISTING).read_text(encoding="utf-8"))
+        digest = listing["files"][name]
+    except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError):
+        return False
+    path = viz / name
+    return path.is_file() and not path.is_symlink() and verify.sha256(path) == digest
 
 
 @dataclass

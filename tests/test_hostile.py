@@ -162,7 +162,16 @@ CASES: dict[str, Case] = {
     ),
     # --- rows refused, run goes on -------------------------------------------------------
     "duplicate seller ids": Case(
-        standard(**{"sellers.parquet": pl.DataFrame({"seller_id": [*SELLERS, "a1"]})}),
+        standard(
+            **{
+                "sellers.parquet": pl.DataFrame(
+                    {
+                        "seller_id": [*SELLERS, "a1"],
+                        "created_at": ["2024-01-01"] * len(SELLERS) + ["2024-02-01"],
+                    }
+                )
+            }
+        ),
         run_args(),
         0,
         r"duplicate_seller_id",
@@ -334,7 +343,7 @@ def test_a_hostile_input_ends_in_its_exit_code_and_message(
     argv = [
         arg.replace("{in}", str(inputs)).replace("{out}", str(inputs / "out")) for arg in case.args
     ]
-    code = main([case.command, "--quiet", *argv])
+    code = main([case.command, *argv])
     out, err = capsys.readouterr()
     assert code == case.code, err
     shown = err if code else out + err

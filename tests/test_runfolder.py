@@ -281,3 +281,22 @@ def test_synth_replaces_its_own_files_and_never_the_users(
     assert main(argv) == EXIT_INPUT
     assert "truth.parquet' exists and syndicate did not write it" in capsys.readouterr().err
     assert digests(out) == before
+
+
+def test_pages_drawn_later_by_syndicate_viz_are_the_runs_to_replace(
+    tmp_path: Path, earlier: tuple[Path, dict[str, str]], capsys: pytest.CaptureFixture[str]
+) -> None:
+    out, _ = earlier
+    rings = pl.read_parquet(out / "rings.parquet").sort("ring_score")
+    assert main(["viz", "--run", str(out), "--ring", rings["ring_id"][0], "--quiet"]) == 0
+    assert second(tmp_path, out) == 0  # a page the run did not draw, but syndicate did
+    # A page of the user's beside them is not syndicate's, listed or not.
+    (out / "viz" / "rings" / "ring-000000000000.html").write_text("<p>my notes</p>")
+    assert second(tmp_path, out) == EXIT_INPUT
+    assert "ring-000000000000.html" in capsys.readouterr().err
+
+
+def test_the_page_listing_name_is_the_one_viz_writes() -> None:
+    from syndicate.viz.pages import LISTING
+
+    assert runfolder.PAGE_LISTING == LISTING

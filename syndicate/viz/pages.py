@@ -19,7 +19,6 @@ other file is left alone, and one standing where a page goes stops the drawing.
 from __future__ import annotations
 
 import functools
-import hashlib
 import html
 import json
 import math
@@ -38,7 +37,7 @@ from pyvis.edge import Edge
 from pyvis.network import Network
 
 from syndicate.errors import InputFileError, SchemaError
-from syndicate.io import ensure_output_dir, write_json_atomic, write_text_atomic
+from syndicate.io import ensure_output_dir, file_sha256, write_json_atomic, write_text_atomic
 from syndicate.scoring import mask_value
 from syndicate.terminal import counted
 from syndicate.viz.data import (
@@ -487,14 +486,6 @@ class VizResult:
     masked: bool = False
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def _carries_marker(path: Path) -> bool:
     """Whether ``path`` is a page syndicate wrote, by the marker in its head.
 
@@ -541,7 +532,7 @@ class _Listing:
         path = folder / name
         if path.is_symlink() or not path.is_file():
             return False
-        if name in self.files and _sha256(path) == self.files[name]:
+        if name in self.files and file_sha256(path) == self.files[name]:
             return True
         return name in self.pending and _carries_marker(path)
 
@@ -664,6 +655,6 @@ def write_viz(
         write_view_data(data, folder / "data")
     links = {ring_id: f"rings/{path.name}" for ring_id, path in pages.items()}
     index = write_text_atomic(render_index(rings, links), folder / "index.html")
-    files.update({name: _sha256(folder / name) for name in targets})
+    files.update({name: file_sha256(folder / name) for name in targets})
     _write_listing(folder, files, [], masked=masked)
     return VizResult(index, pages, kept, masked)
