@@ -615,10 +615,13 @@ def fit_seller_model(
     """
     base = estimator if estimator is not None else SellerClassifier(random_state=seed)
     names = [c for c in features.columns if c != "seller_id"]
+    # The group key gets a name no feature column can have (inputs may not use the
+    # prefix), so a sellers column called ``group`` cannot stand in for it.
+    group = "__syndicate_group__"
     train = (
         features.join(labels.select("seller_id", "label"), on="seller_id", how="inner")
-        .join(groups.select("seller_id", "group"), on="seller_id", how="left")
-        .with_columns(pl.col("group").fill_null(pl.col("seller_id")))
+        .join(groups.select("seller_id", pl.col("group").alias(group)), on="seller_id", how="left")
+        .with_columns(pl.col(group).fill_null(pl.col("seller_id")))
         .sort("seller_id")
     )
     y = train["label"].cast(pl.Int64).to_numpy()
@@ -635,7 +638,7 @@ def fit_seller_model(
     boosted = base.learner == "gradient_boosting"
     per_fold = base.boosting_rounds if boosted else max(1, math.ceil(base.n_estimators / n_folds))
     fold_models: list[SellerClassifier] = []
-    fold = component_folds(train["group"], n_folds).to_numpy()
+    fold = component_folds(train[group], n_folds).to_numpy()
     shifts = _fold_label_shifts(train, fold, n_folds, names, neighbours)
     oof = np.zeros(len(y))
     notes: list[str] = []

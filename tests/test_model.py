@@ -537,6 +537,17 @@ def test_each_component_lands_in_one_fold(seller_model: SellerModel) -> None:
     assert oof["fold"].n_unique() > 1  # more than one fold is really used
 
 
+def test_a_feature_column_named_group_is_not_the_cv_group() -> None:
+    # The grouping column of fit_seller_model once shared its name with a feature, so a
+    # sellers column called "group" replaced the rings as cross-validation groups.
+    features = FEATURES.with_columns(pl.col("noise").alias("group")).drop("noise")
+    model = fit_seller_model(features, LABELS, COMPONENT, estimator=_small("random_forest"))
+    groups = pl.col("seller_id").replace_strict(COMPONENT_OF)
+    expected = component_folds(model.oof.select(groups)["seller_id"], 5)
+    assert model.oof["fold"].to_list() == expected.to_list()
+    assert model.feature_names == ["shared_devices", "group"]
+
+
 def test_model_card(seller_model: SellerModel) -> None:
     card, oof = seller_model.card, seller_model.oof
     assert sorted(card) == [
