@@ -286,9 +286,7 @@ def test_changing_a_sellers_label_leaves_its_own_row_alone(
         (["x_nbr2_mean", "x"], r"column 'x' gets the aggregate 'x_nbr2_mean', already the "),
     ],
 )
-def test_a_numeric_column_named_like_a_feature_is_refused(
-    columns: list[str], message: str
-) -> None:
+def test_a_numeric_column_named_like_a_feature_is_refused(columns: list[str], message: str) -> None:
     sellers = pl.DataFrame({"seller_id": SELLERS, **{name: [1.0] * 7 for name in columns}})
     with pytest.raises(SchemaError, match=message):
         features(sellers=sellers)
