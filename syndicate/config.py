@@ -71,6 +71,7 @@ CONFIG_SECTIONS: Mapping[str, tuple[str, ...]] = MappingProxyType(
             "review_threshold",
             "cold_syndicate_threshold",
             "cold_review_threshold",
+            "min_known_bad_for_thresholds",
         ),
         "output": ("top_pages",),
     }
@@ -121,6 +122,7 @@ _KINDS: dict[str, str] = {
     "review_threshold": _OPTIONAL_FLOAT,
     "cold_syndicate_threshold": _FLOAT,
     "cold_review_threshold": _FLOAT,
+    "min_known_bad_for_thresholds": _INT,
     "top_pages": _INT,
     "seed": _INT,
 }
@@ -243,6 +245,9 @@ class Config:
         Fixed score thresholds that override the precision targets (``None``: use them).
     cold_syndicate_threshold, cold_review_threshold
         Thresholds on the structure-only score when there are no usable labels.
+    min_known_bad_for_thresholds
+        Thresholds drawn from fewer known-bad sellers than this come with a warning naming
+        the bad-rate estimate, the number of known-bad sellers and the fix (0: never).
     anomaly_trees
         Trees of the IsolationForest behind the ``anomaly_score`` feature (0: no anomaly
         score; every seller gets 0.5).
@@ -286,6 +291,7 @@ class Config:
     review_threshold: float | None = None
     cold_syndicate_threshold: float = 0.75
     cold_review_threshold: float = 0.7
+    min_known_bad_for_thresholds: int = 30
     n_jobs: int = -1
     anomaly_trees: int = 50
     top_pages: int = 50
@@ -403,6 +409,13 @@ class Config:
             value = getattr(self, name)
             if not 0 < value <= 1:
                 raise ConfigError(f"{name} must be in (0, 1]; got {value!r}")
+        if not (
+            _is_int(self.min_known_bad_for_thresholds) and self.min_known_bad_for_thresholds >= 0
+        ):
+            raise ConfigError(
+                "min_known_bad_for_thresholds must be an integer >= 0; "
+                f"got {self.min_known_bad_for_thresholds!r}"
+            )
         if self.bad_rate is not None and not 0 < self.bad_rate < 1:
             raise ConfigError(f"bad_rate must be in (0, 1); got {self.bad_rate!r}")
         for name in (

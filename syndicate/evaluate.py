@@ -398,17 +398,7 @@ def evaluate_run(
     labels_path = folder / "labels.parquet"
     if not labels_path.is_file():
         raise InputFileError(f"{labels_path}: not found (is {str(folder)!r} a run folder?)")
-    labels = read_table(labels_path, table="run labels")
-    missing = [
-        c for c in ("seller_id", "ring_id", "seller_score", "decision") if c not in labels.columns
-    ]
-    if missing:
-        raise InputFileError(f"{labels_path}: lacks columns {missing}")
-    unscored = labels.with_row_index("row").filter(pl.col("seller_score").is_null())["row"]
-    if unscored.len():
-        raise InputFileError(
-            f"{labels_path}: seller_score is null in rows {unscored.head(5).to_list()}"
-        )
+    labels = _run_labels(read_table(labels_path, table="run labels"), labels_path)
     rings = _read_checked(
         folder / "rings.parquet", "run rings", ("ring_id", "ring_score", "decision")
     )
@@ -583,6 +573,77 @@ def _by_detector(
         )
         note = missing if note is None else f"{note}; {missing}"
     return {**table, "only": only, "note": note}
+
+
+#: The run's decisions (``labels.parquet``'s ``decision``).
+DECISIONS = ("syndicate", "review", "clear")
+
+
+def _rows(frame: pl.DataFrame, mask: pl.Expr) -> list[int]:
+    return frame.with_row_index("row").filter(mask)["row"].head(5).to_list()
+
+
+def _run_labels(labels: pl.DataFrame, path: Path) -> pl.DataFrame:
+    """``labels.parquet`` checked and in the dtypes evaluation needs.
+
+    ``seller_id``, ``ring_id``, ``seller_score`` and ``decision`` are required (every
+    missing one is named); ids may be integers or strings; ``seller_score`` must be
+    numeric, never null or NaN; ``decision`` one of :data:`DECISIONS`. The optional
+    ``reasons`` (a list of strings, or one string) becomes an empty list when absent or
+    null, and ``score_source`` is used when present.
+    """
+    missing = [
+        c for c in ("seller_id", "ring_id", "seller_score", "decision") if c not in labels.columns
+    ]
+    if missing:
+        raise InputFileError(
+            f"{path}: lacks columns {missing} (is it a labels.parquet written by syndicate run?)"
+        )
+    for column in ("seller_id", "ring_id", "decision", "score_source"):
+        dtype = labels.schema.get(column)
+        if dtype is not None and not (
+            dtype in (pl.String, pl.Null, pl.Categorical) or dtype.is_integer()
+        ):
+            raise InputFileError(f"{path}: column {column!r} must be text; got {dtype}")
+    score_dtype = labels.schema["seller_score"]
+    if not (score_dtype.is_numeric() or score_dtype == pl.Null):
+        raise InputFileError(f"{path}: column 'seller_score' must be numeric; got {score_dtype}")
+    labels = labels.with_columns(
+        pl.col("seller_id").cast(pl.String).str.strip_chars(),
+        pl.col("ring_id").cast(pl.String),
+        pl.col("decision").cast(pl.String),
+        pl.col("seller_score").cast(pl.Float64).fill_nan(None),
+    )
+    unscored = _rows(labels, pl.col("seller_score").is_null())
+    if unscored:
+        raise InputFileError(f"{path}: seller_score is null or NaN in rows {unscored}")
+    outside = _rows(labels, ~pl.col("seller_score").is_between(0.0, 1.0))
+    if outside:
+        raise InputFileError(f"{path}: seller_score is outside [0, 1] in rows {outside}")
+    undecided = _rows(labels, pl.col("decision").is_null() | ~pl.col("decision").is_in(DECISIONS))
+    if undecided:
+        raise InputFileError(
+            f"{path}: decision must be one of {list(DECISIONS)}; not so in rows {undecided}"
+        )
+    duplicated = _rows(labels, pl.col("seller_id").is_duplicated())
+    if duplicated:
+        raise InputFileError(f"{path}: seller_id repeats in rows {duplicated}")
+    no_reasons = pl.lit([], dtype=pl.List(pl.String))
+    reasons_dtype = labels.schema.get("reasons")
+    if reasons_dtype is None or reasons_dtype == pl.Null:
+        reasons = no_reasons
+    elif reasons_dtype == pl.String:
+        reasons = pl.concat_list(pl.col("reasons")).list.drop_nulls()
+    elif isinstance(reasons_dtype, pl.List) and reasons_dtype.inner in (pl.String, pl.Null):
+        reasons = pl.col("reasons").cast(pl.List(pl.String))
+    else:
+        raise InputFileError(
+            f"{path}: column 'reasons' must be a list of strings; got {reasons_dtype}"
+        )
+    labels = labels.with_columns(reasons.fill_null(no_reasons).alias("reasons"))
+    if "score_source" in labels.columns:
+        labels = labels.with_columns(pl.col("score_source").cast(pl.String))
+    return labels
 
 
 def _read_checked(path: Path, table: str, columns: Sequence[str]) -> pl.DataFrame:

@@ -27,7 +27,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import Any
+from statistics import NormalDist
+from typing import Any, Literal
 
 import numpy as np
 import polars as pl
@@ -43,12 +44,17 @@ from syndicate.errors import InputFileError, SyndicateError
 from syndicate.io import atomic_path, write_json_atomic
 
 __all__ = [
+    "BAD_RATE_CONFIDENCE",
+    "BAD_RATE_FLOOR",
     "CARD_FILE",
     "LEARNERS",
     "MODEL_FILE",
+    "BadRate",
     "SellerClassifier",
     "SellerModel",
     "Thresholds",
+    "bad_rate_bound",
+    "choose_bad_rate",
     "component_folds",
     "estimate_bad_rate",
     "feature_matrix",
@@ -321,6 +327,55 @@ def _bootstrap_rows(max_samples: float | int | None, n_rows: int) -> float | int
     return max_samples
 
 
+#: The floor of an estimated bad rate (and the rate used when none can be estimated).
+BAD_RATE_FLOOR = 1e-6
+#: Confidence of :func:`bad_rate_bound` (simultaneous over its intervals).
+BAD_RATE_CONFIDENCE = 0.95
+
+#: Where the bad rate of the thresholds came from (:class:`BadRate`).
+BadRateSource = Literal["config", "estimated", "bound", "unidentified", "labelled_share"]
+
+
+@dataclass(frozen=True)
+class BadRate:
+    """The share of bad sellers among the unlabelled that the thresholds assumed.
+
+    Attributes
+    ----------
+    value
+        The rate used (:func:`thresholds_from_pr`'s ``bad_rate``).
+    source
+        ``config`` (``bad_rate`` was set), ``estimated`` (the classify-and-count
+        ``estimate``), ``bound`` (the estimate exceeded ``bound``, which is used instead),
+        ``unidentified`` (the out-of-fold scores do not separate the classes, so nothing
+        can be estimated: the floor :data:`BAD_RATE_FLOOR` is used, which puts the
+        thresholds above every known-good seller's out-of-fold score) or
+        ``labelled_share`` (no unlabelled seller to estimate it on).
+    estimate
+        The classify-and-count estimate before the bound (``None``: not made).
+    bound
+        :func:`bad_rate_bound` (``None`` with ``config``).
+    bound_from
+        Which term of the bound is the smaller: ``labels`` or ``scores``.
+    """
+
+    value: float
+    source: BadRateSource
+    estimate: float | None = None
+    bound: float | None = None
+    bound_from: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        """Plain data for the model card and the run manifest."""
+        return {
+            "value": self.value,
+            "source": self.source,
+            "estimate": self.estimate,
+            "bound": self.bound,
+            "bound_from": self.bound_from,
+        }
+
+
 @dataclass(frozen=True)
 class Thresholds:
     """Score thresholds of the decisions ``syndicate`` and ``review``.
@@ -328,11 +383,29 @@ class Thresholds:
     A seller (or ring) whose score is at least ``syndicate`` is a syndicate, else at least
     ``review`` is for review, else clear. ``None`` means no score reaches that decision.
     ``source`` says where they came from: ``oof_pr_curve``, ``config`` or ``cold_start``.
+    Thresholds drawn from labels also say what they rest on: ``bad_rate`` (the rate the
+    precision assumed, see :class:`BadRate`), ``n_known_bad`` (the known-bad sellers with
+    an out-of-fold score) and ``few_known_bad`` (fewer than the config's
+    ``min_known_bad_for_thresholds``: a warning said so).
     """
 
     syndicate: float | None
     review: float | None
     source: str
+    bad_rate: BadRate | None = None
+    n_known_bad: int | None = None
+    few_known_bad: bool = False
+
+    def as_dict(self) -> dict[str, Any]:
+        """Plain data for the run manifest (``run.json``'s ``thresholds``)."""
+        return {
+            "syndicate": self.syndicate,
+            "review": self.review,
+            "source": self.source,
+            "bad_rate": None if self.bad_rate is None else self.bad_rate.as_dict(),
+            "n_known_bad": self.n_known_bad,
+            "few_known_bad": self.few_known_bad,
+        }
 
     def decide(self, score: pl.Expr) -> pl.Expr:
         """The decision expression for a score column."""
@@ -477,14 +550,134 @@ def estimate_bad_rate(
     >>> estimate_bad_rate(labels, oof, np.array([0.1] * 7 + [0.95]))  # q = 1/8 at TPR 1/2
     0.25
     """
+    estimate = _classify_and_count(labels, oof_scores, unlabelled_scores)
+    if estimate is None:
+        return float(np.clip(labels.mean(), BAD_RATE_FLOOR, 1.0))
+    return estimate
+
+
+def _classify_and_count(
+    labels: np.ndarray, oof_scores: np.ndarray, unlabelled_scores: np.ndarray
+) -> float | None:
+    """:func:`estimate_bad_rate`, or ``None`` without a usable cut or unlabelled seller."""
     fpr, tpr, cuts = roc_curve(labels, oof_scores, drop_intermediate=False)
     usable = np.isfinite(cuts) & (tpr >= 0.5) & (tpr <= 0.9) & (tpr - fpr >= 0.25)
     if not usable.any() or len(unlabelled_scores) == 0:
-        return float(np.clip(labels.mean(), 1e-6, 1.0))
+        return None
     ordered = np.sort(unlabelled_scores)
     share = 1.0 - np.searchsorted(ordered, cuts[usable], side="left") / len(ordered)
     estimates = (share - fpr[usable]) / (tpr[usable] - fpr[usable])
-    return float(np.clip(np.median(estimates), 1e-6, 1.0))
+    return float(np.clip(np.median(estimates), BAD_RATE_FLOOR, 1.0))
+
+
+def _wilson(successes: np.ndarray | int, trials: int, z: float) -> tuple[np.ndarray, np.ndarray]:
+    """Wilson score interval ``(low, high)`` of ``successes / trials`` at ``z``."""
+    p = np.asarray(successes, dtype=np.float64) / trials
+    z2 = z * z
+    centre = p + z2 / (2 * trials)
+    half = z * np.sqrt(p * (1 - p) / trials + z2 / (4 * trials * trials))
+    return (centre - half) / (1 + z2 / trials), (centre + half) / (1 + z2 / trials)
+
+
+def bad_rate_bound(
+    labels: np.ndarray,
+    oof_scores: np.ndarray,
+    unlabelled_scores: np.ndarray,
+    *,
+    confidence: float = BAD_RATE_CONFIDENCE,
+) -> tuple[float, str]:
+    """An upper confidence bound on the share of bad sellers among the unlabelled.
+
+    The smaller of two bounds, each resting on one assumption and not on the known-good
+    sellers' scores (the sparsest, noisiest part of the labels):
+
+    * ``labels``: known-bad sellers are labelled at least as densely as known-good ones
+      (the usual case: investigators label what they catch), so the labelled share of bad
+      sellers ``n_bad / n_labelled`` can only overstate the population's; the bound is
+      its Wilson upper limit.
+    * ``scores``: unlabelled bad sellers score like the known-bad ones out of fold (what
+      classify-and-count assumes too). At any cut ``t``, a share ``π·TPR(t)`` of the
+      unlabelled are bad and score at least ``t``, which cannot exceed the share ``q(t)``
+      that does, so ``π <= q(t) / TPR(t)``. The bound is the least, over the known-bad
+      scores ``t`` with ``TPR(t) >= 1/2`` (their typical scores: at the very top,
+      out-of-fold scores of small fold models run more extreme than the pooled model's),
+      of the Wilson upper limit of ``q(t)`` over the Wilson lower limit of ``TPR(t)``.
+
+    The ``2m + 1`` one-sided limits (``m`` cuts) hold together with probability
+    ``confidence`` (Bonferroni), so few labels give wide limits and a loose bound. Returns
+    the bound in ``(0, 1]`` and which term it came from.
+
+    Examples
+    --------
+    Ten known-bad sellers of twelve labelled, all scoring 0.9; of 1,000 unlabelled sellers
+    10 score that high. One cut, so ``z`` is the normal quantile of ``1 - 0.05 / 3``
+    (2.13): the Wilson limits are 0.688 for ``TPR = 10/10`` and 0.0193 for
+    ``q = 10/1000``, so at most 0.0193 / 0.688 = 2.8% can be bad (the labelled share's
+    limit, 0.96, is looser):
+
+    >>> labels = np.array([1] * 10 + [0] * 2)
+    >>> oof = np.array([0.9] * 10 + [0.1] * 2)
+    >>> bound, source = bad_rate_bound(labels, oof, np.array([0.9] * 10 + [0.1] * 990))
+    >>> round(bound, 3), source
+    (0.028, 'scores')
+    """
+    n_bad, n_labelled = int(labels.sum()), len(labels)
+    bad = np.sort(oof_scores[(labels == 1) & np.isfinite(oof_scores)])[::-1]
+    cuts = np.unique(bad)[::-1]  # descending
+    reached = np.searchsorted(-bad, -cuts, side="right")  # known-bad scoring >= each cut
+    cuts, reached = cuts[2 * reached >= len(bad)], reached[2 * reached >= len(bad)]
+    alpha = 1.0 - confidence
+    z = NormalDist().inv_cdf(1.0 - alpha / (2 * len(cuts) + 1))
+    label_bound = float(_wilson(n_bad, n_labelled, z)[1]) if n_labelled else 1.0
+    score_bound = 1.0
+    if len(cuts) and len(unlabelled_scores):
+        ordered = np.sort(unlabelled_scores)
+        above = len(ordered) - np.searchsorted(ordered, cuts, side="left")
+        tpr_low = _wilson(reached, len(bad), z)[0]
+        q_high = _wilson(above, len(ordered), z)[1]
+        score_bound = float(np.min(q_high / tpr_low))
+    if score_bound < label_bound:
+        return min(score_bound, 1.0), "scores"
+    return min(label_bound, 1.0), "labels"
+
+
+def choose_bad_rate(
+    labels: np.ndarray,
+    oof_scores: np.ndarray,
+    unlabelled_scores: np.ndarray,
+    configured: float | None = None,
+) -> BadRate:
+    """The bad rate the thresholds assume: configured, else estimated and bounded.
+
+    The classify-and-count estimate (:func:`estimate_bad_rate`) is capped at
+    :func:`bad_rate_bound`: with few labels the estimate can land anywhere, and a rate
+    above what the labels support makes every threshold look precise (at a bad rate of
+    0.79 flagging everyone has a precision of 0.79). When the out-of-fold scores do not
+    separate the classes (no cut where the estimate is made), nothing can be estimated:
+    the floor is used, so a decision needs a score above every known-good seller's.
+
+    Examples
+    --------
+    >>> labels = np.array([1, 1, 1, 1, 0, 0, 0, 0])
+    >>> oof = np.array([0.9, 0.8, 0.6, 0.4, 0.7, 0.3, 0.2, 0.1])
+    >>> choose_bad_rate(labels, oof, np.array([0.1] * 99), configured=0.02).source
+    'config'
+    >>> choose_bad_rate(labels, oof, np.array([0.1] * 99)).value  # q = 0 at every cut
+    1e-06
+    """
+    if configured is not None:
+        return BadRate(value=configured, source="config")
+    bound, bound_from = bad_rate_bound(labels, oof_scores, unlabelled_scores)
+    bound = max(bound, BAD_RATE_FLOOR)
+    if len(unlabelled_scores) == 0:
+        share = float(np.clip(labels.mean(), BAD_RATE_FLOOR, 1.0))
+        return BadRate(share, "labelled_share", share, bound, bound_from)
+    estimate = _classify_and_count(labels, oof_scores, unlabelled_scores)
+    if estimate is None:
+        return BadRate(BAD_RATE_FLOOR, "unidentified", None, bound, bound_from)
+    if estimate > bound:
+        return BadRate(bound, "bound", estimate, bound, bound_from)
+    return BadRate(estimate, "estimated", estimate, bound, bound_from)
 
 
 def thresholds_from_pr(
@@ -512,8 +705,9 @@ def thresholds_from_pr(
     --------
     >>> labels = np.array([0, 0, 0, 0, 1, 1])
     >>> scores = np.array([0.1, 0.2, 0.3, 0.6, 0.7, 0.9])
-    >>> thresholds_from_pr(labels, scores, 0.9, 0.5)
-    Thresholds(syndicate=0.7, review=0.3, source='oof_pr_curve')
+    >>> found = thresholds_from_pr(labels, scores, 0.9, 0.5)
+    >>> found.syndicate, found.review, found.source
+    (0.7, 0.3, 'oof_pr_curve')
     """
     fpr, tpr, cuts = roc_curve(labels, scores, drop_intermediate=False)
     prior = float(labels.mean()) if bad_rate is None else bad_rate
@@ -615,10 +809,13 @@ def fit_seller_model(
     """
     base = estimator if estimator is not None else SellerClassifier(random_state=seed)
     names = [c for c in features.columns if c != "seller_id"]
+    # The group key gets a name no feature column can have (inputs may not use the
+    # prefix), so a sellers column called ``group`` cannot stand in for it.
+    group = "__syndicate_group__"
     train = (
         features.join(labels.select("seller_id", "label"), on="seller_id", how="inner")
-        .join(groups.select("seller_id", "group"), on="seller_id", how="left")
-        .with_columns(pl.col("group").fill_null(pl.col("seller_id")))
+        .join(groups.select("seller_id", pl.col("group").alias(group)), on="seller_id", how="left")
+        .with_columns(pl.col(group).fill_null(pl.col("seller_id")))
         .sort("seller_id")
     )
     y = train["label"].cast(pl.Int64).to_numpy()
@@ -635,7 +832,7 @@ def fit_seller_model(
     boosted = base.learner == "gradient_boosting"
     per_fold = base.boosting_rounds if boosted else max(1, math.ceil(base.n_estimators / n_folds))
     fold_models: list[SellerClassifier] = []
-    fold = component_folds(train["group"], n_folds).to_numpy()
+    fold = component_folds(train[group], n_folds).to_numpy()
     shifts = _fold_label_shifts(train, fold, n_folds, names, neighbours)
     oof = np.zeros(len(y))
     notes: list[str] = []

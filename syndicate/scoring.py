@@ -32,10 +32,12 @@ from syndicate.features.seller import neighbour_pairs
 from syndicate.graphs.communities import Rings
 from syndicate.graphs.linkage import LinkageGraph
 from syndicate.model import (
+    BAD_RATE_FLOOR,
+    BadRate,
     SellerClassifier,
     SellerModel,
     Thresholds,
-    estimate_bad_rate,
+    choose_bad_rate,
     feature_matrix,
     fit_seller_model,
     thresholds_from_pr,
@@ -56,13 +58,8 @@ __all__ = [
 
 logger = logging.getLogger("syndicate.scoring")
 
-#: Fewer known-bad sellers than this make the thresholds unreliable (a warning says so).
-FEW_LABELS = 30
-
 #: Below this out-of-fold AUROC a warning says the model barely beats chance.
 WEAK_AUROC = 0.6
-#: The floor :func:`syndicate.model.estimate_bad_rate` clips to.
-BAD_RATE_FLOOR = 1e-6
 
 #: Reasons per seller, and evidence strings per ring, at most.
 MAX_REASONS = 3
@@ -556,34 +553,91 @@ def _from_trained_model(
         )
     rings_table = table.join(ring_scores(seller_table), on="ring_id", how="left")
     unlabelled = seller_table.filter(pl.col("score_source") == "model")["seller_score"]
-    thresholds, bad_rate = _model_thresholds(model, unlabelled.to_numpy(), config, warnings)
+    thresholds = _model_thresholds(model, unlabelled.to_numpy(), config, warnings)
     auroc = model.card["cv"]["auroc"]
     if auroc is not None and auroc < WEAK_AUROC:
         warnings.append(
             f"the model barely beats chance (out-of-fold AUROC {auroc:.2f}); its scores and "
             "thresholds carry little information"
         )
-    if n_bad < FEW_LABELS:
-        warnings.append(
-            f"only {n_bad} known-bad sellers: the decision thresholds and the bad-rate "
-            "estimate are unreliable; consider setting bad_rate or the thresholds in config"
-        )
+    if thresholds.few_known_bad:
+        warnings.append(_few_known_bad_warning(thresholds, seller_table, labels, n_bad, config))
     if thresholds.syndicate is None or thresholds.review is None:
         missing = " nor review" if thresholds.review is None else ""
         warnings.append(
             f"no threshold reaches the target out-of-fold precision: no seller is decided "
             f"syndicate{missing} (set syndicate_threshold / review_threshold to choose)"
         )
+    rate = thresholds.bad_rate
     model.card["thresholds"] = {
         "syndicate": thresholds.syndicate,
         "review": thresholds.review,
         "source": thresholds.source,
         "syndicate_precision": config.syndicate_precision,
         "review_precision": config.review_precision,
-        "bad_rate": bad_rate,
-        "bad_rate_source": "config" if config.bad_rate is not None else "estimated",
+        "bad_rate": None if rate is None else rate.value,
+        "bad_rate_source": None if rate is None else rate.source,
+        "bad_rate_estimate": None if rate is None else rate.estimate,
+        "bad_rate_bound": None if rate is None else rate.bound,
+        "bad_rate_bound_from": None if rate is None else rate.bound_from,
+        "n_known_bad": thresholds.n_known_bad,
+        "few_known_bad": thresholds.few_known_bad,
     }
     return _Scored(seller_table, rings_table, thresholds, model)
+
+
+def _describe_bad_rate(rate: BadRate | None) -> str:
+    """The bad rate the thresholds assumed, in words, for warnings."""
+    if rate is None:
+        return "no bad rate (one class only)"
+    if rate.source == "config":
+        return f"bad rate {rate.value:.3g} (set in config)"
+    if rate.source == "bound":
+        return (
+            f"bad rate {rate.value:.3g} (the estimate {rate.estimate:.3g} capped at the "
+            f"upper bound from the {rate.bound_from})"
+        )
+    if rate.source == "unidentified":
+        return "no bad-rate estimate (the out-of-fold scores do not separate the classes)"
+    if rate.source == "labelled_share":
+        return f"bad rate {rate.value:.3g} (the labelled share: no unlabelled seller)"
+    return f"estimated bad rate {rate.value:.3g} (upper bound {rate.bound:.3g})"
+
+
+def _few_known_bad_warning(
+    thresholds: Thresholds,
+    seller_table: pl.DataFrame,
+    labels: pl.DataFrame,
+    n_bad: int,
+    config: Config,
+) -> str:
+    """What thresholds drawn from few known-bad sellers rest on, whom they flag, the fix."""
+    decided = (
+        seller_table.join(labels.filter(pl.col("label") == 0), on="seller_id", how="semi")
+        .select(thresholds.decide(pl.col("seller_score")).alias("decision"))["decision"]
+        .value_counts()
+    )
+    counts = dict(decided.iter_rows())
+    flagged = [
+        f"{counts[decision]} {decision}"
+        for decision in ("syndicate", "review")
+        if counts.get(decision, 0)
+    ]
+    good = f"; they decide known-good sellers {' and '.join(flagged)}" if flagged else ""
+    scored = thresholds.n_known_bad if thresholds.n_known_bad is not None else n_bad
+    of = "" if scored == n_bad else f" with an out-of-fold score (of {n_bad} labelled)"
+    return (
+        f"the decision thresholds (syndicate {_shown(thresholds.syndicate)}, review "
+        f"{_shown(thresholds.review)}) are drawn from only {scored} known-bad sellers{of} (fewer "
+        f"than decisions.min_known_bad_for_thresholds = {config.min_known_bad_for_thresholds}) "
+        f"and {_describe_bad_rate(thresholds.bad_rate)}, so they are unreliable{good}; add "
+        "known-bad labels, or set decisions.bad_rate, or decisions.syndicate_threshold and "
+        "review_threshold, in config"
+    )
+
+
+def _shown(threshold: float | None) -> str:
+    return "none" if threshold is None else f"{threshold:.3f}"
 
 
 def _from_structure(
@@ -722,28 +776,37 @@ def _score_saved(
 
 def _model_thresholds(
     model: SellerModel, unlabelled: np.ndarray, config: Config, warnings: list[str]
-) -> tuple[Thresholds, float | None]:
-    """Thresholds from config where set, else from the prior-adjusted out-of-fold curve."""
+) -> Thresholds:
+    """Thresholds from config where set, else from the prior-adjusted out-of-fold curve.
+
+    The bad rate is the configured one, else the classify-and-count estimate capped at
+    what the labels support (:func:`syndicate.model.choose_bad_rate`). Thresholds drawn
+    from fewer known-bad sellers than ``min_known_bad_for_thresholds`` are marked
+    ``few_known_bad`` (the caller warns).
+    """
     oof = model.oof.filter(pl.col("score").is_not_nan())
     labels = oof["label"].to_numpy().astype(np.int64)
     scores = oof["score"].to_numpy()
+    n_bad = int(labels.sum())
+    rate: BadRate | None = None
     if len(np.unique(labels)) < 2:
-        from_pr, bad_rate = Thresholds(None, None, "oof_pr_curve"), config.bad_rate
+        from_pr = Thresholds(None, None, "oof_pr_curve")
+        if config.bad_rate is not None:
+            rate = BadRate(config.bad_rate, "config")
     else:
-        bad_rate = config.bad_rate
-        if bad_rate is None:
-            bad_rate = estimate_bad_rate(labels, scores, unlabelled)
-            if bad_rate <= BAD_RATE_FLOOR:
-                warnings.append(
-                    "the estimated bad rate among unlabelled sellers is about 0 (out-of-fold "
-                    "scores run above the full model's), so thresholds come out high; set "
-                    "bad_rate in config if you know it"
-                )
+        rate = choose_bad_rate(labels, scores, unlabelled, config.bad_rate)
+        _warn_bad_rate(rate, labels, warnings)
         from_pr = thresholds_from_pr(
-            labels, scores, config.syndicate_precision, config.review_precision, bad_rate=bad_rate
+            labels,
+            scores,
+            config.syndicate_precision,
+            config.review_precision,
+            bad_rate=rate.value,
         )
+    drawn_from_labels = config.syndicate_threshold is None or config.review_threshold is None
+    few = drawn_from_labels and n_bad < config.min_known_bad_for_thresholds
     if config.syndicate_threshold is None and config.review_threshold is None:
-        return from_pr, bad_rate
+        return Thresholds(from_pr.syndicate, from_pr.review, from_pr.source, rate, n_bad, few)
     syndicate = (
         config.syndicate_threshold if config.syndicate_threshold is not None else from_pr.syndicate
     )
@@ -756,4 +819,31 @@ def _model_thresholds(
             f"{syndicate:.3f}; review is lowered to it"
         )
         review = syndicate
-    return Thresholds(syndicate=syndicate, review=review, source="config"), bad_rate
+    return Thresholds(syndicate, review, "config", rate, n_bad, few)
+
+
+def _warn_bad_rate(rate: BadRate, labels: np.ndarray, warnings: list[str]) -> None:
+    """Say when the bad rate of the thresholds is not a plain estimate."""
+    if rate.source == "estimated" and rate.value <= BAD_RATE_FLOOR:
+        warnings.append(
+            "the estimated bad rate among unlabelled sellers is about 0 (out-of-fold "
+            "scores run above the full model's), so thresholds come out high; set "
+            "bad_rate in config if you know it"
+        )
+    elif rate.source == "bound":
+        assert rate.estimate is not None and rate.bound is not None
+        warnings.append(
+            f"the estimated bad rate among unlabelled sellers, {rate.estimate:.3g}, is above "
+            f"what the labels support: the thresholds use the upper bound {rate.bound:.3g} "
+            f"(from the {rate.bound_from}; see syndicate.model.bad_rate_bound); set bad_rate "
+            "in config if you know it"
+        )
+    elif rate.source == "unidentified":
+        n_bad = int(labels.sum())
+        warnings.append(
+            "the out-of-fold scores do not separate known-bad from known-good sellers, so "
+            "the bad rate among unlabelled sellers cannot be estimated (the labelled share, "
+            f"{n_bad} of {len(labels)}, only bounds it from above): the thresholds assume "
+            "it is about 0, so a decision needs a score above every known-good seller's; "
+            "set bad_rate or the thresholds in config"
+        )

@@ -51,6 +51,7 @@ CUSTOM = Config(
     review_threshold=0.6,
     cold_syndicate_threshold=0.9,
     cold_review_threshold=0.1,
+    min_known_bad_for_thresholds=5,
     top_pages=0,
     seed=2**31 - 1,
 )

@@ -19,6 +19,7 @@ import polars as pl
 import pytest
 
 from syndicate.cli import main
+from syndicate.errors import InputFileError
 from syndicate.evaluate import evaluate_run, threshold_table
 from syndicate.viz.report import render_report, write_evaluation
 
@@ -841,3 +842,108 @@ def test_a_run_json_without_thresholds_is_fine(tiny: tuple[Path, Path], tmp_path
     )
     assert json.loads((out / "metrics.json").read_text())["run_thresholds"] == []
     assert 'style="font-weight:bold"' not in (out / "report.html").read_text()
+
+
+# --- labels.parquet with optional columns missing or odd ---------------------------------
+
+
+def _rewrite_labels(run: Path, change) -> None:
+    path = run / "labels.parquet"
+    change(pl.read_parquet(path)).write_parquet(path)
+
+
+def test_labels_without_reasons_evaluate_with_no_reasons(tiny: tuple[Path, Path]) -> None:
+    # reasons (and score_source) are optional: the same metrics, false positives without
+    # reasons; every seller counts as unlabelled without score_source.
+    run, truth = tiny
+    before = evaluate_run(run, truth)
+    _rewrite_labels(run, lambda frame: frame.drop("reasons", "score_source"))
+    after = evaluate_run(run, truth)
+    assert after.metrics["seller"]["auroc"] == before.metrics["seller"]["auroc"]
+    assert after.metrics["false_positives"]["n"] == before.metrics["false_positives"]["n"]
+    assert after.false_positives["reasons"].to_list() == [[]] * after.false_positives.height
+    assert after.metrics["seller"]["unlabelled"]["n"] == after.metrics["seller"]["n"]
+
+
+def test_a_reasons_column_of_text_becomes_one_reason(tiny: tuple[Path, Path]) -> None:
+    run, truth = tiny
+    _rewrite_labels(
+        run, lambda frame: frame.with_columns(pl.col("reasons").list.first().alias("reasons"))
+    )
+    fp = evaluate_run(run, truth).metrics["false_positives"]["examples"]
+    assert fp[1]["reasons"] == [f"<b>reason of {HOSTILE}</b>"]
+    assert all(isinstance(row["reasons"], list) for row in fp)
+
+
+def test_integer_seller_ids_in_labels_are_matched_as_text(tiny: tuple[Path, Path]) -> None:
+    run, truth = tiny
+    ids = {s: i for i, s in enumerate(pl.read_parquet(run / "labels.parquet")["seller_id"])}
+    _rewrite_labels(run, lambda frame: frame.with_columns(pl.col("seller_id").replace_strict(ids)))
+    numbered = pl.read_parquet(truth).with_columns(
+        pl.col("seller_id").replace_strict(ids, default=None)
+    )
+    evaluation = evaluate_run(run, numbered.drop_nulls("seller_id"))
+    assert evaluation.metrics["seller"]["n"] == 10
+    assert evaluation.metrics["seller"]["auroc"] == 0.66  # as with text ids (see above)
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (
+            lambda f: f.drop("ring_id", "decision"),
+            r"lacks columns \['ring_id', 'decision'\]",
+        ),
+        (
+            lambda f: f.with_columns(pl.col("seller_score").cast(pl.String)),
+            r"column 'seller_score' must be numeric; got String",
+        ),
+        (
+            lambda f: f.with_columns(pl.col("seller_score").fill_null(0) * float("nan")),
+            r"seller_score is null or NaN in rows \[0, 1, 2",
+        ),
+        (
+            lambda f: f.with_columns(pl.col("seller_score") + 1.5),
+            r"seller_score is outside \[0, 1\] in rows \[0, 1",
+        ),
+        (
+            lambda f: f.with_columns(pl.lit("flag").alias("decision")),
+            r"decision must be one of \['syndicate', 'review', 'clear'\]; not so in rows \[0",
+        ),
+        (
+            lambda f: f.with_columns(pl.lit(3).alias("reasons")),
+            r"column 'reasons' must be a list of strings; got Int32",
+        ),
+        (
+            lambda f: f.with_columns(pl.lit(1.5).alias("decision")),
+            r"column 'decision' must be text; got Float64",
+        ),
+        (
+            lambda f: pl.concat([f, f.head(1)]),
+            r"seller_id repeats in rows \[0, ",
+        ),
+    ],
+    ids=[
+        "missing",
+        "text-score",
+        "nan-score",
+        "score-above-1",
+        "decision",
+        "reasons",
+        "numeric-decision",
+        "duplicate",
+    ],
+)
+def test_malformed_labels_are_named_and_exit_2(
+    tiny: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str], change, message
+) -> None:
+    run, truth = tiny
+    _rewrite_labels(run, change)
+    with pytest.raises(InputFileError, match=message):
+        evaluate_run(run, truth)
+    code = main(
+        ["evaluate", "--run", str(run), "--truth", str(truth), "--out", str(tmp_path / "e"), "-q"]
+    )
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "labels.parquet" in err and "Traceback" not in err

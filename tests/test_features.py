@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import polars as pl
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from syndicate import Config, build_linkage, find_rings, load_inputs
-from syndicate.features import SELLER_FEATURES, feature_schema, seller_features
+from syndicate.cli import main
+from syndicate.errors import SchemaError
+from syndicate.features import (
+    SELLER_FEATURES,
+    check_feature_names,
+    feature_schema,
+    seller_features,
+)
 
 # a, b, c share payout P (3 sellers: weight 3.0 / (3 - 1) each pair) -> triangle a-b-c
 # c, d share ip I (2 sellers: weight 1.0 / (2 - 1) = 1.0)            -> c-d
@@ -259,3 +268,65 @@ def test_changing_a_sellers_label_leaves_its_own_row_alone(
         assert not before.filter(pl.col("seller_id") == "d").equals(
             after.filter(pl.col("seller_id") == "d")
         )
+
+
+# --- feature names are reserved ----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("columns", "message"),
+    [
+        # a numeric column named like a computed feature
+        (["degree"], r"column 'degree' is named like the computed feature 'degree'"),
+        (["pagerank"], r"column 'pagerank' is named like the computed feature 'pagerank'"),
+        (["n_device"], r"column 'n_device' is named like the computed feature 'n_device'"),
+        (["anomaly_score"], r"'anomaly_score' is named like the computed feature"),
+        # a column named like another column's aggregate, in either column order
+        (["x", "x_nbr1_mean"], r"column 'x_nbr1_mean' is named like the aggregate nbr1_mean "),
+        (["x_nbr2_mean", "x"], r"column 'x' gets the aggregate 'x_nbr2_mean', already the "),
+    ],
+)
+def test_a_numeric_column_named_like_a_feature_is_refused(columns: list[str], message: str) -> None:
+    sellers = pl.DataFrame({"seller_id": SELLERS, **{name: [1.0] * 7 for name in columns}})
+    with pytest.raises(SchemaError, match=message):
+        features(sellers=sellers)
+
+
+def test_every_collision_is_named_in_one_message() -> None:
+    sellers = pl.DataFrame(
+        {"seller_id": ["a"], "degree": [1], "gmv": [2.0], "gmv_nbr1_max": [3.0], "ring_size": [4]}
+    )
+    with pytest.raises(SchemaError) as caught:
+        check_feature_names(sellers)
+    text = str(caught.value)
+    assert "3 numeric column name(s) collide" in text
+    for name in ("'degree'", "'gmv_nbr1_max'", "'ring_size'"):
+        assert name in text
+    assert "'degree' to 'sellers_degree'" in text  # the fix, for the first one
+
+
+def test_text_columns_named_like_features_are_not_features_and_pass() -> None:
+    # Only numeric columns become features; a text column called degree is ignored.
+    check_feature_names(pl.DataFrame({"seller_id": ["a"], "degree": ["high"]}))
+    assert features(sellers=pl.DataFrame({"seller_id": SELLERS, "degree": ["x"] * 7}))[
+        "degree"
+    ].to_list() == [2, 2, 3, 1, 1, 1, 0]
+
+
+def test_a_refused_name_exits_2(tmp_path: Path) -> None:
+    sellers = tmp_path / "sellers.parquet"
+    links = tmp_path / "links.parquet"
+    pl.DataFrame({"seller_id": SELLERS, "pagerank": [0.5] * 7}).write_parquet(sellers)
+    pl.DataFrame(LINKS, schema=["seller_id", "kind", "value"], orient="row").write_parquet(links)
+    code = main(
+        ["run", "--sellers", str(sellers), "--links", str(links), "--out", str(tmp_path / "o")]
+    )
+    assert code == 2
+
+
+@pytest.mark.parametrize("name", ["code", "node", "group", "weight_inside"])
+def test_internal_column_names_are_free_for_tabular_columns(name: str) -> None:
+    # Names the feature code uses for its own joins must not capture a sellers column.
+    gmv = TABULAR["gmv"]
+    renamed = features(sellers=TABULAR.with_columns(gmv.alias(name)).drop("gmv"))
+    assert renamed.rename(lambda c: c.replace(name, "gmv", 1)).equals(features(sellers=TABULAR))

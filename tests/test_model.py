@@ -10,6 +10,7 @@ import json
 import math
 import re
 from pathlib import Path
+from statistics import NormalDist
 from typing import Any
 
 import numpy as np
@@ -27,12 +28,16 @@ from threadpoolctl import threadpool_info, threadpool_limits
 import syndicate.model as model_module
 from syndicate.errors import InputFileError, SyndicateError
 from syndicate.model import (
+    BAD_RATE_FLOOR,
     CARD_FILE,
     LEARNERS,
     MODEL_FILE,
+    BadRate,
     SellerClassifier,
     SellerModel,
     Thresholds,
+    bad_rate_bound,
+    choose_bad_rate,
     component_folds,
     estimate_bad_rate,
     feature_matrix,
@@ -465,6 +470,110 @@ def test_estimate_bad_rate_without_a_usable_cut_is_the_base_rate(
 
 
 # --------------------------------------------------------------------------------------
+# bad_rate_bound and choose_bad_rate
+
+
+def wilson(k: int, n: int, z: float) -> tuple[float, float]:
+    p, z2 = k / n, z * z
+    half = z * math.sqrt(p * (1 - p) / n + z2 / (4 * n * n))
+    return (p + z2 / (2 * n) - half) / (1 + z2 / n), (p + z2 / (2 * n) + half) / (1 + z2 / n)
+
+
+def test_the_bound_from_the_scores_by_hand() -> None:
+    # Ten known-bad of twelve labelled all score .9 (one cut, TPR 10/10); 10 of 1,000
+    # unlabelled score that high. 2·1 + 1 = 3 one-sided limits share the 5%.
+    z = NormalDist().inv_cdf(1 - 0.05 / 3)
+    labels = np.array([1] * 10 + [0] * 2)
+    oof = np.array([0.9] * 10 + [0.1] * 2)
+    bound, source = bad_rate_bound(labels, oof, np.array([0.9] * 10 + [0.1] * 990))
+    assert source == "scores"
+    assert bound == pytest.approx(wilson(10, 1000, z)[1] / wilson(10, 10, z)[0])
+    assert bound == pytest.approx(0.028, abs=5e-4)
+
+
+def test_the_bound_from_the_labels_when_every_unlabelled_seller_scores_high() -> None:
+    # q = 1 at the one cut: the scores bound nothing, the labelled share 2/10 does.
+    z = NormalDist().inv_cdf(1 - 0.05 / 3)
+    labels = np.array([1] * 2 + [0] * 8)
+    oof = np.array([0.9] * 2 + [0.1] * 8)
+    bound, source = bad_rate_bound(labels, oof, np.array([0.95] * 50))
+    assert (bound, source) == (pytest.approx(wilson(2, 10, z)[1]), "labels")
+
+
+def test_the_bound_only_uses_cuts_the_typical_known_bad_seller_reaches() -> None:
+    # Known-bad score .9 .8 .6 .4: the cut .9 (TPR 1/4) is left out, so m = 3 cuts
+    # (.8, .6, .4) and z is the quantile of 1 - .05 / 7. Nobody unlabelled scores .9, which
+    # would bound the rate near 0 if the top cut counted.
+    z = NormalDist().inv_cdf(1 - 0.05 / 7)
+    unlabelled = np.array([0.85] * 5 + [0.1] * 5)  # q = 1/2 at .8, .6 and .4
+    bound, source = bad_rate_bound(BAD_RATE_LABELS, BAD_RATE_OOF, unlabelled)
+    expected = min(wilson(5, 10, z)[1] / wilson(k, 4, z)[0] for k in (2, 3, 4))
+    assert expected > wilson(4, 8, z)[1]  # so the labels' term is the bound
+    assert (bound, source) == (pytest.approx(wilson(4, 8, z)[1]), "labels")
+
+
+@pytest.mark.parametrize(
+    ("unlabelled", "source", "value", "estimate"),
+    [
+        # classify-and-count gives .5 (see above), below the bound .827 (4 of 8, z(1 - .05/7))
+        ([0.95, 0.85, 0.75, 0.65, 0.3, 0.2, 0.1, 0.0], "estimated", 0.5, 0.5),
+        # classify-and-count gives 1 (q = 1): capped at the labels' bound
+        ([1.0, 0.99], "bound", 0.827366, 1.0),
+        # no unlabelled seller: the labelled share
+        ([], "labelled_share", 0.5, 0.5),
+    ],
+)
+def test_choose_bad_rate(
+    unlabelled: list[float], source: str, value: float, estimate: float
+) -> None:
+    rate = choose_bad_rate(BAD_RATE_LABELS, BAD_RATE_OOF, np.array(unlabelled))
+    assert (rate.source, rate.bound_from) == (source, "labels")
+    assert (rate.value, rate.estimate) == (pytest.approx(value, abs=1e-6), estimate)
+    assert rate.bound == pytest.approx(0.827366, abs=1e-6)
+
+
+def test_a_configured_bad_rate_is_used_as_is() -> None:
+    rate = choose_bad_rate(BAD_RATE_LABELS, BAD_RATE_OOF, np.array([1.0, 0.99]), 0.02)
+    assert rate == BadRate(value=0.02, source="config")
+
+
+def test_scores_that_do_not_separate_the_classes_leave_the_rate_unidentified() -> None:
+    # Bad sellers score below every good one: no cut for classify-and-count (the old
+    # fallback, the labelled share 2/5, would claim 40% of the unlabelled are bad).
+    labels, oof = np.array([1, 1, 0, 0, 0]), np.array([0.1, 0.2, 0.8, 0.9, 0.7])
+    rate = choose_bad_rate(labels, oof, np.array([0.9, 0.9, 0.1]))
+    assert (rate.source, rate.value, rate.estimate) == ("unidentified", BAD_RATE_FLOOR, None)
+
+
+def test_at_the_floor_rate_thresholds_lie_above_every_known_good_score() -> None:
+    # Precision is 1 where no known-good seller scores (FPR 0) and about 0 elsewhere.
+    labels = np.array([0, 0, 0, 0, 1, 1])
+    scores = np.array([0.1, 0.2, 0.3, 0.6, 0.7, 0.9])
+    found = thresholds_from_pr(labels, scores, 0.9, 0.75, bad_rate=BAD_RATE_FLOOR)
+    assert (found.syndicate, found.review) == (0.7, 0.7)
+
+
+def test_thresholds_as_dict_for_the_manifest() -> None:
+    rate = BadRate(value=0.05, source="bound", estimate=0.79, bound=0.05, bound_from="scores")
+    thresholds = Thresholds(0.8, 0.6, "oof_pr_curve", rate, n_known_bad=11, few_known_bad=True)
+    assert thresholds.as_dict() == {
+        "syndicate": 0.8,
+        "review": 0.6,
+        "source": "oof_pr_curve",
+        "bad_rate": {
+            "value": 0.05,
+            "source": "bound",
+            "estimate": 0.79,
+            "bound": 0.05,
+            "bound_from": "scores",
+        },
+        "n_known_bad": 11,
+        "few_known_bad": True,
+    }
+    assert Thresholds(0.7, 0.7, "cold_start").as_dict()["bad_rate"] is None
+
+
+# --------------------------------------------------------------------------------------
 # fit_seller_model
 
 # 30 sellers s00..s29 in pairs, each pair one component named after its first seller.
@@ -535,6 +644,17 @@ def test_each_component_lands_in_one_fold(seller_model: SellerModel) -> None:
     assert oof["fold"].to_list() == expected.to_list()
     assert oof.group_by("group").agg(pl.col("fold").n_unique())["fold"].max() == 1
     assert oof["fold"].n_unique() > 1  # more than one fold is really used
+
+
+def test_a_feature_column_named_group_is_not_the_cv_group() -> None:
+    # The grouping column of fit_seller_model once shared its name with a feature, so a
+    # sellers column called "group" replaced the rings as cross-validation groups.
+    features = FEATURES.with_columns(pl.col("noise").alias("group")).drop("noise")
+    model = fit_seller_model(features, LABELS, COMPONENT, estimator=_small("random_forest"))
+    groups = pl.col("seller_id").replace_strict(COMPONENT_OF)
+    expected = component_folds(model.oof.select(groups)["seller_id"], 5)
+    assert model.oof["fold"].to_list() == expected.to_list()
+    assert model.feature_names == ["shared_devices", "group"]
 
 
 def test_model_card(seller_model: SellerModel) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -764,7 +765,9 @@ def test_configured_thresholds_override_the_precision_targets(
     scored_at_fixed_thresholds: Scores,
 ) -> None:
     scores = scored_at_fixed_thresholds
-    assert scores.thresholds == Thresholds(syndicate=0.5, review=0.2, source="config")
+    thresholds = scores.thresholds
+    assert (thresholds.syndicate, thresholds.review, thresholds.source) == (0.5, 0.2, "config")
+    assert not thresholds.few_known_bad  # fixed thresholds do not rest on the labels
     assert scores.model is not None
     assert scores.model.card["thresholds"]["source"] == "config"
     assert_decisions_follow(scores)
@@ -798,6 +801,14 @@ def test_one_configured_threshold_keeps_review_at_most_syndicate(synthetic: Grap
         ({"importance_repeats": -1}, r"importance_repeats must be an integer >= 0; got -1"),
         ({"importance_repeats": 1.5}, r"importance_repeats must be an integer >= 0; got 1\.5"),
         ({"n_jobs": 0}, r"n_jobs must be a non-zero integer; got 0"),
+        (
+            {"min_known_bad_for_thresholds": -1},
+            r"min_known_bad_for_thresholds must be an integer >= 0; got -1",
+        ),
+        (
+            {"min_known_bad_for_thresholds": 2.5},
+            r"min_known_bad_for_thresholds must be an integer >= 0; got 2\.5",
+        ),
         ({"n_jobs": 2.0}, r"n_jobs must be a non-zero integer; got 2\.0"),
         ({"syndicate_precision": 0.0}, r"syndicate_precision must be in \(0, 1\]; got 0\.0"),
         ({"syndicate_precision": 1.01}, r"syndicate_precision must be in \(0, 1\]; got 1\.01"),
@@ -856,3 +867,71 @@ def test_config_accepts_edge_values(fields: dict[str, object]) -> None:
 def test_config_refuses_booleans_for_counts(name: str) -> None:
     with pytest.raises(ConfigError, match=name):
         Config(**{name: True})  # type: ignore[arg-type]
+
+
+# ---------------------------------------------------------------------------------------
+# Thresholds drawn from few known-bad sellers
+
+
+@pytest.fixture(scope="module")
+def few_labels() -> Graphs:
+    """The 3,000-seller marketplace with 12 known-bad and 3 known-good labels only."""
+    market = generate_marketplace(n_sellers=3000, seed=3)
+    labels = pl.concat(
+        [
+            market.labels.filter(pl.col("label") == 1).sample(12, seed=0),
+            market.labels.filter(pl.col("label") == 0).sample(3, seed=0),
+        ]
+    )
+    return Graphs.of(load_inputs(market.sellers, market.links, labels=labels), FAST)
+
+
+def test_few_known_bad_sellers_mark_the_thresholds_and_warn(few_labels: Graphs) -> None:
+    scores = few_labels.score()
+    thresholds = scores.thresholds
+    assert (thresholds.n_known_bad, thresholds.few_known_bad) == (12, True)
+    # The out-of-fold scores do not separate the 12 from the 3: no bad rate can be
+    # estimated (it used to be the labelled share, 12/15 = 0.8, which put every seller
+    # up for review), so only a score above every known-good seller's could be decided.
+    assert thresholds.bad_rate is not None
+    assert (thresholds.bad_rate.source, thresholds.bad_rate.value) == ("unidentified", 1e-6)
+    assert thresholds.bad_rate.bound is not None and thresholds.bad_rate.bound < 0.8
+    assert (thresholds.syndicate, thresholds.review) == (None, None)
+    assert set(scores.sellers["decision"]) == {"clear"}
+    assert any("cannot be estimated (the labelled share, 12 of 15," in w for w in scores.warnings)
+    [warning] = [w for w in scores.warnings if "min_known_bad_for_thresholds" in w]
+    assert re.search(
+        r"drawn from only 12 known-bad sellers \(fewer than "
+        r"decisions\.min_known_bad_for_thresholds = 30\) and no bad-rate estimate",
+        warning,
+    )
+    assert "add known-bad labels, or set decisions.bad_rate" in warning
+    assert scores.model is not None
+    card = scores.model.card["thresholds"]
+    assert (card["n_known_bad"], card["few_known_bad"]) == (12, True)
+    assert card["bad_rate_source"] == thresholds.bad_rate.source
+    assert card["bad_rate_bound"] == thresholds.bad_rate.bound
+
+
+def test_known_good_sellers_decided_syndicate_are_named_in_the_warning(
+    few_labels: Graphs,
+) -> None:
+    # A syndicate threshold of 0 decides every seller syndicate, the 3 known-good ones too;
+    # review still comes from the labels, so the thresholds rest on them and the warning
+    # counts the known-good sellers.
+    scores = few_labels.score(replace(FAST, syndicate_threshold=0.0))
+    [warning] = [w for w in scores.warnings if "min_known_bad_for_thresholds" in w]
+    assert "they decide known-good sellers 3 syndicate;" in warning
+    assert "syndicate 0.000, review 0.000" in warning
+
+
+def test_no_few_labels_warning_when_the_minimum_is_met_or_the_thresholds_are_fixed(
+    few_labels: Graphs,
+) -> None:
+    for config in (
+        replace(FAST, min_known_bad_for_thresholds=12),
+        replace(FAST, syndicate_threshold=0.8, review_threshold=0.5),
+    ):
+        scores = few_labels.score(config)
+        assert not scores.thresholds.few_known_bad
+        assert not any("min_known_bad_for_thresholds" in w for w in scores.warnings)

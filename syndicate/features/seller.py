@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
+from syndicate.errors import SchemaError
 from syndicate.graphs.communities import Rings, seller_graph
 from syndicate.graphs.linkage import LinkageGraph
 
@@ -20,6 +21,7 @@ __all__ = [
     "NEIGHBOURHOOD_AGGREGATES",
     "SELLER_FEATURES",
     "anomaly_scores",
+    "check_feature_names",
     "feature_schema",
     "neighbour_pairs",
     "seller_features",
@@ -120,8 +122,71 @@ def tabular_columns(sellers: pl.DataFrame) -> list[str]:
     ]
 
 
+#: How many collisions a :func:`check_feature_names` error lists.
+_COLLISIONS_SHOWN = 5
+
+
+def check_feature_names(sellers: pl.DataFrame) -> None:
+    """Refuse numeric sellers columns whose feature names collide with other features.
+
+    Feature names are a reserved namespace: ``seller_id`` and every computed feature
+    (:data:`SELLER_FEATURES`) are taken, and each numeric sellers column ``x``
+    (:func:`tabular_columns`) takes ``x`` and ``x_nbr1_mean``, ``x_nbr1_max``,
+    ``x_nbr2_mean`` (:data:`NEIGHBOURHOOD_AGGREGATES`). A column claiming a taken name
+    (``degree``; ``x_nbr1_mean`` beside ``x``) would replace that feature without a
+    word, so every collision is reported in one error. Only names are compared (no rows
+    are read), so the check costs nothing next to the features.
+
+    Raises
+    ------
+    SchemaError
+        Naming each colliding sellers column, the reserved name and what holds it.
+
+    Examples
+    --------
+    >>> check_feature_names(pl.DataFrame({"seller_id": ["a"], "orders": [3]}))
+    >>> check_feature_names(pl.DataFrame({"seller_id": ["a"], "degree": [3]}))
+    Traceback (most recent call last):
+    ...
+    syndicate.errors.SchemaError: sellers: feature names are reserved, ... 'sellers_degree')
+    """
+    taken: dict[str, str] = {name: f"the computed feature {name!r}" for name in SELLER_FEATURES}
+    taken["seller_id"] = "the seller id"
+    collisions: list[tuple[str, str]] = []  # (column, message)
+    for column in tabular_columns(sellers):
+        for suffix in ("", *NEIGHBOURHOOD_AGGREGATES):
+            name = f"{column}_{suffix}" if suffix else column
+            holder = taken.get(name)
+            if holder is None:
+                taken[name] = (
+                    f"the aggregate {suffix} of column {column!r}"
+                    if suffix
+                    else f"the numeric column {column!r}"
+                )
+            elif suffix:
+                collisions.append(
+                    (column, f"column {column!r} gets the aggregate {name!r}, already {holder}")
+                )
+            else:
+                collisions.append((column, f"column {column!r} is named like {holder}"))
+    if collisions:
+        listed = "; ".join(message for _, message in collisions[:_COLLISIONS_SHOWN])
+        more = len(collisions) - _COLLISIONS_SHOWN
+        raise SchemaError(
+            f"sellers: feature names are reserved, and {len(collisions)} numeric "
+            f"column name(s) collide: {listed}{f'; and {more} more' if more > 0 else ''}; "
+            f"rename the column (for example {collisions[0][0]!r} to "
+            f"'sellers_{collisions[0][0]}')"
+        )
+
+
 def feature_schema(sellers: pl.DataFrame) -> dict[str, pl.DataType]:
-    """Column names and dtypes of :func:`seller_features` for this sellers table."""
+    """Column names and dtypes of :func:`seller_features` for this sellers table.
+
+    Raises :class:`~syndicate.errors.SchemaError` when a sellers column collides with a
+    feature name (:func:`check_feature_names`).
+    """
+    check_feature_names(sellers)
     schema: dict[str, pl.DataType] = {"seller_id": pl.String()}
     schema.update({name: dtype for name, (dtype, _) in SELLER_FEATURES.items()})
     for column in tabular_columns(sellers):
@@ -233,9 +298,9 @@ def _neighbourhood(sellers: pl.DataFrame, linkage: LinkageGraph) -> pl.DataFrame
     hops = linkage.coded_hops  # computed once per graph, on integer seller codes
     values = (
         hops.nodes.to_frame()
-        .with_row_index("code")
+        .with_row_index("__syndicate_code__")  # a prefix no input column may have
         .join(sellers.select("seller_id", *columns), on="seller_id", how="left")
-        .sort("code")
+        .sort("__syndicate_code__")
         .select(pl.col(columns).cast(pl.Float64).fill_null(float("nan")))
         .to_numpy()
     )
@@ -390,6 +455,7 @@ def seller_features(
         A seller's own missing tabular value stays null, and so do the onboarding columns
         of a ring member whose times are unknown; every other column is filled.
     """
+    check_feature_names(sellers)  # before any work: names only
     defaults = {"component_size": 1, "pagerank": 1.0}
     # Unknown onboarding times of ring members stay null (the forest handles missing
     # values); sellers in no ring get 0.
