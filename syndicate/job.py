@@ -367,11 +367,7 @@ def _manifest(
             "cv_auroc": None if card is None else card["cv"]["auroc"],
             "cv_auprc": None if card is None else card["cv"]["auprc"],
         },
-        "thresholds": {
-            "syndicate": scores.thresholds.syndicate,
-            "review": scores.thresholds.review,
-            "source": scores.thresholds.source,
-        },
+        "thresholds": scores.thresholds.as_dict(),
         "counts": {
             "sellers": labels.height,
             "linked_sellers": result.rings_found.members.height,

@@ -16,7 +16,7 @@ import polars as pl
 
 from syndicate.config import Config
 from syndicate.errors import SchemaError
-from syndicate.features import seller_features
+from syndicate.features import check_feature_names, seller_features
 from syndicate.graphs.communities import Rings, find_rings
 from syndicate.graphs.linkage import LinkageGraph, build_linkage
 from syndicate.io import write_parquet_atomic
@@ -130,6 +130,7 @@ def run_pipeline(
     config = config or Config()
     report = reporter or Reporter(quiet=True)
     _refuse_unlinked(inputs)
+    check_feature_names(inputs.sellers)  # before the graph: a clash is found in a second
     input_warnings = tuple(reject_warnings(inputs))
     for message in input_warnings:
         logger.warning(message)

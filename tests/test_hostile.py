@@ -216,6 +216,30 @@ CASES: dict[str, Case] = {
         0,
         r"unknown_seller",
     ),
+    "sellers column named like a feature": Case(
+        standard(**{"sellers.parquet": sellers_frame(degree=[1.0] * len(SELLERS))}),
+        run_args(),
+        2,
+        r"'degree'.*the computed feature 'degree'",
+    ),
+    "sellers column beside its own aggregate": Case(
+        standard(
+            **{
+                "sellers.parquet": sellers_frame(
+                    x=[1.0] * len(SELLERS), x_nbr1_mean=[2.0] * len(SELLERS)
+                )
+            }
+        ),
+        run_args(),
+        2,
+        r"x_nbr1_mean",
+    ),
+    "few labels, all known-bad but two": Case(
+        standard(**{"labels.csv": "seller_id,label\na1,1\na2,1\na3,1\nb1,1\nz1,0\nz2,0\n"}),
+        run_args("--labels", "{in}/labels.csv", "--set", "model.n_estimators=10"),
+        0,
+        r"drawn from only \d known-bad sellers.*unreliable",
+    ),
     # --- config and flags ----------------------------------------------------------------
     "config file not toml": Case(
         standard(**{"config.toml": "[model\nseed = 1"}),

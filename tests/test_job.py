@@ -123,6 +123,9 @@ def test_run_writes_every_output_with_its_documented_columns(
         == hashlib.sha256((tmp_path / "labels.parquet").read_bytes()).hexdigest()
     )
     assert manifest["counts"]["rings"] == rings.height
+    rate = manifest["thresholds"]["bad_rate"]  # what the thresholds rest on
+    assert rate["source"] in {"estimated", "bound"} and 0 < rate["value"] <= rate["bound"]
+    assert manifest["thresholds"]["n_known_bad"] > 0
     assert manifest["lineage"]["new"] == rings.height
     assert manifest["steps"][0]["step"] == ("Loading and validating the input tables")
     assert manifest["command"][:2] == ["syndicate", "run"]
