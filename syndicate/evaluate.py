@@ -27,6 +27,7 @@ from sklearn.metrics import (
 from syndicate.errors import InputFileError, SchemaError
 from syndicate.io import TableSource, read_table, to_polars
 from syndicate.model import recall_at_k
+from syndicate.terminal import counted
 
 __all__ = [
     "Evaluation",
@@ -568,7 +569,7 @@ def _by_detector(
     unattributed = attributed.filter(pl.col("detectors").list.len() == 0).height
     if unattributed:
         missing = (
-            f"{unattributed} found ring(s) have no detector recorded in rings.parquet and "
+            f"{counted(unattributed, 'found ring')} without a detector recorded in rings.parquet "
             "count in union only"
         )
         note = missing if note is None else f"{note}; {missing}"

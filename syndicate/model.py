@@ -42,6 +42,7 @@ from threadpoolctl import threadpool_limits
 
 from syndicate.errors import InputFileError, SyndicateError
 from syndicate.io import atomic_path, write_json_atomic
+from syndicate.terminal import counted
 
 __all__ = [
     "BAD_RATE_CONFIDENCE",
@@ -855,8 +856,8 @@ def fit_seller_model(
             oof[test] = np.nan
             held = "no labelled sellers" if not fit_rows.any() else "one class only"
             notes.append(
-                f"fold {k}: the other folds hold {held}; its {int(test.sum())} labelled "
-                "sellers have no out-of-fold score"
+                f"fold {k}: the other folds hold {held}; no out-of-fold score for its "
+                f"{counted(int(test.sum()), 'labelled seller')}"
             )
             continue
         X_fit = X[fit_rows]

@@ -42,6 +42,7 @@ from syndicate.model import (
     fit_seller_model,
     thresholds_from_pr,
 )
+from syndicate.terminal import counted
 
 #: A model from :func:`syndicate.model.load_model`: the estimator and its card.
 SavedModel: TypeAlias = tuple[SellerClassifier, dict[str, Any]]
@@ -307,7 +308,9 @@ def _ring_evidence(
         pl.when(pl.col("onboarding_spread_days").is_not_null())
         .then(
             pl.format(
-                "onboarded within {} days", pl.col("onboarding_spread_days").ceil().cast(pl.Int64)
+                "onboarded within {} day{}",
+                days := pl.col("onboarding_spread_days").ceil().cast(pl.Int64),
+                pl.when(days == 1).then(pl.lit("")).otherwise(pl.lit("s")),
             )
         )
         .alias("onboarding"),
@@ -547,8 +550,8 @@ def _from_trained_model(
     unscored = int(oof["oof"].null_count())
     if unscored:
         warnings.append(
-            f"{unscored} labelled sellers have no out-of-fold score (the other folds held "
-            "one class only: are all known-bad sellers in one component?); they get their "
+            f"no out-of-fold score for {counted(unscored, 'labelled seller')} (the other folds "
+            "held one class only: are all known-bad sellers in one component?); they get their "
             "ring's structure score"
         )
     rings_table = table.join(ring_scores(seller_table), on="ring_id", how="left")

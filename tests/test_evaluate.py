@@ -585,7 +585,7 @@ def test_a_ring_missing_from_rings_parquet_counts_in_the_union_only(tmp_path: Pa
     }
     assert by_detector["dense_block"] == DETECTOR_FIGURES["dense_block"]
     assert by_detector["union"] == DETECTOR_FIGURES["union"]
-    assert "1 found ring(s) have no detector recorded" in by_detector["note"]
+    assert "1 found ring without a detector recorded" in by_detector["note"]
 
 
 def test_a_run_without_detectors_counts_every_ring_as_leiden(

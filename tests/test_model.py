@@ -845,8 +845,8 @@ def test_fold_whose_training_part_holds_one_class_gets_no_score() -> None:
     assert oof.filter(pl.col("fold") == 1)["score"].is_nan().all()
     assert oof.filter(pl.col("fold") == 0)["score"].is_not_nan().all()
     assert model.card["cv"]["notes"] == [
-        "fold 1: the other folds hold one class only; its 10 labelled sellers have no "
-        "out-of-fold score"
+        "fold 1: the other folds hold one class only; no out-of-fold score for its 10 "
+        "labelled sellers"
     ]
     assert model.card["cv"]["n_scored"] == 8 and model.card["cv"]["auroc"] is None
 

@@ -179,7 +179,7 @@ def test_labelled_sellers_no_fold_can_score_fall_back_on_structure() -> None:
     expected = [structure.get(ring_of[s], 0.0) for s in labelled["seller_id"]]
     assert labelled["seller_score"].to_list() == expected
     assert expected[0] > 0  # s0 is in ring {s0, s1, s2}; s9 and s11 in none
-    assert any("4 labelled sellers have no out-of-fold score" in w for w in result.warnings)
+    assert any("no out-of-fold score for 4 labelled sellers" in w for w in result.warnings)
 
 
 # --- what validation refused: warnings naming the cause -------------------------------------

@@ -300,3 +300,19 @@ def test_the_page_listing_name_is_the_one_viz_writes() -> None:
     from syndicate.viz.pages import LISTING
 
     assert runfolder.PAGE_LISTING == LISTING
+
+
+def test_evaluate_never_replaces_a_report_of_the_users(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    market = tmp_path / "market"
+    assert main(["synth", "--sellers", "400", "--out", str(market), "--quiet"]) == 0
+    files = {name: market / f"{name}.parquet" for name in ("sellers", "links", "labels")}
+    out = tmp_path / "run"
+    assert run_cli(files, out, "--set", "model.n_estimators=10") == 0
+    argv = ["evaluate", "--run", str(out), "--truth", str(market / "truth.parquet"), "--quiet"]
+    assert main(argv) == 0 and main(argv) == 0  # its own report: replaced
+    (out / "evaluation" / "report.html").write_text("<p>my report</p>")
+    assert main(argv) == EXIT_INPUT
+    assert "report.html' exists and syndicate did not write it" in capsys.readouterr().err
+    assert (out / "evaluation" / "report.html").read_text() == "<p>my report</p>"

@@ -16,7 +16,13 @@ from typing import Any
 import numpy as np
 
 from syndicate.evaluate import Evaluation
-from syndicate.io import write_json_atomic, write_parquet_atomic, write_text_atomic
+from syndicate.io import (
+    record_written,
+    refuse_foreign_files,
+    write_json_atomic,
+    write_parquet_atomic,
+    write_text_atomic,
+)
 from syndicate.terminal import counted
 
 __all__ = ["render_report", "write_evaluation"]
@@ -291,8 +297,18 @@ thresholds are in bold.</p>
 
 
 def write_evaluation(evaluation: Evaluation, out: str | os.PathLike[str]) -> dict[str, Path]:
-    """Write ``metrics.json``, ``report.html`` and ``false_positives.parquet`` into ``out``."""
+    """Write ``metrics.json``, ``report.html`` and ``false_positives.parquet`` into ``out``.
+
+    Files of those names that syndicate did not write there are never replaced.
+
+    Raises
+    ------
+    InputFileError
+        ``out`` holds such a file.
+    """
     folder = Path(out)
+    names = ("metrics.json", "false_positives.parquet", "report.html")
+    refuse_foreign_files(folder, names)
     paths = {
         "metrics": write_json_atomic(evaluation.metrics, folder / "metrics.json"),
         "false_positives": write_parquet_atomic(
@@ -300,4 +316,5 @@ def write_evaluation(evaluation: Evaluation, out: str | os.PathLike[str]) -> dic
         ),
     }
     paths["report"] = write_text_atomic(render_report(evaluation), folder / "report.html")
+    record_written(folder, paths.values())
     return paths
