@@ -11,7 +11,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from syndicate.config import CONFIG_SECTIONS, DEFAULT_HUB_LIMITS, DEFAULT_KIND_WEIGHTS, Config
+from syndicate.config import (
+    CONFIG_SECTIONS,
+    DEFAULT_HUB_LIMITS,
+    DEFAULT_KIND_WEIGHTS,
+    DEFAULT_PLACEHOLDERS,
+    MAX_WEIGHT,
+    Config,
+    normalise_kind,
+)
 from syndicate.errors import ConfigError
 
 FIELDS = [f.name for f in dataclasses.fields(Config)]
@@ -53,6 +61,8 @@ CUSTOM = Config(
     cold_review_threshold=0.1,
     top_pages=0,
     seed=2**31 - 1,
+    common_placeholders=("n/a", 'say "none"'),
+    placeholders={**DEFAULT_PLACEHOLDERS, "email": (), "bank account": ("0000",)},
 )
 
 
@@ -104,11 +114,14 @@ ordered_pair = st.tuples(st.floats(0, 1, exclude_min=True), st.floats(0, 1, excl
 optional_pair = st.tuples(st.none() | st.floats(0, 1), st.none() | st.floats(0, 1)).map(
     lambda p: tuple(sorted(p)) if None not in p else p
 )
-# Printable names (control characters have their own test), quoted or bare in the TOML.
-kinds = st.text(
-    st.characters(blacklist_categories=("Cc", "Cs")), min_size=0, max_size=8
+# Printable names (control characters have their own test), quoted or bare in the TOML;
+# kinds are normalised, so a config holds normalised, non-empty ones.
+kinds = (
+    st.text(st.characters(blacklist_categories=("Cc", "Cs")), min_size=1, max_size=8)
+    .map(normalise_kind)
+    .filter(bool)
 ) | st.sampled_from(list(DEFAULT_KIND_WEIGHTS))
-positive = st.floats(min_value=0, exclude_min=True, allow_infinity=False, allow_nan=False)
+positive = st.floats(min_value=0, max_value=MAX_WEIGHT, exclude_min=True)
 
 
 @st.composite
@@ -145,6 +158,11 @@ def configs(draw: st.DrawFn) -> Config:
         cold_review_threshold=cold_review,
         top_pages=draw(st.integers(0, 10**4)),
         seed=draw(st.integers(0, 2**31 - 1)),
+        common_placeholders=tuple(draw(st.lists(st.text(max_size=6), max_size=4))),
+        placeholders={
+            **DEFAULT_PLACEHOLDERS,
+            **draw(st.dictionaries(kinds, st.lists(st.text(max_size=6), max_size=3).map(tuple))),
+        },
     )
 
 
@@ -497,9 +515,8 @@ def test_to_mapping_is_json_and_holds_every_field_once(config: Config) -> None:
     assert sorted(names) == sorted(FIELDS) and len(names) == len(set(names))
     assert set(document) == {"seed", *CONFIG_SECTIONS}
     flat = {name: value for section in CONFIG_SECTIONS for name, value in document[section].items()}
-    assert flat | {"seed": document["seed"]} == {
-        f: dict(v) if isinstance(v := getattr(config, f), dict) else v for f in FIELDS
-    }
+    plain = json.loads(json.dumps({f: getattr(config, f) for f in FIELDS}))  # tuples: lists
+    assert flat | {"seed": document["seed"]} == plain
 
 
 def test_to_mapping_copies_the_kind_tables() -> None:

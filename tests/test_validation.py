@@ -360,7 +360,7 @@ def test_row_level_problems_are_refused_with_a_reason() -> None:
         },
     }
     # Case and spaces of kind are folded, so 'Device ' of b is a device link.
-    assert inputs.links.rows() == [("a", "device", "d1"), ("b", "device", "d1")]
+    assert inputs.links.rows() == [("a", "device", "d1", "d1"), ("b", "device", "d1", "d1")]
     # Of the two rows of c, the one that sorts first over all columns is kept.
     assert inputs.sellers.rows() == [("a", 1), ("b", 2), ("c", 3)]
     assert inputs.edges.rows() == [("a", "b", "edge", 1.0)]
@@ -420,7 +420,10 @@ def test_integer_ids_become_strings_everywhere() -> None:
     )
     assert inputs.sellers.schema["seller_id"] == pl.String
     assert inputs.sellers["seller_id"].to_list() == ["10", "2", "3"]  # sorted as text
-    assert inputs.links.rows() == [("10", "phone", "5551234"), ("2", "phone", "5551234")]
+    assert inputs.links.select("seller_id", "kind", "value").rows() == [
+        ("10", "phone", "5551234"),
+        ("2", "phone", "5551234"),
+    ]
     assert inputs.edges.rows() == [("10", "3", "edge", 1.0)]
     assert inputs.labels.rows() == [("2", 1, "labels")]
 
