@@ -8,6 +8,7 @@ import math
 import os
 import re
 import tomllib
+import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,7 +17,64 @@ from typing import Any, Literal
 
 from syndicate.errors import ConfigError
 
-__all__ = ["CONFIG_SECTIONS", "DEFAULT_HUB_LIMITS", "DEFAULT_KIND_WEIGHTS", "Config"]
+__all__ = [
+    "CONFIG_SECTIONS",
+    "DEFAULT_COMMON_PLACEHOLDERS",
+    "DEFAULT_HUB_LIMITS",
+    "DEFAULT_KIND_WEIGHTS",
+    "DEFAULT_PLACEHOLDERS",
+    "INVISIBLE_RANGES",
+    "MAX_WEIGHT",
+    "Config",
+    "normalise_kind",
+]
+
+#: Code points removed from every kind and value before anything else: besides Unicode's
+#: format characters (category Cf: zero-width space / joiners, soft hyphen, BOM, bidi
+#: marks and isolates, tags, ...), the other *default-ignorable* code points, which draw
+#: nothing either (combining grapheme joiner, Hangul fillers, Khmer inherent vowels,
+#: Mongolian free variation selectors, variation selectors, unassigned ignorables).
+INVISIBLE_RANGES: tuple[tuple[int, int], ...] = (
+    (0x034F, 0x034F),
+    (0x115F, 0x1160),
+    (0x17B4, 0x17B5),
+    (0x180B, 0x180F),
+    (0x2065, 0x2065),
+    (0x3164, 0x3164),
+    (0xFE00, 0xFE0F),
+    (0xFFA0, 0xFFA0),
+    (0xFFF0, 0xFFF8),
+    (0xE0000, 0xE0FFF),
+)
+
+#: The largest weight (a kind weight, a given edge's weight): sums of millions of them, and
+#: a given edge's weight times its relation's kind weight, stay finite in float32 too.
+MAX_WEIGHT = 1e6
+_MAX_INT = 2**63 - 1  # integer knobs meet Polars' Int64 columns
+
+
+def _is_invisible(char: str) -> bool:
+    code = ord(char)
+    return unicodedata.category(char) == "Cf" or any(
+        low <= code <= high for low, high in INVISIBLE_RANGES
+    )
+
+
+def normalise_kind(kind: str) -> str:
+    """The canonical name of a kind: the ``kind`` column and config keys both go through it.
+
+    Invisible characters (:data:`INVISIBLE_RANGES` and category Cf) are removed, the rest
+    is put in Unicode NFKC form (fullwidth and other compatibility letters become plain
+    ones), trimmed and lower-cased.
+
+    Examples
+    --------
+    >>> normalise_kind(" Ｄｅｖ\u200bice ")
+    'device'
+    """
+    visible = "".join(char for char in kind if not _is_invisible(char))
+    return unicodedata.normalize("NFKC", visible).strip().lower()
+
 
 #: Evidence strength of one shared identifier of each kind (before rarity).
 DEFAULT_KIND_WEIGHTS: Mapping[str, float] = MappingProxyType(
@@ -26,11 +84,64 @@ DEFAULT_KIND_WEIGHTS: Mapping[str, float] = MappingProxyType(
 DEFAULT_HUB_LIMITS: Mapping[str, int] = MappingProxyType(
     {"payout": 60, "device": 60, "email": 60, "phone": 60, "address": 60, "ip": 60}
 )
+#: Values that stand for "no identifier" whatever the kind (compared after normalisation).
+DEFAULT_COMMON_PLACEHOLDERS: tuple[str, ...] = (
+    "-",
+    "--",
+    "?",
+    "0",
+    "00",
+    "000",
+    "0000",
+    "000000",
+    "123456",
+    "1234567890",
+    "n/a",
+    "na",
+    "nil",
+    "none",
+    "not available",
+    "not provided",
+    "null",
+    "test",
+    "undefined",
+    "unknown",
+    "xxx",
+)
+#: Placeholders of each kind, on top of :data:`DEFAULT_COMMON_PLACEHOLDERS`.
+DEFAULT_PLACEHOLDERS: Mapping[str, tuple[str, ...]] = MappingProxyType(
+    {
+        "address": ("no address", "not applicable"),
+        "device": (
+            "00000000-0000-0000-0000-000000000000",
+            "00:00:00:00:00:00",
+            "02:00:00:00:00:00",
+            "ff:ff:ff:ff:ff:ff",
+        ),
+        "email": (
+            "a@a.com",
+            "email@email.com",
+            "example@example.com",
+            "na@na.com",
+            "no@email.com",
+            "noemail@gmail.com",
+            "noemail@noemail.com",
+            "none@none.com",
+            "test@example.com",
+            "test@test.com",
+            "user@example.com",
+        ),
+        "ip": ("0.0.0.0", "127.0.0.1", "255.255.255.255", "::", "::1", "localhost"),
+        "payout": ("00000000", "0000000000"),
+        "phone": ("0000000000", "1111111111", "5555555555", "9999999999"),
+    }
+)
 
 
 #: The TOML layout: section -> the :class:`Config` fields it holds (``seed`` is top-level).
 CONFIG_SECTIONS: Mapping[str, tuple[str, ...]] = MappingProxyType(
     {
+        "identifiers": ("common_placeholders", "placeholders"),
         "graph": (
             "kind_weights",
             "default_kind_weight",
@@ -88,7 +199,12 @@ _FLOAT, _INT, _OPTIONAL_FLOAT, _TEXT, _WEIGHTS, _LIMITS, _BOOL, _OPTIONAL_INT = 
     "true or false",
     "an integer (leave it out for none)",
 )
+_TEXTS, _PLACEHOLDERS = "a list of text", "a table of kind = list of text"
+#: The fields that are tables keyed by kind (keys normalised like the ``kind`` column).
+_KIND_TABLES = ("kind_weights", "hub_limits", "placeholders")
 _KINDS: dict[str, str] = {
+    "common_placeholders": _TEXTS,
+    "placeholders": _PLACEHOLDERS,
     "kind_weights": _WEIGHTS,
     "default_kind_weight": _FLOAT,
     "hub_limits": _LIMITS,
@@ -154,8 +270,44 @@ def _checked(name: str, value: object) -> object:
         check = _is_number if kind == _WEIGHTS else _is_int
         if all(check(item) for item in value.values()):
             cast = float if kind == _WEIGHTS else int
-            return {str(key): cast(item) for key, item in value.items()}
+            return _kind_table(name, {str(key): cast(item) for key, item in value.items()})
+    if kind == _TEXTS and _is_texts(value):
+        return tuple(value)  # type: ignore[arg-type]
+    if (
+        kind == _PLACEHOLDERS
+        and isinstance(value, Mapping)
+        and all(_is_texts(item) for item in value.values())
+    ):
+        return _kind_table(name, {str(key): tuple(item) for key, item in value.items()})
     raise ConfigError(f"{name} must be {kind}; got {value!r}")
+
+
+def _is_texts(value: object) -> bool:
+    return isinstance(value, list | tuple) and all(isinstance(item, str) for item in value)
+
+
+def _kind_table(name: str, table: Mapping[str, Any]) -> dict[str, Any]:
+    """``table`` with its kinds normalised (:func:`normalise_kind`), as the ``kind`` column is.
+
+    Two keys naming one kind after normalisation, or a key naming none, raise ConfigError.
+    """
+    normalised: dict[str, Any] = {}
+    spelled: dict[str, str] = {}
+    for key, item in table.items():
+        if not isinstance(key, str):
+            raise ConfigError(f"{name} keys must be kinds (text); got {key!r}")
+        kind = normalise_kind(key)
+        if not kind:
+            raise ConfigError(f"{name} has an empty kind: {key!r} is blank once normalised")
+        if kind in spelled:
+            raise ConfigError(
+                f"{name} names the kind {kind!r} twice: {spelled[kind]!r} and {key!r} are the "
+                "same kind once normalised (trimmed, lower-cased, NFKC, invisible characters "
+                "removed)"
+            )
+        spelled[kind] = key
+        normalised[kind] = item
+    return normalised
 
 
 def _locate(key: str) -> str:
@@ -258,6 +410,18 @@ class Config:
         Investigator pages are drawn for this many rings, highest ring score first.
     seed
         Seed of every random choice.
+    common_placeholders, placeholders
+        Link values that mean "no identifier" (``n/a``, ``unknown``, ``0.0.0.0``): those in
+        ``common_placeholders`` for every kind, those in ``placeholders[kind]`` for that kind
+        too. They are compared after normalisation (``N/A``, `` n/a `` and ``Ｎ/Ａ`` are all
+        ``n/a``); a link whose value is one binds nobody and is refused
+        (``placeholder_value``). A kind given in ``placeholders`` replaces that kind's
+        built-in list; ``[]`` clears it.
+
+    Kinds in ``kind_weights``, ``hub_limits`` and ``placeholders`` are normalised like the
+    ``kind`` column (:func:`normalise_kind`: ``"Device "`` is ``device``); two keys naming
+    one kind are an error. Weights are positive and at most ``MAX_WEIGHT`` (1e6), integers
+    fit in 64 bits, and no number is NaN or infinite.
     """
 
     kind_weights: Mapping[str, float] = field(default_factory=lambda: dict(DEFAULT_KIND_WEIGHTS))
@@ -296,18 +460,28 @@ class Config:
     anomaly_trees: int = 50
     top_pages: int = 50
     seed: int = 0
+    common_placeholders: tuple[str, ...] = DEFAULT_COMMON_PLACEHOLDERS
+    placeholders: Mapping[str, tuple[str, ...]] = field(
+        default_factory=lambda: dict(DEFAULT_PLACEHOLDERS)
+    )
 
     def __post_init__(self) -> None:
+        self._check_types()
         weights = {**self.kind_weights, "(default_kind_weight)": self.default_kind_weight}
         for kind, weight in weights.items():
             number = isinstance(weight, int | float) and not isinstance(weight, bool)
+            name = (
+                "default_kind_weight"
+                if kind == "(default_kind_weight)"
+                else f"kind_weights[{kind!r}]"
+            )
             if not (number and math.isfinite(weight) and weight > 0):
-                name = (
-                    "default_kind_weight"
-                    if kind == "(default_kind_weight)"
-                    else f"kind_weights[{kind!r}]"
-                )
                 raise ConfigError(f"{name} must be a finite positive number; got {weight!r}")
+            if weight > MAX_WEIGHT:
+                raise ConfigError(
+                    f"{name} must be at most {MAX_WEIGHT:g} (sums of weights must stay finite "
+                    f"in float32); got {weight!r}"
+                )
         limits = {**self.hub_limits, "(default_hub_limit)": self.default_hub_limit}
         for kind, limit in limits.items():
             if not (isinstance(limit, int) and not isinstance(limit, bool) and limit >= 2):
@@ -370,6 +544,39 @@ class Config:
         self._check_model()
         if not (_is_int(self.seed) and 0 <= self.seed < 2**31):
             raise ConfigError(f"seed must be in [0, 2**31); got {self.seed!r}")
+        for name, kind in _KINDS.items():  # the checks above catch these; kept as a backstop
+            value = getattr(self, name)
+            if kind in (_FLOAT, _OPTIONAL_FLOAT) and value is not None and not math.isfinite(value):
+                raise ConfigError(f"{name} must be a finite number; got {value!r}")
+
+    def _check_types(self) -> None:
+        """Kind tables normalised; every number of the right type, integers within 64 bits."""
+        for name in _KIND_TABLES:
+            table = getattr(self, name)
+            if not isinstance(table, Mapping):
+                raise ConfigError(f"{name} must be {_KINDS[name]}; got {table!r}")
+            object.__setattr__(self, name, _kind_table(name, table))
+        if not _is_texts(self.common_placeholders):
+            raise ConfigError(
+                f"common_placeholders must be a list of text; got {self.common_placeholders!r}"
+            )
+        object.__setattr__(self, "common_placeholders", tuple(self.common_placeholders))
+        for kind, values in self.placeholders.items():
+            if not _is_texts(values):
+                raise ConfigError(f"placeholders[{kind!r}] must be a list of text; got {values!r}")
+        object.__setattr__(
+            self, "placeholders", {kind: tuple(v) for kind, v in self.placeholders.items()}
+        )
+        numbers = [(name, getattr(self, name), _KINDS[name]) for name in _KINDS]
+        numbers += [(f"hub_limits[{k!r}]", v, _INT) for k, v in self.hub_limits.items()]
+        for name, value, kind in numbers:
+            if value is None and kind in (_OPTIONAL_FLOAT, _OPTIONAL_INT):
+                continue
+            if kind in (_FLOAT, _OPTIONAL_FLOAT) and not _is_number(value):
+                raise ConfigError(f"{name} must be {kind}; got {value!r}")
+            # Other kinds of value are named by the checks of each field.
+            if kind in (_INT, _OPTIONAL_INT) and _is_int(value) and abs(value) > _MAX_INT:
+                raise ConfigError(f"{name} must be an integer of at most 2**63 - 1; got {value!r}")
 
     def _check_model(self) -> None:
         if self.learner not in ("random_forest", "gradient_boosting"):
@@ -466,7 +673,7 @@ class Config:
     def _merged(self, values: Mapping[str, object]) -> Config:
         """This config with ``values`` set; kind tables are merged into the current ones."""
         changes = dict(values)
-        for name in ("kind_weights", "hub_limits"):
+        for name in _KIND_TABLES:
             if name in changes:
                 changes[name] = {**getattr(self, name), **changes[name]}  # type: ignore[dict-item]
         return dataclasses.replace(self, **changes)  # type: ignore[arg-type]
@@ -526,11 +733,7 @@ class Config:
         """The config as nested plain data (``None`` for unset values), for manifests."""
         document: dict[str, Any] = {"seed": self.seed}
         for section, names in CONFIG_SECTIONS.items():
-            document[section] = {
-                name: dict(value) if isinstance(value, Mapping) else value
-                for name in names
-                for value in [getattr(self, name)]
-            }
+            document[section] = {name: _plain(getattr(self, name)) for name in names}
         return document
 
     def to_toml(self) -> str:
@@ -554,8 +757,13 @@ class Config:
                 value = getattr(self, name)
                 if value is None:
                     lines.append(f"# {name} = (unset)")
+                elif name == "placeholders":  # lists per kind: a table of its own, one per line
+                    lines += ["", f"[{section}.{name}]"]
+                    lines += [
+                        _toml_line(_toml_key(kind), items) for kind, items in sorted(value.items())
+                    ]
                 else:
-                    lines.append(f"{name} = {_toml_value(value)}")
+                    lines.append(_toml_line(name, value))
         return "\n".join(lines) + "\n"
 
     def kind_weight(self, kind: str) -> float:
@@ -579,13 +787,41 @@ def _toml_char(char: str) -> str:
 _BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
 
 
+def _plain(value: object) -> object:
+    """Plain JSON-like data: mappings as dicts, tuples as lists."""
+    if isinstance(value, Mapping):
+        return {key: _plain(item) for key, item in value.items()}
+    if isinstance(value, tuple):
+        return list(value)
+    return value
+
+
+def _toml_line(key: str, value: object, width: int = 99) -> str:
+    """``key = value``; a list too long for one line is wrapped, four spaces in."""
+    line = f"{key} = {_toml_value(value)}"
+    if len(line) <= width or not isinstance(value, tuple | list):
+        return line
+    rows, row = [], ""
+    for item in (_toml_value(item) + "," for item in value):
+        if row and len(row) + 1 + len(item) > width - 4:
+            rows.append(row)
+            row = ""
+        row = f"{row} {item}" if row else item
+    return "\n".join([f"{key} = [", *(f"    {r}" for r in [*rows, row]), "]"])
+
+
+def _toml_key(key: str) -> str:
+    return key if _BARE_KEY.fullmatch(key) else _toml_value(key)
+
+
 def _toml_value(value: object) -> str:
     if isinstance(value, Mapping):
         items = ", ".join(
-            f"{key if _BARE_KEY.fullmatch(key) else _toml_value(key)} = {_toml_value(item)}"
-            for key, item in sorted(value.items())
+            f"{_toml_key(key)} = {_toml_value(item)}" for key, item in sorted(value.items())
         )
         return "{ " + items + " }"
+    if isinstance(value, tuple | list):
+        return "[" + ", ".join(_toml_value(item) for item in value) + "]"
     if isinstance(value, str):
         return '"' + "".join(_toml_char(char) for char in value) + '"'
     if isinstance(value, bool):

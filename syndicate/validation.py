@@ -7,6 +7,10 @@ do not stop a batch: the row is refused, counted and written to ``rejects`` with
 
 Row numbers (in messages and in ``rejects.row``) are 0-based positions in the table as
 given; in a CSV file with a header, row ``r`` is on line ``r + 2``.
+
+Link values are normalised here (:func:`syndicate.graphs.normalise.normalise_links`), so
+the links that identify nobody (a placeholder such as ``n/a``, a phone of too few digits)
+are refused and written down with the rest; validated links carry their ``key``.
 """
 
 from __future__ import annotations
@@ -14,16 +18,20 @@ from __future__ import annotations
 import difflib
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
 import polars as pl
 
+from syndicate.config import MAX_WEIGHT, Config, normalise_kind
 from syndicate.errors import SchemaError
+from syndicate.graphs.normalise import normalise_links
 from syndicate.io import TableSource, to_polars
 
 __all__ = [
     "CONTRACT",
+    "EARLIEST_CREATED_AT",
     "REJECTS_SCHEMA",
     "REJECT_REASONS",
     "MarketplaceInputs",
@@ -57,13 +65,22 @@ REJECT_REASONS: dict[str, str] = {
     "null_seller_id": "seller id (seller_id, src or dst) is null or empty",
     "null_kind": "link kind is null or empty",
     "null_value": "link value is null or empty",
+    "unusable_value": "link value identifies nothing once normalised: nothing is left (only "
+    "separators or invisible characters), or a phone has fewer than 7 digits",
+    "placeholder_value": "link value is a placeholder of its kind (n/a, unknown, 0.0.0.0, "
+    "test@test.com, ...: Config.common_placeholders and Config.placeholders), compared after "
+    "normalisation",
     "duplicate_row": "exact duplicate of another row of the same table (after trimming ids; "
     "an edge (b, a) repeats (a, b))",
     "duplicate_seller_id": "another sellers row has the same seller_id; the row that sorts "
     "first over all columns is kept",
     "unknown_seller": "the seller id is not in the sellers table",
     "self_loop": "edge from a seller to itself",
-    "invalid_weight": "edge weight is NaN, infinite, zero or negative (a null weight is 1.0)",
+    "invalid_weight": f"edge weight is NaN, infinite, zero, negative or above {MAX_WEIGHT:g} "
+    "(a null weight is 1.0)",
+    "implausible_created_at": "created_at is before EARLIEST_CREATED_AT (1995-01-01) or more "
+    "than a day after the run's time (9999-12-31, 1970-01-01 and other sentinels): the date "
+    "is set to null, the seller row is kept (filed under table 'sellers.created_at')",
     "null_label": "label is null",
     "conflicting_label": "the seller is labelled both 0 and 1; all its label rows are refused",
     "duplicate_label": "the seller already has the same label from another row; the row with "
@@ -78,6 +95,11 @@ REJECTS_SCHEMA: dict[str, pl.DataType] = {
     "seller_id": pl.String(),
     "record": pl.String(),
 }
+
+#: ``created_at`` before this is a sentinel (0001-01-01, 1900-01-01, 1970-01-01), not a date.
+EARLIEST_CREATED_AT = datetime(1995, 1, 1)
+#: ``created_at`` later than this after the run's time is a sentinel (9999-12-31) too.
+_FUTURE_SLACK = timedelta(days=1)
 
 _DATETIME_FORMATS_TZ = ("%Y-%m-%dT%H:%M:%S%.f%#z", "%Y-%m-%d %H:%M:%S%.f%#z")
 _DATETIME_FORMATS = (
@@ -96,13 +118,16 @@ class MarketplaceInputs:
     Attributes
     ----------
     sellers
-        ``seller_id`` (String, unique), ``created_at`` (Datetime, when given) and any other
-        columns as given; numeric ones are tabular features. Sorted by ``seller_id``.
+        ``seller_id`` (String, unique), ``created_at`` (Datetime, when given; null where
+        implausible) and any other columns as given; numeric ones are tabular features.
+        Sorted by ``seller_id``.
     links
-        ``seller_id``, ``kind`` (trimmed, lower-case), ``value`` (as given), ``seen_at``
-        (when given). Sorted.
+        ``seller_id``, ``kind`` (normalised: :func:`syndicate.config.normalise_kind`),
+        ``value`` (as given), ``key`` (the normalised identifier, never null, empty or a
+        placeholder), ``seen_at`` (when given). Sorted.
     edges
-        ``src``, ``dst``, ``relation`` (default ``"edge"``), ``weight`` (Float64, default 1.0).
+        ``src``, ``dst``, ``relation`` (default ``"edge"``, normalised like a kind),
+        ``weight`` (Float64, default 1.0, positive and at most ``MAX_WEIGHT``, 1e6).
     labels
         ``seller_id``, ``label`` (Int8, 1 = known bad, 0 = known good), ``source``. Labels
         come from the labels table and from a ``label`` column of the sellers table
@@ -326,6 +351,7 @@ class _Refusals:
         reason: str,
         table: str,
         id_column: str,
+        payload: Sequence[str] | None = None,
     ) -> pl.DataFrame:
         """Remove the rows where ``bad`` holds, record them, return the rest."""
         if isinstance(bad, pl.Series):
@@ -334,19 +360,28 @@ class _Refusals:
             mask = frame.select(bad.fill_null(False)).to_series()
         if not mask.any():  # the usual case: no copy of the table
             return frame
-        self.add(frame.filter(mask), reason, table, id_column)
+        self.add(frame.filter(mask), reason, table, id_column, payload)
         return frame.filter(~mask)
 
-    def add(self, refused: pl.DataFrame, reason: str, table: str, id_column: str) -> None:
+    def add(
+        self,
+        refused: pl.DataFrame,
+        reason: str,
+        table: str,
+        id_column: str,
+        payload: Sequence[str] | None = None,
+    ) -> None:
+        """Record ``refused`` rows; ``record`` holds the ``payload`` columns (default: all)."""
         table_expr = pl.col(_TABLE) if _TABLE in refused.columns else pl.lit(table)
-        payload = [c for c in refused.columns if c not in (_ROW, _TABLE)]
+        if payload is None:
+            payload = [c for c in refused.columns if c not in (_ROW, _TABLE)]
         self._parts.append(
             refused.select(
                 table_expr.alias("table"),
                 pl.col(_ROW).cast(pl.Int64).alias("row"),
                 pl.lit(reason).alias("reason"),
                 pl.col(id_column).cast(pl.String).alias("seller_id"),
-                pl.struct(payload).struct.json_encode().alias("record"),
+                _record(refused, payload).alias("record"),
             )
         )
 
@@ -356,21 +391,54 @@ class _Refusals:
         return pl.concat(self._parts).sort("table", "row", "reason")
 
 
+def _record(refused: pl.DataFrame, payload: Sequence[str]) -> pl.Expr:
+    """The rows as JSON objects. JSON has no NaN or infinity (a plain encoder writes null),
+    so a float column holding one is written field by field: those values as the strings
+    ``"NaN"``, ``"inf"``, ``"-inf"``, the others as numbers."""
+    odd = [
+        c
+        for c in payload
+        if refused.schema[c].is_float()
+        and refused.select((pl.col(c).is_nan() | pl.col(c).is_infinite()).any()).item()
+    ]
+    if not odd:
+        return pl.struct(payload).struct.json_encode()
+    fields = []
+    for column in payload:
+        encoded = pl.struct(column).struct.json_encode()
+        if column in odd:
+            text = pl.struct(pl.col(column).cast(pl.String)).struct.json_encode()
+            finite = pl.col(column).is_finite() | pl.col(column).is_null()
+            encoded = pl.when(finite).then(encoded).otherwise(text)
+        fields.append(encoded.str.slice(1, encoded.str.len_chars() - 2))  # drop { }
+    return pl.concat_str(pl.lit("{"), pl.concat_str(fields, separator=","), pl.lit("}"))
+
+
 def _refuse_duplicates(
-    frame: pl.DataFrame, refusals: _Refusals, table: str, id_col: str
+    frame: pl.DataFrame,
+    refusals: _Refusals,
+    table: str,
+    id_col: str,
+    derived: Sequence[str] = (),
 ) -> pl.DataFrame:
     """Refuse repeated rows; the rest come back sorted by ``id_col``, the other columns, row.
 
     Sorting puts copies side by side, so a copy is a row equal (nulls equal nulls) to the
     row before it, and the copy kept is the one with the smallest row number, whatever the
     order of the frame. (A hash table of whole rows is twice as slow on millions of links,
-    and callers sort by these columns anyway.)
+    and callers sort by these columns anyway.) ``derived`` columns (a function of the
+    others, such as a link's ``key``) take no part in the comparison.
     """
-    order = [id_col, *[c for c in frame.columns if c not in (_ROW, id_col)]]
+    order = [id_col, *[c for c in frame.columns if c not in (_ROW, id_col, *derived)]]
     ordered = frame.sort([*order, _ROW], nulls_last=True)
     repeat = pl.all_horizontal(pl.col(c).eq_missing(pl.col(c).shift()) for c in order)
     return refusals.split(
-        ordered, repeat & (pl.int_range(pl.len()) > 0), "duplicate_row", table, id_col
+        ordered,
+        repeat & (pl.int_range(pl.len()) > 0),
+        "duplicate_row",
+        table,
+        id_col,
+        payload=[c for c in frame.columns if c not in (_ROW, _TABLE, *derived)],
     )
 
 
@@ -401,7 +469,7 @@ def _prepare(
 
 
 def _validate_sellers(
-    source: TableSource, refusals: _Refusals
+    source: TableSource, refusals: _Refusals, latest: datetime
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     frame, origin = _prepare(source, "sellers", ("seller_id",))
     _require_rows(frame, origin)
@@ -425,6 +493,8 @@ def _validate_sellers(
         "seller_id",
     )
     _require_rows(frame, origin, "has no valid seller rows after refusing bad rows")
+    if "created_at" in frame.columns:
+        frame = _null_implausible_dates(frame, refusals, latest)
     labels = pl.DataFrame(schema={_ROW: pl.UInt32, "seller_id": pl.String, "label": pl.Int8})
     if "label" in frame.columns:
         labels = frame.filter(pl.col("label").is_not_null()).select(_ROW, "seller_id", "label")
@@ -433,6 +503,21 @@ def _validate_sellers(
         pl.lit("sellers").alias("source"), pl.lit("sellers.label").alias(_TABLE)
     )
     return frame.drop(_ROW).set_sorted("seller_id"), labels  # sorted by _refuse_duplicates
+
+
+def _null_implausible_dates(
+    frame: pl.DataFrame, refusals: _Refusals, latest: datetime
+) -> pl.DataFrame:
+    """Sentinel ``created_at`` values (before 1995, after ``latest``) become null; each is
+    written down under table ``sellers.created_at`` and the seller row stays."""
+    created = pl.col("created_at")
+    odd = (created < EARLIEST_CREATED_AT) | (created > latest)
+    mask = frame.select(odd.fill_null(False)).to_series()
+    if not mask.any():
+        return frame
+    refused = frame.filter(mask).with_columns(pl.lit("sellers.created_at").alias(_TABLE))
+    refusals.add(refused, "implausible_created_at", "sellers.created_at", "seller_id")
+    return frame.with_columns(pl.when(mask).then(None).otherwise(created).alias("created_at"))
 
 
 #: The largest magnitude a tabular value may have (the model works in float32).
@@ -456,11 +541,16 @@ def _finite_numbers(frame: pl.DataFrame, origin: str) -> pl.DataFrame:
 
 
 def _refuse_unknown(
-    frame: pl.DataFrame, columns: Sequence[str], known: pl.Series, refusals: _Refusals, table: str
+    frame: pl.DataFrame,
+    columns: Sequence[str],
+    known: pl.Series,
+    refusals: _Refusals,
+    table: str,
+    payload: Sequence[str] | None = None,
 ) -> pl.DataFrame:
     for column in columns:
         frame = refusals.split(
-            frame, ~_is_known(frame[column], known), "unknown_seller", table, column
+            frame, ~_is_known(frame[column], known), "unknown_seller", table, column, payload
         )
     return frame
 
@@ -480,7 +570,22 @@ def _is_known(ids: pl.Series, known: pl.Series) -> pl.Series:
     return found.gather(starts.cast(pl.UInt32).cum_sum() - 1)
 
 
-def _validate_links(source: TableSource, known: pl.Series, refusals: _Refusals) -> pl.DataFrame:
+def _kinds(column: str) -> pl.Expr:
+    """Kinds (or relations) normalised by :func:`~syndicate.config.normalise_kind`, the rule
+    of config keys. A handful of spellings over millions of rows: each distinct one is
+    normalised once, in Python, so the column and the config cannot disagree."""
+    return pl.col(column).cast(pl.String).map_batches(_kind_names, return_dtype=pl.String)
+
+
+def _kind_names(kinds: pl.Series) -> pl.Series:
+    spellings = kinds.unique().drop_nulls()
+    names = pl.Series([normalise_kind(kind) for kind in spellings.to_list()], dtype=pl.String)
+    return kinds.replace_strict(spellings, names, default=None, return_dtype=pl.String)
+
+
+def _validate_links(
+    source: TableSource, known: pl.Series, refusals: _Refusals, config: Config
+) -> pl.DataFrame:
     frame, origin = _prepare(source, "links", ("seller_id",))
     _require_rows(frame, origin)
     frame = _ids_to_string(frame, "seller_id", origin)
@@ -488,14 +593,7 @@ def _validate_links(source: TableSource, known: pl.Series, refusals: _Refusals) 
         dtype = frame.schema[column]
         if not _is_text(dtype):
             raise SchemaError(f"{origin}: column {column!r} must be text; got dtype {dtype}")
-    # A handful of kinds over millions of rows: normalise each distinct spelling once.
-    spellings = frame["kind"].cast(pl.String).unique().drop_nulls()
-    kind = (
-        pl.col("kind")
-        .cast(pl.String)
-        .replace(spellings, spellings.str.strip_chars().str.to_lowercase())
-    )
-    frame = frame.with_columns(kind.alias("kind"), pl.col("value").cast(pl.String))
+    frame = frame.with_columns(_kinds("kind").alias("kind"), pl.col("value").cast(pl.String))
     if "seen_at" in frame.columns:
         frame = _parse_datetime(frame, "seen_at", origin)
     columns = [c for c in ("seller_id", "kind", "value", "seen_at") if c in frame.columns]
@@ -507,9 +605,22 @@ def _validate_links(source: TableSource, known: pl.Series, refusals: _Refusals) 
     frame = refusals.split(frame, empty_kind, "null_kind", "links", "seller_id")
     empty_value = pl.col("value").is_null() | (pl.col("value").str.strip_chars() == "")
     frame = refusals.split(frame, empty_value, "null_value", "links", "seller_id")
-    frame = _refuse_duplicates(frame, refusals, "links", "seller_id")
-    frame = _refuse_unknown(frame, ["seller_id"], known, refusals, "links")
-    return frame.drop(_ROW)  # sorted by `columns` (duplicates are found by sorting)
+    # Normalised before the duplicates are sorted out, so the order it leaves (grouped by
+    # kind) costs nothing; `key` is derived from kind and value and is not compared.
+    frame = normalise_links(
+        frame,
+        placeholders=config.placeholders,
+        common_placeholders=config.common_placeholders,
+    )
+    unusable = pl.col("key").is_null() | (pl.col("key") == "")
+    frame = refusals.split(frame, unusable, "unusable_value", "links", "seller_id", columns)
+    frame = refusals.split(
+        frame, pl.col("placeholder"), "placeholder_value", "links", "seller_id", columns
+    ).drop("placeholder")
+    frame = _refuse_duplicates(frame, refusals, "links", "seller_id", derived=("key",))
+    frame = _refuse_unknown(frame, ["seller_id"], known, refusals, "links", columns)
+    # Sorted by `columns` (duplicates are found by sorting).
+    return frame.select("seller_id", "kind", "value", "key", *columns[3:])
 
 
 def _validate_edges(
@@ -521,7 +632,10 @@ def _validate_edges(
     frame, origin = _prepare(source, "edges", ("src", "dst"))
     frame = _ids_to_string(_ids_to_string(frame, "src", origin), "dst", origin)
     frame = _text_or_default(frame, "relation", "edge", origin)
-    frame = frame.with_columns(pl.col("relation").str.to_lowercase())  # like a link's kind
+    relation = _kinds("relation")  # like a link's kind; nothing left (invisible only): "edge"
+    frame = frame.with_columns(
+        pl.when(relation == "").then(pl.lit("edge")).otherwise(relation).alias("relation")
+    )
     if "weight" not in frame.columns:
         frame = frame.with_columns(pl.lit(1.0).alias("weight"))
     weight_type = frame.schema["weight"]
@@ -542,7 +656,8 @@ def _validate_edges(
     null_end = pl.col("src").is_null() | pl.col("dst").is_null()
     frame = refusals.split(frame, null_end, "null_seller_id", "edges", "src")
     weight = pl.col("weight")
-    bad_weight = weight.is_nan() | weight.is_infinite() | (weight <= 0)
+    # NaN fails both comparisons; the bound keeps sums finite in float32 too.
+    bad_weight = ~((weight > 0) & (weight <= MAX_WEIGHT))
     frame = refusals.split(frame, bad_weight, "invalid_weight", "edges", "src")
     frame = refusals.split(frame, pl.col("src") == pl.col("dst"), "self_loop", "edges", "src")
     # Edges are undirected: (b, a) is the same edge as (a, b), and a repeat of it.
@@ -594,12 +709,20 @@ def load_inputs(
     links: TableSource,
     edges: TableSource | None = None,
     labels: TableSource | None = None,
+    *,
+    config: Config | None = None,
+    as_of: datetime | None = None,
 ) -> MarketplaceInputs:
     """Load and validate the input tables of a run.
 
     Each table may be a path (``.parquet``, ``.csv``, ``.ndjson``), a Polars DataFrame or
     LazyFrame, or a pandas DataFrame. ``sellers`` and ``links`` are required and must have
     rows; ``edges`` and ``labels`` are optional (no labels is the cold-start case).
+
+    ``config`` supplies the placeholders that links may not use (default: the built-in
+    lists). ``as_of`` is the run's time (naive UTC, or aware; default: now): a
+    ``created_at`` more than a day after it, or before :data:`EARLIEST_CREATED_AT`, is a
+    sentinel and becomes null (reason ``implausible_created_at``).
 
     Raises
     ------
@@ -622,14 +745,18 @@ def load_inputs(
     >>> inputs.sellers["seller_id"].to_list()
     ['1', '2', '3']
     >>> inputs.links.rows()
-    [('1', 'device', 'd1'), ('2', 'device', 'd1')]
+    [('1', 'device', 'd1', 'd1'), ('2', 'device', 'd1', 'd1')]
     >>> inputs.rejects.select("table", "row", "reason", "seller_id").rows()
     [('links', 2, 'unknown_seller', '9')]
     """
     refusals = _Refusals()
-    seller_frame, seller_labels = _validate_sellers(sellers, refusals)
+    cfg = config or Config()
+    now = as_of if as_of is not None else datetime.now(UTC)
+    if now.tzinfo is not None:
+        now = now.astimezone(UTC).replace(tzinfo=None)
+    seller_frame, seller_labels = _validate_sellers(sellers, refusals, now + _FUTURE_SLACK)
     known = seller_frame["seller_id"]
-    link_frame = _validate_links(links, known, refusals)
+    link_frame = _validate_links(links, known, refusals, cfg)
     edge_frame = _validate_edges(edges, known, refusals)
     label_frame = _validate_labels(labels, seller_labels, known, refusals)
     return MarketplaceInputs(

@@ -11,7 +11,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from syndicate.config import CONFIG_SECTIONS, DEFAULT_HUB_LIMITS, DEFAULT_KIND_WEIGHTS, Config
+from syndicate.config import (
+    CONFIG_SECTIONS,
+    DEFAULT_HUB_LIMITS,
+    DEFAULT_KIND_WEIGHTS,
+    DEFAULT_PLACEHOLDERS,
+    MAX_WEIGHT,
+    Config,
+    normalise_kind,
+)
 from syndicate.errors import ConfigError
 
 FIELDS = [f.name for f in dataclasses.fields(Config)]
@@ -54,6 +62,8 @@ CUSTOM = Config(
     min_known_bad_for_thresholds=5,
     top_pages=0,
     seed=2**31 - 1,
+    common_placeholders=("n/a", 'say "none"'),
+    placeholders={**DEFAULT_PLACEHOLDERS, "email": (), "bank account": ("0000",)},
 )
 
 
@@ -105,11 +115,14 @@ ordered_pair = st.tuples(st.floats(0, 1, exclude_min=True), st.floats(0, 1, excl
 optional_pair = st.tuples(st.none() | st.floats(0, 1), st.none() | st.floats(0, 1)).map(
     lambda p: tuple(sorted(p)) if None not in p else p
 )
-# Printable names (control characters have their own test), quoted or bare in the TOML.
-kinds = st.text(
-    st.characters(blacklist_categories=("Cc", "Cs")), min_size=0, max_size=8
+# Printable names (control characters have their own test), quoted or bare in the TOML;
+# kinds are normalised, so a config holds normalised, non-empty ones.
+kinds = (
+    st.text(st.characters(blacklist_categories=("Cc", "Cs")), min_size=1, max_size=8)
+    .map(normalise_kind)
+    .filter(bool)
 ) | st.sampled_from(list(DEFAULT_KIND_WEIGHTS))
-positive = st.floats(min_value=0, exclude_min=True, allow_infinity=False, allow_nan=False)
+positive = st.floats(min_value=0, max_value=MAX_WEIGHT, exclude_min=True)
 
 
 @st.composite
@@ -146,6 +159,11 @@ def configs(draw: st.DrawFn) -> Config:
         cold_review_threshold=cold_review,
         top_pages=draw(st.integers(0, 10**4)),
         seed=draw(st.integers(0, 2**31 - 1)),
+        common_placeholders=tuple(draw(st.lists(st.text(max_size=6), max_size=4))),
+        placeholders={
+            **DEFAULT_PLACEHOLDERS,
+            **draw(st.dictionaries(kinds, st.lists(st.text(max_size=6), max_size=3).map(tuple))),
+        },
     )
 
 
@@ -498,9 +516,8 @@ def test_to_mapping_is_json_and_holds_every_field_once(config: Config) -> None:
     assert sorted(names) == sorted(FIELDS) and len(names) == len(set(names))
     assert set(document) == {"seed", *CONFIG_SECTIONS}
     flat = {name: value for section in CONFIG_SECTIONS for name, value in document[section].items()}
-    assert flat | {"seed": document["seed"]} == {
-        f: dict(v) if isinstance(v := getattr(config, f), dict) else v for f in FIELDS
-    }
+    plain = json.loads(json.dumps({f: getattr(config, f) for f in FIELDS}))  # tuples: lists
+    assert flat | {"seed": document["seed"]} == plain
 
 
 def test_to_mapping_copies_the_kind_tables() -> None:
@@ -514,3 +531,118 @@ def test_every_field_is_in_exactly_one_section_or_is_the_seed() -> None:
     placed = [name for names in CONFIG_SECTIONS.values() for name in names]
     assert len(placed) == len(set(placed))
     assert sorted([*placed, "seed"]) == sorted(FIELDS)
+
+
+# --- kinds as keys, placeholders, ranges ------------------------------------------------
+
+
+def test_kind_keys_are_normalised_like_the_kind_column(tmp_path: Path) -> None:
+    config = Config(kind_weights={"Device ": 4.0, "ＩＰ": 0.5}, hub_limits={"dev\u200bice": 9})
+    assert config.kind_weights == {"device": 4.0, "ip": 0.5}
+    assert config.hub_limits == {"device": 9}
+    text = '[graph]\nkind_weights = { "Payout " = 5 }\n\n[identifiers.placeholders]\nEMAIL = []\n'
+    read = Config.from_toml(write(tmp_path, text))
+    assert read.kind_weights == {**DEFAULT_KIND_WEIGHTS, "payout": 5.0}  # merged, not added
+    assert read.placeholders == {**DEFAULT_PLACEHOLDERS, "email": ()}
+    assert normalise_kind("\ufeff Ｐａｙｏｕｔ\u200d ") == "payout"
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        (
+            {"kind_weights": {"Device": 1.0, "device ": 2.0}},
+            r"kind_weights names the kind 'device' twice: 'Device' and 'device ' are the same",
+        ),
+        (
+            {"hub_limits": {"ip": 5, "ＩＰ": 6}},
+            r"hub_limits names the kind 'ip' twice: 'ip' and 'ＩＰ'",
+        ),
+        (
+            {"placeholders": {"email": ("x",), "E\u200bmail": ()}},
+            r"placeholders names the kind 'email' twice: 'email' and 'E\\u200bmail'",
+        ),
+        ({"kind_weights": {" \u200b": 1.0}}, r"kind_weights has an empty kind: ' \\u200b'"),
+        ({"placeholders": {"email": "n/a"}}, r"placeholders\['email'\] must be a list of text"),
+        ({"placeholders": {"email": (1,)}}, r"placeholders\['email'\] must be a list of text"),
+        ({"placeholders": ["n/a"]}, r"placeholders must be a table of kind = list of text"),
+        ({"common_placeholders": "n/a"}, r"common_placeholders must be a list of text"),
+        (
+            {"kind_weights": {"payout": 1e6 + 1}},
+            r"kind_weights\['payout'\] must be at most 1e\+06 .*; got 1000001\.0",
+        ),
+        ({"default_kind_weight": 3.4e38}, r"default_kind_weight must be at most 1e\+06"),
+        ({"max_pairs": 2**63}, r"max_pairs must be an integer of at most 2\*\*63 - 1"),
+        ({"hub_limits": {"ip": 2**64}}, r"hub_limits\['ip'\] must be an integer of at most"),
+        ({"leiden_resolution": "high"}, r"leiden_resolution must be a number; got 'high'"),
+    ],
+)
+def test_bad_kind_tables_and_ranges_are_refused(kwargs: dict[str, object], message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        Config(**kwargs)  # type: ignore[arg-type]
+
+
+def test_a_kind_weight_at_the_bound_is_accepted() -> None:
+    assert Config(kind_weights={"payout": 1e6}, default_kind_weight=1e6).kind_weight("x") == 1e6
+
+
+FLOAT_FIELDS = [
+    f.name
+    for f in dataclasses.fields(Config)
+    if f.type in ("float", "float | None") and f.name != "seed"
+]
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "-inf"])
+@pytest.mark.parametrize("name", FLOAT_FIELDS)
+def test_no_float_knob_may_be_nan_or_infinite(name: str, value: str) -> None:
+    section = next(sec for sec, names in CONFIG_SECTIONS.items() if name in names)
+    with pytest.raises(ConfigError, match=name):
+        Config().with_overrides([f"{section}.{name}={value}"])
+
+
+@pytest.mark.parametrize("value", ["nan", "inf"])
+def test_no_kind_weight_may_be_nan_or_infinite(value: str) -> None:
+    with pytest.raises(ConfigError, match=r"kind_weights\['ip'\] must be a finite positive"):
+        Config().with_overrides([f"graph.kind_weights={{ip = {value}}}"])
+
+
+def test_placeholders_from_overrides_merge_per_kind() -> None:
+    config = Config().with_overrides(
+        [
+            'identifiers.placeholders={device = ["shop-tablet"]}',
+            'identifiers.placeholders={"Bank Account" = ["0000"]}',
+            'identifiers.common_placeholders=["n/a"]',
+        ]
+    )
+    assert config.placeholders == {
+        **DEFAULT_PLACEHOLDERS,
+        "device": ("shop-tablet",),
+        "bank account": ("0000",),
+    }
+    assert config.common_placeholders == ("n/a",)
+
+
+@pytest.mark.parametrize(
+    ("assignment", "message"),
+    [
+        ("identifiers.placeholders=[1]", r"placeholders must be a table of kind = list of text"),
+        ("identifiers.placeholders={ip = [1]}", r"placeholders must be a table of kind = list"),
+        ("identifiers.common_placeholders=n/a", r"common_placeholders must be a list of text"),
+        ("identifiers.common_placeholders=[1]", r"common_placeholders must be a list of text"),
+        (
+            'identifiers.placeholders={IP = ["x"], ip = ["y"]}',
+            r"placeholders names the kind 'ip' twice: 'IP' and 'ip'",
+        ),
+    ],
+)
+def test_bad_placeholder_overrides_are_refused(assignment: str, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        Config().with_overrides([assignment])
+
+
+def test_the_default_placeholders_are_written_as_their_own_table() -> None:
+    text = Config().to_toml()
+    assert "\n[identifiers]\ncommon_placeholders = [\n" in text
+    assert '\n[identifiers.placeholders]\naddress = ["no address", "not applicable"]\n' in text
+    assert max(len(line) for line in text.splitlines()) <= 100

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import math
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +14,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from syndicate import InputFileError, SchemaError, load_inputs
+from syndicate import Config, InputFileError, SchemaError, build_linkage, load_inputs
+from syndicate.validation import REJECT_REASONS
 
 SELLERS = pl.DataFrame({"seller_id": ["a", "b", "c"], "created_at": ["2024-01-01"] * 3})
 LINKS = pl.DataFrame(
@@ -360,7 +364,7 @@ def test_row_level_problems_are_refused_with_a_reason() -> None:
         },
     }
     # Case and spaces of kind are folded, so 'Device ' of b is a device link.
-    assert inputs.links.rows() == [("a", "device", "d1"), ("b", "device", "d1")]
+    assert inputs.links.rows() == [("a", "device", "d1", "d1"), ("b", "device", "d1", "d1")]
     # Of the two rows of c, the one that sorts first over all columns is kept.
     assert inputs.sellers.rows() == [("a", 1), ("b", 2), ("c", 3)]
     assert inputs.edges.rows() == [("a", "b", "edge", 1.0)]
@@ -420,7 +424,10 @@ def test_integer_ids_become_strings_everywhere() -> None:
     )
     assert inputs.sellers.schema["seller_id"] == pl.String
     assert inputs.sellers["seller_id"].to_list() == ["10", "2", "3"]  # sorted as text
-    assert inputs.links.rows() == [("10", "phone", "5551234"), ("2", "phone", "5551234")]
+    assert inputs.links.select("seller_id", "kind", "value").rows() == [
+        ("10", "phone", "5551234"),
+        ("2", "phone", "5551234"),
+    ]
     assert inputs.edges.rows() == [("10", "3", "edge", 1.0)]
     assert inputs.labels.rows() == [("2", 1, "labels")]
 
@@ -536,3 +543,221 @@ def test_known_ids_by_binary_search_match_a_hash_lookup(
     known_ids = pl.Series(sorted(known), dtype=pl.String)
     expected = series.is_in(known_ids.implode()).to_list()
     assert _is_known(series, known_ids).to_list() == expected
+
+
+# ---------------------------------------------------------------------------------------
+# Identifier hardening: invisible and compatibility characters, placeholders, unusable values
+
+FOUR = pl.DataFrame({"seller_id": ["a", "b", "c", "d"]})
+
+
+def test_fullwidth_and_invisible_spellings_of_a_device_bind_one_ring() -> None:
+    links = pl.DataFrame(
+        {
+            "seller_id": ["a", "b", "c"],
+            "kind": ["Ｄｅｖｉｃｅ", "dev\u200bice", "device"],
+            "value": ["ｄｅｖ１２３", "dev\u200b123", "DEV123"],
+        }
+    )
+    inputs = load_inputs(FOUR, links)
+    assert inputs.links.rows() == [
+        ("a", "device", "ｄｅｖ１２３", "dev123"),
+        ("b", "device", "dev\u200b123", "dev123"),
+        ("c", "device", "DEV123", "dev123"),
+    ]
+    edges = build_linkage(inputs.links, inputs.edges).edges
+    assert edges.select("src", "dst").rows() == [("a", "b"), ("a", "c"), ("b", "c")]
+
+
+def test_placeholder_values_bind_nobody_and_are_written_down() -> None:
+    links = pl.DataFrame(
+        {
+            "seller_id": ["a", "b", "c", "d", "a", "b"],
+            "kind": ["email", "email", "email", "ip", "device", "device"],
+            "value": ["N/A", " n/a ", "Ｎ/Ａ", "0.0.0.0", "00:00:00:00:00:00", "real-device"],
+        }
+    )
+    inputs = load_inputs(FOUR, links)
+    assert inputs.reject_counts() == {"links": {"placeholder_value": 5}}
+    assert inputs.links.rows() == [("b", "device", "real-device", "real-device")]
+    assert build_linkage(inputs.links).edges.height == 0
+    refused = inputs.rejects.filter(pl.col("row") == 2)
+    assert refused.select("table", "reason", "seller_id", "record").rows() == [
+        ("links", "placeholder_value", "c", '{"seller_id":"c","kind":"email","value":"Ｎ/Ａ"}')
+    ]
+
+
+def test_phones_of_too_few_digits_and_empty_keys_are_refused_not_dropped() -> None:
+    links = pl.DataFrame(
+        {
+            "seller_id": ["a", "b", "c", "d", "a"],
+            "kind": ["phone", "phone", "payout", "device", "phone"],
+            "value": ["123", "(55) 12", "--/--", "\u200b\u200d", "+1 415 555 0134"],
+        }
+    )
+    inputs = load_inputs(FOUR, links)
+    assert inputs.reject_counts() == {"links": {"unusable_value": 4}}
+    assert inputs.links.rows() == [("a", "phone", "+1 415 555 0134", "+14155550134")]
+    assert inputs.links.height + inputs.rejects.height == links.height
+
+
+def test_placeholders_come_from_the_config() -> None:
+    links = pl.DataFrame(
+        {
+            "seller_id": ["a", "b", "c", "d"],
+            "kind": ["device", "device", "email", "email"],
+            "value": ["SHOP-TABLET", "shop-tablet", "test@test.com", "test@test.com"],
+        }
+    )
+    config = Config().with_overrides(
+        ['identifiers.placeholders={"Device " = ["Shop-Tablet"], email = []}']
+    )
+    inputs = load_inputs(FOUR, links, config=config)
+    assert inputs.reject_counts() == {"links": {"placeholder_value": 2}}
+    assert inputs.links["value"].to_list() == ["test@test.com", "test@test.com"]
+    # The default lists refuse test@test.com and keep the tablet.
+    default = load_inputs(FOUR, links)
+    assert default.links["value"].to_list() == ["SHOP-TABLET", "shop-tablet"]
+
+
+def test_rejects_of_links_follow_a_fixed_order_of_reasons() -> None:
+    # A row is refused once, for the first reason that holds: blank value, unusable value,
+    # placeholder, duplicate, unknown seller.
+    links = pl.DataFrame(
+        {
+            "seller_id": ["zz", "zz", "a", "a", "a"],
+            "kind": ["phone", "ip", "ip", "ip", "ip"],
+            "value": ["12", "n/a", "1.2.3.4", "1.2.3.4", " "],
+        }
+    )
+    inputs = load_inputs(FOUR, links)
+    assert inputs.rejects.select("row", "reason").rows() == [
+        (0, "unusable_value"),
+        (1, "placeholder_value"),
+        (3, "duplicate_row"),
+        (4, "null_value"),
+    ]
+
+
+def test_edge_relations_are_normalised_like_kinds() -> None:
+    edges = pl.DataFrame(
+        {
+            "src": ["a", "b", "c"],
+            "dst": ["b", "c", "d"],
+            "relation": ["Ｒefund\u200b", " REFUND", "\u200b"],
+        }
+    )
+    inputs = load_inputs(FOUR, LINKS, edges)
+    assert inputs.edges["relation"].to_list() == ["refund", "refund", "edge"]
+
+
+# ---------------------------------------------------------------------------------------
+# Weights and non-finite values in records
+
+
+def test_edge_weights_must_be_positive_finite_and_at_most_the_bound() -> None:
+    weights = [1e6, 1e6 + 1, 1e300, 3.4e38, math.inf, -math.inf, math.nan, 0.0, -1.0, 1e-9]
+    n = len(weights)
+    sellers = pl.DataFrame({"seller_id": [f"s{i}" for i in range(n + 1)]})
+    edges = pl.DataFrame(
+        {
+            "src": [f"s{i}" for i in range(n)],
+            "dst": [f"s{i + 1}" for i in range(n)],
+            "weight": weights,
+        }
+    )
+    inputs = load_inputs(sellers, LINKS.with_columns(seller_id=pl.lit("s0")), edges)
+    assert inputs.edges["weight"].to_list() == [1e6, 1e-9]
+    refused = inputs.rejects.filter(pl.col("table") == "edges")
+    assert refused["reason"].unique().to_list() == ["invalid_weight"]
+    assert refused["row"].to_list() == [1, 2, 3, 4, 5, 6, 7, 8]
+    # The graph of the kept weights is finite in float32 too.
+    weight = build_linkage(inputs.links, inputs.edges).edges["weight"]
+    assert weight.cast(pl.Float32).is_finite().all()
+
+
+def test_nan_and_infinite_weights_are_shown_in_the_record() -> None:
+    edges = pl.DataFrame(
+        {
+            "src": ["a", "a", "b", "c"],
+            "dst": ["b", "c", "c", "d"],
+            "weight": [math.nan, math.inf, -math.inf, 2.5e6],
+        }
+    )
+    inputs = load_inputs(FOUR, LINKS, edges)
+    records = inputs.rejects.sort("row")["record"].to_list()
+    assert records == [
+        '{"src":"a","dst":"b","relation":"edge","weight":"NaN"}',
+        '{"src":"a","dst":"c","relation":"edge","weight":"inf"}',
+        '{"src":"b","dst":"c","relation":"edge","weight":"-inf"}',
+        '{"src":"c","dst":"d","relation":"edge","weight":2500000.0}',
+    ]
+    assert [json.loads(r)["weight"] for r in records] == ["NaN", "inf", "-inf", 2.5e6]
+
+
+def test_a_record_with_nan_keeps_every_other_field_exact() -> None:
+    edges = pl.DataFrame(
+        {
+            "src": ['a"q', "a"],
+            "dst": ["b", "c"],
+            "relation": ["x\\y", None],
+            "weight": [math.nan, None],
+        }
+    )
+    sellers = pl.DataFrame({"seller_id": ['a"q', "a", "b", "c"]})
+    inputs = load_inputs(sellers, LINKS, edges)
+    (record,) = inputs.rejects["record"].to_list()
+    assert json.loads(record) == {"src": 'a"q', "dst": "b", "relation": "x\\y", "weight": "NaN"}
+
+
+# ---------------------------------------------------------------------------------------
+# Sentinel dates
+
+AS_OF = datetime(2026, 12, 1, 12, 0)
+
+
+@pytest.mark.parametrize(
+    ("created_at", "kept"),
+    [
+        ("9999-12-31", False),
+        ("0001-01-01", False),
+        ("1900-01-01", False),
+        ("1970-01-01T00:00:00Z", False),
+        ("1994-12-31T23:59:59", False),
+        ("1995-01-01", True),
+        ("2026-12-02T12:00:00", True),  # a day after the run's time: a clock skew, kept
+        ("2026-12-02T12:00:01", False),
+        ("2030-01-01", False),
+    ],
+)
+def test_implausible_created_at_becomes_null_and_is_written_down(
+    created_at: str, kept: bool
+) -> None:
+    sellers = pl.DataFrame(
+        {"seller_id": ["a", "b", "c"], "created_at": [created_at, "2024-01-01", None]}
+    )
+    inputs = load_inputs(sellers, LINKS, as_of=AS_OF)
+    assert inputs.sellers["seller_id"].to_list() == ["a", "b", "c"]  # no seller row is lost
+    assert inputs.sellers["created_at"].is_null().to_list() == [not kept, False, True]
+    if kept:
+        assert inputs.rejects.height == 0
+    else:
+        assert inputs.reject_counts() == {"sellers.created_at": {"implausible_created_at": 1}}
+        (record,) = inputs.rejects["record"].to_list()
+        assert json.loads(record)["seller_id"] == "a"
+
+
+def test_the_latest_plausible_date_follows_an_aware_as_of() -> None:
+    sellers = pl.DataFrame({"seller_id": ["a"], "created_at": ["2026-12-02T13:00:00"]})
+    aware = datetime(2026, 12, 1, 14, 0, tzinfo=timezone(timedelta(hours=2)))  # 12:00 UTC
+    assert load_inputs(sellers, LINKS.head(1), as_of=aware).sellers["created_at"].null_count() == 1
+    later = datetime(2026, 12, 1, 14, 0, tzinfo=UTC)
+    assert load_inputs(sellers, LINKS.head(1), as_of=later).sellers["created_at"].null_count() == 0
+
+
+def test_every_new_reason_is_documented() -> None:
+    for reason in ("placeholder_value", "unusable_value", "implausible_created_at"):
+        assert reason in REJECT_REASONS
+    text = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    for reason in REJECT_REASONS:
+        assert f"`{reason}`" in text, reason

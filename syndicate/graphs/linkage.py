@@ -158,8 +158,14 @@ class Hops:
         )
 
 
-def identifier_table(links: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+def identifier_table(
+    links: pl.DataFrame, config: Config | None = None
+) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Normalise links; return the shared part of the bipartite graph and its identifiers.
+
+    Validated links (:func:`syndicate.load_inputs`) carry their ``key`` already, with the
+    links that identify nobody refused and written down; other links are normalised here,
+    and those whose key is null, empty or a placeholder of ``config`` are left out.
 
     Most identifiers belong to one seller. They are set aside first on integers: each link
     becomes one 64-bit key, the top bits of a hash of ``(kind, key)`` above an exact seller
@@ -168,9 +174,16 @@ def identifier_table(links: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     shared one; the candidates left are then grouped exactly by ``(kind, key)``. So the
     heavy work is one integer sort and the result is exact.
     """
-    coded = links.select("seller_id", "kind", "value").with_columns(_seller_codes(links))
-    normalised = normalise_links(coded)
-    normalised = normalised.filter(pl.col("key").is_not_null() & (pl.col("key") != ""))
+    if "key" in links.columns:
+        normalised = links.select("seller_id", "kind", "key").with_columns(_seller_codes(links))
+    else:
+        cfg = config or Config()
+        coded = links.select("seller_id", "kind", "value").with_columns(_seller_codes(links))
+        normalised = normalise_links(
+            coded, placeholders=cfg.placeholders, common_placeholders=cfg.common_placeholders
+        )
+        usable = pl.col("key").is_not_null() & (pl.col("key") != "") & ~pl.col("placeholder")
+        normalised = normalised.filter(usable)
     candidates = normalised.filter(_maybe_shared(normalised))
     bipartite = (
         candidates.select("seller_id", "kind", "key")
@@ -267,7 +280,7 @@ def build_linkage(
     1.5
     """
     cfg = config or Config()
-    bipartite, stats = identifier_table(links)
+    bipartite, stats = identifier_table(links, cfg)
     marked = _hold_back_hubs(stats, cfg)
     hubs = (
         marked.filter(pl.col("reason").is_not_null())
