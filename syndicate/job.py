@@ -203,7 +203,7 @@ def run_job(
             _check_inputs_outside_outputs(folder, given)
             runfolder.check_owned(folder)
             result, earlier, saved, notes, fingerprints = _run_pipeline(
-                given, folder, cfg, report, previous=previous, model=model
+                given, folder, cfg, report, previous=previous, model=model, started=started
             )
             from syndicate.pipeline import write_outputs
 
@@ -263,6 +263,7 @@ def _run_pipeline(
     *,
     previous: str | os.PathLike[str] | None,
     model: str | os.PathLike[str] | None,
+    started: datetime,
 ) -> tuple[PipelineResult, Any, Any, list[str], dict[str, Any]]:
     """Read and validate the inputs (and ``--previous``, ``--model``), then run the pipeline."""
     from syndicate.validation import load_inputs
@@ -282,6 +283,8 @@ def _run_pipeline(
             links=given["links"],
             edges=given.get("edges"),
             labels=given.get("labels"),
+            config=cfg,
+            as_of=started,
         )
         fingerprints = {name: _fingerprint(path) for name, path in given.items()}
     from syndicate.pipeline import run_pipeline

@@ -240,6 +240,101 @@ CASES: dict[str, Case] = {
         0,
         r"drawn from only \d known-bad sellers.*unreliable",
     ),
+    # --- identifier tricks: evasion and false rings ------------------------------------
+    "zero-width and soft hyphen inside a device id": Case(
+        standard(**{"links.parquet": links_frame((("z1", "device", "dev\u200b-\u00ada"),))}),
+        run_args(),
+        0,
+        r"syndicate run: ",
+        check=lambda folder: _ring_of(folder, "z1", ["a1", "a2", "a3", "a4", "z1"]),
+    ),
+    "fullwidth letters and digits in an email": Case(
+        standard(
+            **{"links.parquet": links_frame((("z2", "email", "ｂ１@ｅｘａｍｐｌｅ.ｃｏｍ"),))}
+        ),
+        run_args(),
+        0,
+        r"syndicate run: ",
+        check=lambda folder: _ring_of(folder, "z2", None, shares_with="b1"),
+    ),
+    "placeholder phone shared by everyone": Case(
+        standard(
+            **{"links.parquet": links_frame(tuple((s, "phone", "0000000000") for s in SELLERS))}
+        ),
+        run_args(),
+        0,
+        r"placeholder_value",
+        check=lambda folder: _no_ring_holds(folder, "z1", "z2", "z3"),
+    ),
+    "placeholder emails spelled many ways": Case(
+        standard(
+            **{
+                "links.parquet": links_frame(
+                    (("z1", "email", "N/A"), ("z2", "email", " n/a "), ("z3", "email", "Ｎ/Ａ"))
+                )
+            }
+        ),
+        run_args(),
+        0,
+        r"placeholder_value",
+        check=lambda folder: _no_ring_holds(folder, "z1", "z2", "z3"),
+    ),
+    "a placeholder of the user's from the config": Case(
+        standard(
+            **{
+                "links.parquet": links_frame(
+                    tuple((s, "device", "SHOP-PC") for s in ("z1", "z2", "z3"))
+                ),
+                "config.toml": '[identifiers.placeholders]\ndevice = ["shop-pc"]\n',
+            }
+        ),
+        run_args("--config", "{in}/config.toml"),
+        0,
+        r"placeholder_value",
+        check=lambda folder: _no_ring_holds(folder, "z1", "z2", "z3"),
+    ),
+    "phone too short to be a number": Case(
+        standard(**{"links.parquet": links_frame((("z1", "phone", "12"), ("z2", "phone", "12")))}),
+        run_args(),
+        0,
+        r"unusable_value",
+    ),
+    "sentinel created_at": Case(
+        standard(
+            **{
+                "sellers.parquet": sellers_frame(
+                    created_at=["9999-12-31"] + ["2024-01-01"] * (len(SELLERS) - 2) + ["0001-01-01"]
+                )
+            }
+        ),
+        run_args(),
+        0,
+        r"implausible_created_at",
+    ),
+    "edge weight near the float32 limit": Case(
+        standard(
+            **{
+                "edges.parquet": pl.DataFrame(
+                    {"src": ["a1", "z1"], "dst": ["z1", "z2"], "weight": [3.0e38, 3.0e38]}
+                )
+            }
+        ),
+        run_args("--edges", "{in}/edges.parquet"),
+        0,
+        r"invalid_weight",
+    ),
+    "config kind weight near the float32 limit": Case(
+        standard(**{"config.toml": "[graph.kind_weights]\ndevice = 3.0e38\n"}),
+        run_args("--config", "{in}/config.toml"),
+        2,
+        r"device",
+    ),
+    "config kind keys that collide once normalised": Case(
+        standard(**{"config.toml": '[graph.kind_weights]\ndevice = 2.0\n"Device " = 3.0\n'}),
+        run_args("--config", "{in}/config.toml"),
+        2,
+        r"Device",
+    ),
     # --- config and flags ----------------------------------------------------------------
     "config file not toml": Case(
         standard(**{"config.toml": "[model\nseed = 1"}),
@@ -354,6 +449,29 @@ CASES: dict[str, Case] = {
         command="synth",
     ),
 }
+
+
+def _labels(folder: Path) -> pl.DataFrame:
+    return pl.read_parquet(folder / "out" / "labels.parquet")
+
+
+def _ring_of(
+    folder: Path, seller: str, members: list[str] | None, shares_with: str | None = None
+) -> None:
+    """``seller`` is in a ring: the one of ``members``, or the one ``shares_with`` is in."""
+    labels = _labels(folder)
+    ring = labels.filter(pl.col("seller_id") == seller)["ring_id"][0]
+    assert ring is not None, f"{seller} was kept out of its ring"
+    together = sorted(labels.filter(pl.col("ring_id") == ring)["seller_id"])
+    if members is not None:
+        assert together == members
+    if shares_with is not None:
+        assert shares_with in together
+
+
+def _no_ring_holds(folder: Path, *sellers: str) -> None:
+    labels = _labels(folder).filter(pl.col("seller_id").is_in(list(sellers)))
+    assert labels["ring_id"].null_count() == len(sellers), "a placeholder made a ring"
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
