@@ -264,6 +264,11 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
         # mkstemp makes the file private (0600); give it the mode a plain write would.
         os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, target)
+    except OSError as exc:
+        if exc.filename not in (str(tmp), tmp):
+            raise
+        # Name the file being written, not its temporary twin.
+        raise OSError(exc.errno, exc.strerror, str(target)) from exc
     finally:
         if tmp.exists():
             tmp.unlink()

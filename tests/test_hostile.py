@@ -240,6 +240,35 @@ CASES: dict[str, Case] = {
         0,
         r"drawn from only \d known-bad sellers.*unreliable",
     ),
+    "ids written differently across tables": Case(
+        standard(
+            **{
+                "sellers.parquet": pl.DataFrame({"seller_id": list(range(1, 11))}),
+                "links.parquet": pl.DataFrame(
+                    {
+                        "seller_id": [f"{i:02d}" for i in range(1, 11)] + ["1", "2", "3"],
+                        "kind": ["device"] * 13,
+                        "value": ["d"] * 10 + ["e"] * 3,
+                    }
+                ),
+            }
+        ),
+        run_args(),
+        0,
+        r"ids written another way \(links '01', sellers '1'",
+    ),
+    "every link refused": Case(
+        standard(
+            **{
+                "links.parquet": pl.DataFrame(
+                    {"seller_id": ["ghost1", "ghost2"], "kind": ["device"] * 2, "value": ["d"] * 2}
+                )
+            }
+        ),
+        run_args(),
+        2,
+        r"links: no row survived validation \(2 rows refused: unknown_seller 2\)",
+    ),
     # --- identifier tricks: evasion and false rings ------------------------------------
     "zero-width and soft hyphen inside a device id": Case(
         standard(**{"links.parquet": links_frame((("z1", "device", "dev\u200b-\u00ada"),))}),
@@ -410,6 +439,12 @@ CASES: dict[str, Case] = {
         run_args("--model", "{in}/model"),
         2,
         r"model",
+    ),
+    "--model given a run folder": Case(
+        standard(**{"prev/run.json": "{}", "prev/model/model.skops": b"x"}),
+        run_args("--model", "{in}/prev"),
+        2,
+        r"is a run folder, not a model folder: did you mean",
     ),
     # --- terminal ------------------------------------------------------------------------
     "escape sequence in a kind": Case(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import errno
 import json
 import os
+import re
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -316,3 +317,33 @@ def test_evaluate_never_replaces_a_report_of_the_users(
     assert main(argv) == EXIT_INPUT
     assert "report.html' exists and syndicate did not write it" in capsys.readouterr().err
     assert (out / "evaluation" / "report.html").read_text() == "<p>my report</p>"
+
+
+@pytest.mark.parametrize("command", ["viz", "evaluate"])
+def test_a_full_disk_in_viz_or_evaluate_is_exit_2_naming_the_file(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    command: str,
+) -> None:
+    market = tmp_path / "market"
+    assert main(["synth", "--sellers", "300", "--out", str(market), "--quiet"]) == 0
+    files = {name: market / f"{name}.parquet" for name in ("sellers", "links")}
+    out = tmp_path / "run"
+    assert run_cli(files, out) == 0
+    capsys.readouterr()
+    write_text = Path.write_text
+
+    def full(self: Path, *args: Any, **kwargs: Any) -> int:
+        if self.name.endswith(".tmp"):  # the atomic writes' temporary files
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(self))
+        return write_text(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "write_text", full)
+    extra = ["--truth", str(market / "truth.parquet")] if command == "evaluate" else []
+    assert main([command, "--run", str(out), *extra, "--quiet"]) == EXIT_INPUT
+    err = capsys.readouterr().err
+    assert "No space left on device" in err and "Traceback" not in err
+    named = "viz/syndicate-pages.json" if command == "viz" else "evaluation/metrics.json"
+    assert re.search(rf"\(/\S+/run/{named}\)", err), err  # the file, not its temporary twin
+    assert not list(out.rglob("*.tmp"))
