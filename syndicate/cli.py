@@ -13,6 +13,7 @@ import os
 import sys
 import traceback
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -203,6 +204,13 @@ def build_parser() -> argparse.ArgumentParser:
         type=Path,
         metavar="DIR",
         help="an earlier run folder (may be --out): rings keep their ids and get a status",
+    )
+    run.add_argument(
+        "--as-of",
+        type=_moment,
+        metavar="TIME",
+        help="the snapshot's time, ISO 8601 (default: the latest created_at of the sellers); "
+        "new sellers in metrics.parquet are those created since the previous run's",
     )
     run.add_argument(
         "--model",
@@ -397,6 +405,17 @@ def _print_run(pipeline: PipelineResult, out: Path, say: _Summary) -> None:
     say.result(f"Pages:   {out / 'viz' / 'index.html'}")
 
 
+def _moment(text: str) -> datetime:
+    """An ISO 8601 time for ``--as-of`` (a date alone is its midnight; no zone is UTC)."""
+    try:
+        moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected an ISO 8601 time such as 2026-01-31T23:59:59Z; got {text!r}"
+        ) from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
 def _fmt(value: object) -> str:
     return "n/a" if value is None else f"{value:.3f}"
 
@@ -425,6 +444,7 @@ def _cmd_run(args: argparse.Namespace, reporter: Reporter) -> int:
         config=config,
         reporter=reporter,
         command=["syndicate", *args.argv],
+        as_of=args.as_of,
     )
     inputs = run.pipeline.inputs
     say = _Summary(quiet=args.quiet)

@@ -185,6 +185,7 @@ CONFIG_SECTIONS: Mapping[str, tuple[str, ...]] = MappingProxyType(
             "min_known_bad_for_thresholds",
         ),
         "output": ("top_pages",),
+        "monitor": ("metric_segments",),
     }
 )
 
@@ -240,6 +241,7 @@ _KINDS: dict[str, str] = {
     "cold_review_threshold": _FLOAT,
     "min_known_bad_for_thresholds": _INT,
     "top_pages": _INT,
+    "metric_segments": _TEXTS,
     "seed": _INT,
 }
 
@@ -408,6 +410,10 @@ class Config:
         results do not depend on it.
     top_pages
         Investigator pages are drawn for this many rings, highest ring score first.
+    metric_segments
+        Text columns of the sellers table that ``metrics.parquet`` breaks the seller
+        metrics down by (besides ``ring_status`` and ``ring``); a column the table lacks
+        is skipped.
     seed
         Seed of every random choice.
     common_placeholders, placeholders
@@ -459,6 +465,7 @@ class Config:
     n_jobs: int = -1
     anomaly_trees: int = 50
     top_pages: int = 50
+    metric_segments: tuple[str, ...] = ("category",)
     seed: int = 0
     common_placeholders: tuple[str, ...] = DEFAULT_COMMON_PLACEHOLDERS
     placeholders: Mapping[str, tuple[str, ...]] = field(
@@ -561,6 +568,11 @@ class Config:
                 f"common_placeholders must be a list of text; got {self.common_placeholders!r}"
             )
         object.__setattr__(self, "common_placeholders", tuple(self.common_placeholders))
+        if not _is_texts(self.metric_segments):
+            raise ConfigError(
+                f"metric_segments must be a list of text; got {self.metric_segments!r}"
+            )
+        object.__setattr__(self, "metric_segments", tuple(self.metric_segments))
         for kind, values in self.placeholders.items():
             if not _is_texts(values):
                 raise ConfigError(f"placeholders[{kind!r}] must be a list of text; got {values!r}")

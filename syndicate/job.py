@@ -8,6 +8,7 @@ folder at once.
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import os
 import platform
@@ -157,6 +158,7 @@ def run_job(
     config: Config | None = None,
     reporter: Reporter | None = None,
     command: Sequence[str] | None = None,
+    as_of: datetime | None = None,
 ) -> RunResult:
     """Run the whole batch job on input files and write a complete run folder to ``out``.
 
@@ -175,6 +177,10 @@ def run_job(
         Every knob; ``Config()`` by default.
     command
         The command line, recorded in ``run.json``.
+    as_of
+        The snapshot's time, for ``metrics.parquet`` (new sellers are those created after
+        the previous run's as-of); default: the latest ``created_at`` of the sellers, else
+        the run's start. Recorded in ``run.json``.
 
     Raises
     ------
@@ -214,6 +220,9 @@ def run_job(
                     write_outputs(result, staging, top_pages=cfg.top_pages, on_page=running.advance)
                     gone = _gone_table(result, earlier[1] if earlier is not None else None)
                     write_parquet_atomic(gone, staging / "rings_gone.parquet")
+                    snapshot = _as_of(as_of, result, started)
+                    metrics = _metrics(result, cfg, snapshot, previous, earlier)
+                    write_parquet_atomic(metrics, staging / "metrics.parquet")
                     if saved is not None and model is not None:
                         shutil.copytree(Path(model), staging / "model")
                 produced = [name for name in RUN_OUTPUTS if (staging / name).exists()]
@@ -227,6 +236,7 @@ def run_job(
                     model=model,
                     command=command,
                     notes=notes,
+                    as_of=snapshot,
                     outputs=runfolder.describe_outputs(staging, produced),
                     timings=report.timings,
                 )
@@ -299,6 +309,58 @@ def _run_pipeline(
     return result, earlier, saved, notes, fingerprints
 
 
+def _as_of(given: datetime | None, result: PipelineResult, started: datetime) -> datetime:
+    """The snapshot time, aware UTC: as given, else the latest ``created_at``, else the start."""
+    if given is not None:
+        return given if given.tzinfo else given.replace(tzinfo=UTC)
+    sellers = result.inputs.sellers
+    latest = sellers["created_at"].max() if "created_at" in sellers.columns else None
+    if isinstance(latest, datetime):
+        return latest.replace(tzinfo=UTC)  # validation leaves created_at naive UTC
+    return started.replace(microsecond=0)
+
+
+def previous_snapshot(folder: Path) -> tuple[datetime | None, pl.DataFrame | None]:
+    """An earlier run folder's as-of time (None before syndicate recorded it) and decisions."""
+    as_of = None
+    with contextlib.suppress(OSError, ValueError, TypeError, AttributeError):
+        recorded = json.loads((folder / "run.json").read_text(encoding="utf-8")).get("as_of")
+        as_of = datetime.fromisoformat(recorded) if isinstance(recorded, str) else None
+    decisions = None
+    labels = folder / "labels.parquet"
+    if labels.is_file() and "decision" in pl.read_parquet_schema(labels):
+        decisions = pl.read_parquet(labels, columns=["seller_id", "decision"]).with_columns(
+            pl.col("seller_id").cast(pl.String)
+        )
+    return as_of, decisions
+
+
+def _metrics(
+    result: PipelineResult,
+    cfg: Config,
+    as_of: datetime,
+    previous: str | os.PathLike[str] | None,
+    earlier: Any,
+) -> pl.DataFrame:
+    from syndicate.monitor.metrics import RunFacts, run_metrics
+
+    previous_as_of, decisions = (
+        previous_snapshot(Path(previous)) if earlier is not None and previous else (None, None)
+    )
+    facts = RunFacts(
+        sellers=result.inputs.sellers,
+        labels=result.labels,
+        known=result.inputs.labels,
+        rings=result.rings.select("ring_id", "status"),
+        rings_gone=result.lineage.gone.height,
+        hubs=result.linkage.hubs.height,
+        as_of=as_of,
+        previous_as_of=previous_as_of,
+        previous_decisions=decisions,
+    )
+    return run_metrics(facts, cfg.metric_segments)
+
+
 def _gone_table(result: PipelineResult, earlier_rings: pl.DataFrame | None) -> pl.DataFrame:
     """Earlier rings no ring of this run descends from, with what the earlier run said."""
     gone = result.lineage.gone
@@ -327,6 +389,7 @@ def _manifest(
     model: str | os.PathLike[str] | None,
     command: Sequence[str] | None,
     notes: list[str],
+    as_of: datetime,
     outputs: dict[str, Any],
     timings: dict[str, float],
 ) -> dict[str, Any]:
@@ -352,6 +415,7 @@ def _manifest(
         "syndicate_version": versions["syndicate"],
         "status": "ok",
         "started_at": started.isoformat(timespec="seconds"),
+        "as_of": as_of.isoformat(timespec="seconds"),
         "wall_seconds": round(seconds, 3),
         "command": list(command) if command is not None else None,
         "versions": versions,

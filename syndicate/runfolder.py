@@ -59,6 +59,7 @@ RUN_OUTPUTS = (
     "features.parquet",
     "hubs.parquet",
     "rejects.parquet",
+    "metrics.parquet",
     "model",
     "viz",
     "run.json",

@@ -61,6 +61,7 @@ CUSTOM = Config(
     cold_review_threshold=0.1,
     min_known_bad_for_thresholds=5,
     top_pages=0,
+    metric_segments=("category", "country code"),
     seed=2**31 - 1,
     common_placeholders=("n/a", 'say "none"'),
     placeholders={**DEFAULT_PLACEHOLDERS, "email": (), "bank account": ("0000",)},
@@ -158,6 +159,7 @@ def configs(draw: st.DrawFn) -> Config:
         cold_syndicate_threshold=cold_syndicate,
         cold_review_threshold=cold_review,
         top_pages=draw(st.integers(0, 10**4)),
+        metric_segments=tuple(draw(st.lists(st.text(max_size=6), max_size=3))),
         seed=draw(st.integers(0, 2**31 - 1)),
         common_placeholders=tuple(draw(st.lists(st.text(max_size=6), max_size=4))),
         placeholders={
