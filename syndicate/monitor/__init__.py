@@ -1,0 +1,1 @@
+"""Governance monitoring over many runs: metrics history, alerts, root cause, dashboard."""
