@@ -965,7 +965,8 @@ def render_dashboard(
     latest = {
         row["metric"]: row
         for row in evaluations.filter(
-            (pl.col("run") == latest_run) & pl.col("segment_kind").is_null()
+            (pl.col("run") == pl.lit(latest_run, dtype=pl.String))
+            & pl.col("segment_kind").is_null()
         )
         .unique("metric", keep="first", maintain_order=True)
         .iter_rows(named=True)
