@@ -308,6 +308,11 @@ def test_each_chart_draws_its_series_and_a_band_where_the_baseline_exists(page: 
         bands = re.findall(r'<polygon class="band" points="([^"]+)"', svg)
         assert len(bands) == 1, metric
         assert len(bands[0].split()) == 2 * 7, metric
+    # Rates read as percentages on the axis, counts as counts; dates on the time axis.
+    rate, count = charts(page)["bad_seller_onboarding_rate"], charts(page)["rings_new"]
+    assert re.findall(r">(\d+%)</text>", rate) == ["2%", "4%", "6%", "8%"]
+    assert re.findall(r">(\d+)</text>", count) == ["2", "3", "4", "5"]
+    assert re.findall(r">(2026-[\d-]+)</text>", rate)[::4] == ["2026-03-01", "2026-03-10"]
 
 
 def test_alert_markers_are_the_alerts_coloured_by_severity(
@@ -415,6 +420,23 @@ def test_absolute_page_paths_become_file_uris(tmp_path: Path) -> None:
     page = render({**frames, "runs": runs})
     assert f'href="{(tmp_path / "r 1" / "viz" / "index.html").as_uri()}"' in page
     assert f'href="{(tmp_path / "r 1" / "viz" / "rings" / "R-0001.html").as_uri()}"' in page
+
+
+def test_an_alert_without_a_time_is_listed_but_not_placed(
+    frames: dict[str, pl.DataFrame],
+) -> None:
+    alerts = frames["alerts"].with_columns(
+        pl.when(pl.col("segment").is_null()).then(None).otherwise(pl.col("as_of")).alias("as_of"),
+        pl.when(pl.col("segment").is_null())
+        .then(pl.lit("runs/gone"))
+        .otherwise(pl.col("run"))
+        .alias("run"),
+    )
+    page = render({**frames, "alerts": alerts})
+    assert page.count('class="alert-marker"') == 1 and page.count("class='alert'") == 2
+    # Listed last (no time), with no ring link: its run has no ring pages.
+    assert "runs/gone" in page[page.index("id='alert-2'") :]
+    assert "R-0001.html" not in page
 
 
 def test_no_alerts() -> None:

@@ -143,12 +143,14 @@ section{padding:0 18px}
 table{border-collapse:collapse}
 td,th{border-bottom:1px solid #eee;padding:3px 8px;text-align:left;vertical-align:top}
 td.n{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
+td.when{white-space:nowrap}td.incident{max-width:16em;overflow-wrap:anywhere;font-size:12px}
+td.explanation{min-width:18em;max-width:36em}
 code{font-size:12px;color:#555}
 .charts{display:flex;flex-wrap:wrap;gap:10px 18px}
 figure{margin:0}figcaption{font-size:13px;margin-bottom:2px}
 svg{display:block;max-width:100%;height:auto}
 svg .band{fill:#2c7fb8;fill-opacity:.16;stroke:none}
-svg .baseline{fill:none;stroke:#2c7fb8;stroke-dasharray:4 3;stroke-width:1}
+svg .baseline{fill:none;stroke:#1f5f8f;stroke-dasharray:5 3;stroke-width:1.2}
 svg .series{fill:none;stroke:#222;stroke-width:1.5}
 svg .axis{stroke:#999}svg .grid{stroke:#eee}
 svg text{font-size:10px;fill:#555}
@@ -405,17 +407,18 @@ _SMALL = _Frame(300, 120, 48, 10, 8, 22, 2, 3)
 
 
 def _nice_ticks(low: float, high: float, count: int) -> tuple[list[float], float]:
-    """Round tick values covering [low, high] (about ``count`` of them) and their step."""
-    raw = (high - low) / max(count, 1)
-    magnitude = 10 ** math.floor(math.log10(raw))
-    step = next(m * magnitude for m in (1, 2, 5, 10) if m * magnitude >= raw)
-    first = math.ceil(low / step - 1e-9)
-    ticks = []
-    k = first
-    while k * step <= high + step * 1e-9:
-        ticks.append(round(k * step, 12))
-        k += 1
-    return ticks, step
+    """Round tick values within [low, high] and their step: the widest step of 1, 2 or 5
+    times a power of ten that gives at least ``count - 1`` ticks (and at least two)."""
+    wanted = max(count - 1, 2)
+    exponent = math.floor(math.log10(high - low))
+    steps = [m * 10.0**e for e in range(exponent, exponent - 4, -1) for m in (5, 2, 1)]
+    ticks: list[float] = []
+    for step in steps:
+        first, last = math.ceil(low / step - 1e-9), math.floor(high / step + 1e-9)
+        ticks = [round(k * step, 12) for k in range(first, last + 1)]
+        if len(ticks) >= wanted:
+            return ticks, step
+    return ticks, steps[-1]
 
 
 def _tick_text(value: float, step: float, is_rate: bool) -> str:
@@ -458,7 +461,8 @@ class _Plot:
         span = f.width - f.left - f.right
         if self.t1 == self.t0:
             return f.left + span / 2
-        return f.left + (moment.timestamp() - self.t0) / (self.t1 - self.t0) * span
+        share = (moment.timestamp() - self.t0) / (self.t1 - self.t0)
+        return f.left + min(max(share, 0.0), 1.0) * span
 
     def y(self, value: float) -> float:
         f = self.frame
@@ -564,11 +568,15 @@ def _alert_tooltip(alert: _Alert, time_format: str) -> str:
 def _markers(plot: _Plot, series: _Series, alerts: Sequence[_Alert], time_format: str) -> str:
     """A dot per whole-marketplace alert on the series; a triangle on the axis per segment alert."""
     at_run = dict(zip(series.runs, series.values, strict=True))
+    run_time = dict(zip(series.runs, series.times, strict=True))
     parts = []
     for alert in alerts:
         row = alert.row
+        moment = row["as_of"] or run_time.get(row["run"])
+        if moment is None:  # no time to place it at: the alerts table still lists it
+            continue
         colour = SEVERITY_COLOUR.get(row["severity"], _OTHER_SEVERITY)
-        x = plot.x(row["as_of"])
+        x = plot.x(moment)
         title = f"<title>{_esc(_alert_tooltip(alert, time_format))}</title>"
         common = (
             f'class="alert-marker" data-alert="{alert.number}" '
@@ -595,9 +603,17 @@ def _chart(series: _Series, alerts: Sequence[_Alert], frame: _Frame, time_format
     line, alone = _line(plot, series.times, series.values)
     baseline, _ = _line(plot, series.times, series.baseline)
     dots = "".join(
-        f'<circle class="point" cx="{p.split(",")[0]}" cy="{p.split(",")[1]}" r="2" fill="#222"/>'
-        for p in alone
+        f'<circle class="point" cx="{x}" cy="{y}" r="2" fill="#222"/>'
+        for x, y in (point.split(",") for point in alone)
     )
+    latest = [(i, v) for i, v in enumerate(series.values) if v is not None][-1:]
+    for last, value in latest:  # the latest value, ringed, with its run in a tooltip
+        dots += (
+            f'<circle class="latest" cx="{plot.x(series.times[last]):.1f}" '
+            f'cy="{plot.y(value):.1f}" r="3.5" fill="none" stroke="#222">'
+            f"<title>{_esc(series.times[last].strftime(time_format))} · {_esc(series.runs[last])}"
+            f": {_fmt_value(value, series.is_rate)}</title></circle>"
+        )
     no_band = (
         ""
         if any(v is not None for v in (*series.lower, *series.upper))
@@ -748,7 +764,8 @@ def _alerts_table(
         drivers, segments = row.get("drivers") or [], row.get("segments") or []
         body.append(
             f"<tr class='alert' id='alert-{alert.number}'>"
-            f"<td>{_esc(_when(row['as_of'], time_format))}<br><code>{_esc(row['run'])}</code></td>"
+            f"<td class='when'>{_esc(_when(row['as_of'], time_format))}"
+            f"<br><code>{_esc(row['run'])}</code></td>"
             f"<td>{_esc(_metric_label(row['metric']))}</td>"
             f"<td>{_esc(_segment_label(row['segment_kind'], row['segment']))}</td>"
             f"<td class='n'>{_arrow(row.get('direction'), row['value'], row['baseline'])} "
@@ -756,7 +773,8 @@ def _alerts_table(
             f"<br><span class='note'>band {_fmt_band(row['lower'], row['upper'], is_rate)}"
             "</span></td>"
             f"<td class='status-alert {_esc(severity or '')}'>{_esc(severity or '–')}</td>"
-            f"<td>{incident}</td><td>{_esc(row['explanation'] or '–')}</td></tr>"
+            f"<td class='incident'>{incident}</td>"
+            f"<td class='explanation'>{_esc(row['explanation'] or '–')}</td></tr>"
             "<tr class='drill'><td colspan='7'><details>"
             f"<summary>drill-down: {counted(len(drivers), 'driver ring')}, "
             f"{counted(len(segments), 'segment')}</summary>"
