@@ -367,6 +367,7 @@ def _latest(history: pl.DataFrame, runs: pl.DataFrame) -> tuple[str | None, date
 def _sorted_alerts(alerts: pl.DataFrame, rates: frozenset[str]) -> list[_Alert]:
     """Latest first; then high before medium, north-star metrics first, whole marketplace first."""
     order = {metric: i for i, metric in enumerate(NORTH_STAR_METRICS)}
+    keys = ["as_of", "_severity", "_metric", "metric", "segment_kind", "segment", "run"]
     ranked = alerts.with_columns(
         pl.col("severity")
         .replace_strict(_SEVERITY_RANK, default=9, return_dtype=pl.Int32)
@@ -375,9 +376,9 @@ def _sorted_alerts(alerts: pl.DataFrame, rates: frozenset[str]) -> list[_Alert]:
         .replace_strict(order, default=len(order), return_dtype=pl.Int32)
         .alias("_metric"),
     ).sort(
-        ["as_of", "_severity", "_metric", "metric", "segment_kind", "segment", "run"],
-        descending=[True, False, False, False, False, False, False],
-        nulls_last=[True, False, False, False, False, False, False],
+        [*keys, "incident", "explanation"],
+        descending=[True] + [False] * (len(keys) + 1),
+        nulls_last=[True] + [False] * (len(keys) + 1),
     )
     return [
         _Alert(number, row, row["metric"] in rates)
