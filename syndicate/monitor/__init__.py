@@ -1,5 +1,18 @@
 """Governance monitoring: north-star metrics of each run, and the monitor over many runs."""
 
+from syndicate.monitor.dashboard import NORTH_STAR_METRICS, render_dashboard, write_dashboard
+from syndicate.monitor.history import HISTORY_SCHEMA, History, read_history
 from syndicate.monitor.metrics import METRICS, METRICS_SCHEMA, RunFacts, run_metrics
 
-__all__ = ["METRICS", "METRICS_SCHEMA", "RunFacts", "run_metrics"]
+__all__ = [
+    "HISTORY_SCHEMA",
+    "METRICS",
+    "METRICS_SCHEMA",
+    "NORTH_STAR_METRICS",
+    "History",
+    "RunFacts",
+    "read_history",
+    "render_dashboard",
+    "run_metrics",
+    "write_dashboard",
+]
