@@ -425,7 +425,7 @@ def generate_days(config: DaysConfig | None = None, **overrides: object) -> Mark
     >>> len(history), history.config.attack_day, history.config.benign_day
     (5, 2, None)
     >>> first, last = history.day(0).sellers, history.day(4).sellers
-    >>> first["seller_id"].is_in(last["seller_id"]).all()
+    >>> first["seller_id"].is_in(last["seller_id"].implode()).all()
     True
     >>> sorted(last["category"].unique())
     ['beauty', 'electronics', 'fashion', 'home', 'toys']
