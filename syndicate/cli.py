@@ -153,7 +153,10 @@ def build_parser() -> argparse.ArgumentParser:
         description=(
             "Write sellers.parquet, links.parquet, labels.parquet, truth.parquet (seller_id, ring, "
             "is_bad, legit_group) and link_truth.parquet (each link's real-world identifier and "
-            "role) for a marketplace with planted rings. Deterministic by seed."
+            "role) for a marketplace with planted rings. Deterministic by seed. With --days N, "
+            "a growing marketplace instead: DIR/day-00/ ... one such folder per day (the "
+            "sellers onboarded by that day's end, labels arriving days later, an attack wave "
+            "and an honest onboarding campaign on two of the days) and DIR/days.json."
         ),
     )
     synth.add_argument(
@@ -172,13 +175,34 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help=(
             "number of sellers (required with --preset marketplace; real-like defaults to "
-            f"{RealLikeConfig.n_sellers:,})"
+            f"{RealLikeConfig.n_sellers:,}); with --days, the sellers before day 0 (default "
+            "20,000)"
         ),
     )
     synth.add_argument(
         "--out", type=Path, required=True, metavar="DIR", help="output folder, created if missing"
     )
     synth.add_argument("--seed", type=_seed, default=0, metavar="S", help="random seed (default 0)")
+    synth.add_argument(
+        "--days",
+        type=_synth_days,
+        metavar="N",
+        help="write a growing marketplace, one folder per day: DIR/day-00/ ... (14 is typical)",
+    )
+    synth.add_argument(
+        "--attack-day",
+        type=_synth_day,
+        metavar="D",
+        help="with --days: the day (0-based) a wave of 8 new rings onboards within hours "
+        "(default N-3; -1 or off: none)",
+    )
+    synth.add_argument(
+        "--benign-day",
+        type=_synth_day,
+        metavar="D",
+        help="with --days: the day an honest onboarding campaign brings 4 times the usual new "
+        "sellers (default N-6; -1 or off: none)",
+    )
     _add_camouflage(synth)
     _add_common(synth)
 
@@ -524,9 +548,42 @@ def _cmd_evaluate(args: argparse.Namespace, reporter: Reporter) -> int:
     return EXIT_OK
 
 
+_SYNTH_DAY_OFF = "off"
+
+
+def _synth_days(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number; got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected at least 1; got {value}")
+    return value
+
+
+def _synth_day(text: str) -> int | str:
+    if text.strip().lower() in ("off", "none", "-1"):
+        return _SYNTH_DAY_OFF
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected a day number (0 = the first day) or -1/off; got {text!r}"
+        ) from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a day number from 0, or -1/off; got {value}")
+    return value
+
+
 def _cmd_synth(args: argparse.Namespace, reporter: Reporter) -> int:
     from syndicate.synth import RealLikeConfig, generate_real_like
 
+    if args.days is not None:
+        return _cmd_synth_days(args, reporter)
+    for option, value in (("--attack-day", args.attack_day), ("--benign-day", args.benign_day)):
+        if value is not None:
+            print(f"syndicate synth: error: {option} needs --days", file=sys.stderr)
+            return EXIT_INPUT
     real_like = args.preset == "real-like"
     if not real_like and args.sellers is None:
         print(
@@ -563,6 +620,46 @@ def _cmd_synth(args: argparse.Namespace, reporter: Reporter) -> int:
     )
     for path in files.values():
         say.result(f"  {path}")
+    return EXIT_OK
+
+
+def _cmd_synth_days(args: argparse.Namespace, reporter: Reporter) -> int:
+    from syndicate.daily import DaysConfig, generate_days, write_days
+
+    if args.preset != "marketplace":
+        print(
+            "syndicate synth: error: --days applies to --preset marketplace only", file=sys.stderr
+        )
+        return EXIT_INPUT
+    chosen: dict[str, object] = {"days": args.days, "seed": args.seed}
+    if args.sellers is not None:
+        chosen["base_sellers"] = args.sellers
+    for name in ("attack_day", "benign_day"):
+        value = getattr(args, name)
+        if value is not None:
+            chosen[name] = None if value == _SYNTH_DAY_OFF else value
+    config = DaysConfig(market=camouflage_config(args.camouflage), **chosen)  # type: ignore[arg-type]
+    with reporter.step(f"Generating {counted(args.days, 'day')} of a growing marketplace"):
+        history = generate_days(config)
+    with reporter.step(f"Writing {counted(args.days, 'day folder')}"):
+        folders = write_days(history, args.out)
+    last = history.describe()["day"][-1]
+    attack = (
+        f"attack on day {config.attack_day} ({counted(len(history.attack_rings), 'ring')})"
+        if config.attack_day is not None
+        else "no attack day"
+    )
+    benign = (
+        f"campaign on day {config.benign_day}" if config.benign_day is not None else "no campaign"
+    )
+    say = _Summary(quiet=args.quiet)
+    say.result(
+        f"syndicate synth: {counted(len(folders), 'day folder')}, "
+        f"{counted(last['sellers'], 'seller')} on the last day ({last['date']}), {attack}, "
+        f"{benign}"
+    )
+    say.result(f"  {folders[0]} ... {folders[-1]}")
+    say.result(f"  {args.out / 'days.json'}")
     return EXIT_OK
 
 
