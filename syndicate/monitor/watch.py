@@ -1,0 +1,117 @@
+"""``syndicate monitor``: run folders in, ``history.parquet``, ``alerts.parquet`` and
+``dashboard.html`` out.
+
+Runs are read in any order and ordered by their as-of time (:mod:`syndicate.monitor.history`),
+every metric series is tested against its trailing baseline
+(:func:`syndicate.monitor.alerts.evaluate_history`), each alert gets its root cause
+(:func:`syndicate.monitor.alerts.explain_alerts`; only the rings of runs that alert are
+read), and the dashboard is drawn (:mod:`syndicate.monitor.dashboard`). The three files are
+written atomically; files of those names that syndicate did not write are never replaced.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import polars as pl
+
+from syndicate.config import Config
+from syndicate.io import (
+    ensure_output_dir,
+    record_written,
+    refuse_foreign_files,
+    write_parquet_atomic,
+)
+from syndicate.monitor.alerts import AlertSettings, evaluate_history, explain_alerts
+from syndicate.monitor.dashboard import DASHBOARD, write_dashboard
+from syndicate.monitor.history import read_history, run_rings
+
+__all__ = ["MONITOR_OUTPUTS", "MonitorResult", "alert_settings", "monitor_runs"]
+
+#: What ``syndicate monitor --out DIR`` writes.
+MONITOR_OUTPUTS = ("history.parquet", "alerts.parquet", DASHBOARD)
+
+
+@dataclass(frozen=True)
+class MonitorResult:
+    """The monitor's frames and where they went; ``latest_alerts`` are the latest run's."""
+
+    history: pl.DataFrame
+    evaluations: pl.DataFrame
+    alerts: pl.DataFrame
+    runs: pl.DataFrame
+    paths: dict[str, Path]
+
+    @property
+    def latest_alerts(self) -> pl.DataFrame:
+        if self.runs.height == 0:
+            return self.alerts.head(0)
+        latest = self.runs["run"][-1]
+        return self.alerts.filter(pl.col("run") == latest)
+
+
+def alert_settings(config: Config) -> AlertSettings:
+    """The alert knobs of ``config``'s ``[monitor]`` section (``alert_<name>`` fields)."""
+    return config.alert_settings()
+
+
+def _relative(target: Path, start: Path) -> str:
+    """``target`` as a link from a page in ``start`` (relative when both are local)."""
+    try:
+        return Path(os.path.relpath(target.resolve(), start.resolve())).as_posix()
+    except ValueError:  # another drive (Windows)
+        return target.resolve().as_posix()
+
+
+def monitor_runs(
+    folders: Sequence[str | os.PathLike[str]],
+    out: str | os.PathLike[str],
+    config: Config | None = None,
+) -> MonitorResult:
+    """Read the runs, raise and explain the alerts, write the three outputs into ``out``.
+
+    Raises
+    ------
+    InputError
+        A folder is not a finished run folder with ``metrics.parquet``, or ``out`` holds a
+        file of an output's name that syndicate did not write.
+    """
+    cfg = config or Config()
+    folder = Path(out)
+    refuse_foreign_files(folder, MONITOR_OUTPUTS)
+    history = read_history(folders)
+    evaluations = evaluate_history(history.metrics, alert_settings(cfg))
+    alerting = evaluations.filter(pl.col("status") == "alert")["run"].unique().to_list()
+    where = dict(history.runs.select("run", "folder").iter_rows())
+    rings = {run: run_rings(where[run]) for run in sorted(alerting)}
+    alerts = explain_alerts(evaluations, history.metrics, rings)
+    ensure_output_dir(folder)
+    runs = history.runs.select(
+        "run",
+        "as_of",
+        pl.col("folder")
+        .map_elements(
+            lambda run: (
+                _relative(Path(run) / "viz" / "index.html", folder)
+                if (Path(run) / "viz" / "index.html").is_file()
+                else None
+            ),
+            return_dtype=pl.String,
+        )
+        .alias("index_page"),
+        pl.col("folder")
+        .map_elements(
+            lambda run: _relative(Path(run) / "viz" / "rings", folder), return_dtype=pl.String
+        )
+        .alias("ring_pages"),
+    )
+    paths = {
+        "history": write_parquet_atomic(history.metrics, folder / "history.parquet"),
+        "alerts": write_parquet_atomic(alerts, folder / "alerts.parquet"),
+        "dashboard": write_dashboard(history.metrics, evaluations, alerts, runs, folder),
+    }
+    record_written(folder, paths.values())
+    return MonitorResult(history.metrics, evaluations, alerts, runs, paths)
