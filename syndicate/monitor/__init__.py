@@ -1,0 +1,1 @@
+"""Governance monitoring: metrics over runs, alerts, root cause, dashboard."""
