@@ -42,7 +42,7 @@ Examples
 ...     schema_overrides={"as_of": pl.Datetime("us", "UTC"), "denominator": pl.Float64},
 ... )
 >>> evaluate_history(history).select("status", "baseline", "score").tail(2).rows()
-[('ok', 10.0, 0.0), ('alert', 10.0, 9.486832980505138)]
+[('ok', 10.0, 0.0), ('alert', 10.0, 8.6734566275216)]
 """
 
 from __future__ import annotations
@@ -123,6 +123,8 @@ MAD_TO_SD = 1.4826
 #: Earlier runs on the same weekday needed (and the span, in days) before a weekday baseline.
 _WEEKDAY_RUNS = 3
 _WEEKDAY_SPAN = timedelta(days=21)
+#: Week-on-week changes in the window needed to measure a weekday baseline's spread by them.
+_WEEKLY_CHANGES = 7
 
 _KEYS = ("metric", "segment_kind", "segment")
 _HISTORY_COLUMNS = {
@@ -250,6 +252,10 @@ class AlertSettings:
         A rate alerts only if it moves by at least this much (0.002 = 0.2 percentage points).
     min_abs_effect_count
         A count alerts only if it moves by at least this much.
+    min_excess
+        A rate alerts only if its numerator is at least this many above (below) what the
+        baseline rate predicts for its denominator: one ordinary ring of a few new sellers
+        in a small category is not news.
     min_rel_effect
         An alert's move is at least this share of the baseline (0.2 = 20%).
     high_factor
@@ -259,6 +265,9 @@ class AlertSettings:
         The binomial tail below which a rate alert may be ``high`` severity.
     incident_gap
         Alerts of one series at most this many non-alerting runs apart are one incident.
+    segment_correction
+        The m segments of one kind in a run are tested at ``p_value / m`` and at the z of
+        the same normal tail over m (Bonferroni), so more categories bring no more alerts.
     ring_share
         Rings explain an alert when the new, grown and merged rings hold at least this share
         of the numerator's change.
@@ -293,10 +302,12 @@ class AlertSettings:
     p_value: float = 0.0005
     min_abs_effect_rate: float = 0.002
     min_abs_effect_count: float = 3.0
+    min_excess: float = 10.0
     min_rel_effect: float = 0.2
     high_factor: float = 2.0
     high_p_value: float = 1e-6
     incident_gap: int = 1
+    segment_correction: bool = True
     ring_share: float = 0.5
     segment_share: float = 0.5
     directions: Mapping[str, Direction] = field(default_factory=dict)
@@ -317,7 +328,7 @@ class AlertSettings:
             raise ConfigError(
                 f"window must be at least min_history ({self.min_history}); got {self.window!r}"
             )
-        for name in ("weekday", "poisson_floor"):
+        for name in ("weekday", "poisson_floor", "segment_correction"):
             if not isinstance(getattr(self, name), bool):
                 raise ConfigError(f"{name} must be true or false; got {getattr(self, name)!r}")
         positive = ("z", "high_factor")
@@ -333,6 +344,7 @@ class AlertSettings:
             "mad_floor_count",
             "min_abs_effect_rate",
             "min_abs_effect_count",
+            "min_excess",
             "min_rel_effect",
         )
         for name in non_negative:
@@ -451,11 +463,21 @@ def _trailing(
         .join(sources, on=[*group, "ordinal"], how="inner")
         .with_columns(pl.col("value").median().over("row").alias("median"))
     )
+    extra = []
+    if "weekly_change" in sources.columns:
+        change = pl.col("weekly_change")
+        extra = [
+            (change - change.median()).abs().median().alias("weekly_mad"),
+            change.count().alias("weekly_changes"),
+        ]
     return pairs.group_by("row").agg(
         pl.col("median").first(),
         (pl.col("value") - pl.col("median")).abs().median().alias("mad"),
         pl.len().alias("runs"),
+        pl.col("numerator").sum().alias("numerators"),
         pl.col("denominator").sum().alias("denominators"),
+        pl.col("denominator").median().alias("typical_denominator"),
+        *extra,
     )
 
 
@@ -471,7 +493,12 @@ def _baselines(rows: pl.DataFrame, settings: AlertSettings) -> pl.DataFrame:
     sources = rows.filter("valid").select(
         "series", "weekday", "as_of", "value", "numerator", "denominator"
     )
-    all_days = sources.with_columns(pl.int_range(pl.len()).over("series").alias("ordinal"))
+    all_days = sources.with_columns(
+        pl.int_range(pl.len()).over("series").alias("ordinal"),
+        (pl.col("value") - pl.col("value").shift(1).over("series", "weekday")).alias(
+            "weekly_change"
+        ),
+    )
     weekdays = sources.with_columns(
         pl.int_range(pl.len()).over("series", "weekday").alias("ordinal")
     )
@@ -489,25 +516,32 @@ def _baselines(rows: pl.DataFrame, settings: AlertSettings) -> pl.DataFrame:
         & (pl.col("before_w") >= _WEEKDAY_RUNS)
         & (pl.col("as_of") - pl.col("first_seen") >= _WEEKDAY_SPAN)
     ).fill_null(False)
+
+    def chosen(name: str) -> pl.Expr:
+        return pl.when(use_weekday).then(pl.col(f"{name}_w")).otherwise(pl.col(name))
+
     return joined.with_columns(
-        pl.when(use_weekday).then(pl.col("median_w")).otherwise(pl.col("median")).alias("baseline"),
+        chosen("median").alias("baseline"),
+        # A weekday baseline's spread: the same-weekday runs' own, but never below the spread
+        # of the window's week-on-week changes (a weekly rhythm and a trend cancel out in
+        # them; a change is the difference of two runs, hence the sqrt(2)), so three
+        # same-weekday points cannot make a tight band. Too few changes: the window's spread.
         (
             MAD_TO_SD
-            * pl.when(use_weekday).then(pl.max_horizontal("mad_w", "mad")).otherwise(pl.col("mad"))
+            * pl.when(use_weekday & (pl.col("weekly_changes") >= _WEEKLY_CHANGES))
+            .then(pl.max_horizontal("mad_w", pl.col("weekly_mad") / math.sqrt(2)))
+            .when(use_weekday)
+            .then(pl.max_horizontal("mad_w", "mad"))
+            .otherwise(pl.col("mad"))
         ).alias("mad_sd"),
-        pl.when(use_weekday)
-        .then(pl.col("runs_w"))
-        .otherwise(pl.col("runs"))
-        .fill_null(0)
-        .cast(pl.Int64)
-        .alias("baseline_runs"),
-        pl.when(use_weekday)
-        .then(pl.col("denominators_w"))
-        .otherwise(pl.col("denominators"))
-        .alias("baseline_denominators"),
+        chosen("runs").fill_null(0).cast(pl.Int64).alias("baseline_runs"),
+        chosen("numerators").alias("baseline_numerators"),
+        chosen("denominators").alias("baseline_denominators"),
+        chosen("typical_denominator").alias("typical_denominator"),
         pl.when(use_weekday)
         .then(pl.lit("weekday"))
-        .otherwise(pl.when(pl.col("runs").is_not_null()).then(pl.lit("window")))
+        .when(pl.col("runs").is_not_null())
+        .then(pl.lit("window"))
         .alias("baseline_kind"),
     )
 
@@ -516,39 +550,76 @@ def _binomial(
     numerator: np.ndarray,
     denominator: np.ndarray,
     rate: np.ndarray,
+    dispersion: np.ndarray,
     rises: np.ndarray,
-    alpha: np.ndarray,
     two_sided: np.ndarray,
+    alpha: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Binomial tail of each numerator in its move's direction, and the band it allows.
+
+    The test is quasi-binomial: numerator and denominator are divided by ``dispersion`` (at
+    least 1: how much more the series varies from run to run than binomial noise, as when
+    sellers arrive a ring at a time), and the tail is the binomial one continued to real
+    counts by the regularised incomplete beta function, ``P(X >= x) = I_p(x, n - x + 1)``.
 
     Returns ``(p, low, high)``: ``p`` the one-sided tail (doubled where ``two_sided``), and the
     smallest and largest rates whose numerator would not be significant at ``alpha`` (halved
     where ``two_sided``). NaN where there is no test (no denominator or no baseline rate).
     """
+    from scipy.special import betainc
     from scipy.stats import binom
 
-    n = np.rint(denominator)
-    x = np.rint(numerator)
-    usable = np.isfinite(n) & (n > 0) & np.isfinite(x) & np.isfinite(rate)
-    p = np.full(n.shape, np.nan)
-    low = np.full(n.shape, np.nan)
-    high = np.full(n.shape, np.nan)
+    usable = (
+        np.isfinite(denominator) & (denominator > 0) & np.isfinite(numerator) & np.isfinite(rate)
+    )
+    p = np.full(denominator.shape, np.nan)
+    low = np.full(denominator.shape, np.nan)
+    high = np.full(denominator.shape, np.nan)
     if not usable.any():
         return p, low, high
-    n_u, x_u, r_u = n[usable], x[usable], rate[usable]
-    side = np.where(two_sided[usable], alpha[usable] / 2, alpha[usable])
-    upper_tail = binom.sf(x_u - 1, n_u, r_u)  # P(X >= x)
-    lower_tail = binom.cdf(x_u, n_u, r_u)  # P(X <= x)
+    phi = np.where(np.isfinite(dispersion[usable]), dispersion[usable], 1.0)
+    n = denominator[usable] / phi
+    x = np.clip(numerator[usable] / phi, 0.0, n)
+    r = rate[usable]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        upper_tail = np.where(x > 0, betainc(np.maximum(x, 1e-12), n - x + 1, r), 1.0)
+        lower_tail = np.where(x < n, betainc(np.maximum(n - x, 1e-12), x + 1, 1 - r), 1.0)
     one = np.where(rises[usable], upper_tail, lower_tail)
     p[usable] = np.minimum(1.0, np.where(two_sided[usable], 2 * one, one))
-    low[usable] = binom.ppf(side, n_u, r_u) / n_u
-    high[usable] = binom.isf(side, n_u, r_u) / n_u
+    side = np.where(two_sided[usable], alpha[usable] / 2, alpha[usable])
+    whole = np.maximum(np.rint(n), 1.0)
+    low[usable] = binom.ppf(side, whole, r) / whole
+    high[usable] = binom.isf(side, whole, r) / whole
     return p, low, high
+
+
+def _thresholds(frame: pl.DataFrame, settings: AlertSettings) -> pl.DataFrame:
+    """``z`` and ``alpha`` (the p_value) of each row, corrected for its segment kind's size.
+
+    With ``segment_correction``, each of the m segments of one kind in a run is tested at
+    ``p_value / m`` (Bonferroni), and at the z whose normal tail is that of ``z`` over m, so
+    a kind with more segments does not bring more false alerts.
+    """
+    from scipy.stats import norm
+
+    tests = (
+        pl.when(pl.col("segment_kind").is_null())
+        .then(1)
+        .otherwise(pl.len().over("run_index", "metric", "segment_kind"))
+    )
+    if not settings.segment_correction:
+        tests = pl.lit(1)
+    frame = frame.with_columns(tests.cast(pl.Float64).alias("tests"))
+    m = frame.get_column("tests").to_numpy()
+    z = norm.isf(norm.sf(settings.z) / m)
+    return frame.with_columns(
+        pl.Series("z", z, dtype=pl.Float64), (settings.p_value / pl.col("tests")).alias("alpha")
+    )
 
 
 def _judge(frame: pl.DataFrame, settings: AlertSettings) -> pl.DataFrame:
     """Spread, score, tests, band, status and severity of every row."""
+    frame = _thresholds(frame, settings)
     is_rate = pl.col("is_rate")
     baseline = pl.col("baseline")
     floors = [
@@ -558,32 +629,56 @@ def _judge(frame: pl.DataFrame, settings: AlertSettings) -> pl.DataFrame:
     ]
     if settings.poisson_floor:
         floors.append(pl.when(is_rate).then(0.0).otherwise(baseline.clip(lower_bound=0).sqrt()))
-    frame = frame.with_columns(pl.max_horizontal(*floors).alias("spread")).with_columns(
-        ((pl.col("value") - baseline) / pl.col("spread")).alias("score"),
+    # The median of k runs is itself off by about sqrt(pi / 2k) spreads: widen for it.
+    widen = (1 + math.pi / (2 * pl.col("baseline_runs").clip(lower_bound=1))).sqrt()
+    pooled_den = pl.col("baseline_denominators").fill_null(0)
+    pooled = (pl.col("baseline_numerators").fill_null(0) + 0.5) / (pooled_den + 1)
+    edge = 0.5 / (pooled_den + 1)
+    frame = frame.with_columns(
+        (pl.max_horizontal(*floors) * widen).alias("spread"),
         pl.when(pl.col("value") > baseline)
         .then(pl.lit("up"))
         .when(pl.col("value") < baseline)
         .then(pl.lit("down"))
         .alias("direction"),
-        # The baseline rate for the binomial test, kept off 0 and 1 by half an event over
-        # the baseline's denominators, so a rate of zero so far is not infinitely sure.
-        pl.when(is_rate)
+        # The rate the numerator is tested against: the baseline, or the pooled rate of the
+        # baseline runs where the median is 0 or 1 (sparse series), kept half an event off
+        # 0 and 1 so that a rate of zero so far is not infinitely sure.
+        pl.when(is_rate & baseline.is_not_null())
         .then(
-            baseline.clip(
-                lower_bound=0.5 / (pl.col("baseline_denominators").fill_null(0) + 1),
-                upper_bound=1 - 0.5 / (pl.col("baseline_denominators").fill_null(0) + 1),
-            )
+            pl.when((baseline > 0) & (baseline < 1))
+            .then(baseline)
+            .otherwise(pooled)
+            .clip(lower_bound=edge, upper_bound=1 - edge)
         )
         .alias("test_rate"),
+    ).with_columns(
+        ((pl.col("value") - baseline) / pl.col("spread")).alias("score"),
+        # Extra-binomial variation of the series: (robust spread / binomial spread)^2.
+        pl.when(is_rate)
+        .then(
+            (
+                pl.col("mad_sd")
+                / (
+                    pl.col("test_rate")
+                    * (1 - pl.col("test_rate"))
+                    / pl.col("typical_denominator").clip(lower_bound=1)
+                ).sqrt()
+            )
+            .pow(2)
+            .clip(lower_bound=1.0)
+        )
+        .alias("dispersion"),
     )
     rates = frame.get_column("is_rate").to_numpy()
     p, low, high = _binomial(
         frame.get_column("numerator").fill_null(np.nan).to_numpy(),
         np.where(rates, frame.get_column("denominator").fill_null(np.nan).to_numpy(), np.nan),
         frame.get_column("test_rate").fill_null(np.nan).to_numpy(),
+        frame.get_column("dispersion").fill_null(np.nan).to_numpy(),
         (frame.get_column("direction") == "up").fill_null(False).to_numpy(),
-        np.full(frame.height, settings.p_value),
         (frame.get_column("watch") == "both").to_numpy(),
+        frame.get_column("alpha").to_numpy(),
     )
     frame = frame.with_columns(
         pl.Series("p_value", p, dtype=pl.Float64).fill_nan(None),
@@ -594,24 +689,42 @@ def _judge(frame: pl.DataFrame, settings: AlertSettings) -> pl.DataFrame:
         pl.when(is_rate).then(settings.min_abs_effect_rate).otherwise(settings.min_abs_effect_count)
     )
     rel = settings.min_rel_effect * baseline.abs()
-    z_band = settings.z * pl.col("spread")
-    upper = pl.max_horizontal(
-        baseline + z_band, baseline + min_abs, baseline + rel, "binomial_high"
+    z_band = pl.col("z") * pl.col("spread")
+    expected = pl.col("test_rate") * pl.col("denominator")
+    excess = (
+        pl.when(is_rate & (pl.col("denominator") > 0))
+        .then(settings.min_excess / pl.col("denominator"))
+        .otherwise(0.0)
     )
-    lower = pl.min_horizontal(baseline - z_band, baseline - min_abs, baseline - rel, "binomial_low")
+    upper = pl.max_horizontal(
+        baseline + z_band,
+        baseline + min_abs,
+        baseline + rel,
+        pl.col("binomial_high"),
+        pl.col("test_rate") + excess,
+    )
+    lower = pl.min_horizontal(
+        baseline - z_band,
+        baseline - min_abs,
+        baseline - rel,
+        pl.col("binomial_low"),
+        pl.col("test_rate") - excess,
+    )
     move = (pl.col("value") - baseline).abs()
     watched = (pl.col("watch") == "both") | (pl.col("watch") == pl.col("direction"))
+    counted_enough = ~is_rate | ((pl.col("numerator") - expected).abs() >= settings.min_excess)
     alerts = (
         (pl.col("before") >= settings.min_history)
         & pl.col("valid")
         & watched
-        & (pl.col("score").abs() >= settings.z)
+        & (pl.col("score").abs() >= pl.col("z"))
         & (move >= min_abs)
         & (move >= rel)
         & (move > 0)
-        & (~is_rate | (pl.col("p_value") < settings.p_value))
+        & counted_enough
+        & (~is_rate | (pl.col("p_value") < pl.col("alpha")))
     ).fill_null(False)
-    severe = (pl.col("score").abs() >= settings.high_factor * settings.z) & (
+    severe = (pl.col("score").abs() >= settings.high_factor * pl.col("z")) & (
         ~is_rate | (pl.col("p_value") < settings.high_p_value)
     )
     return frame.with_columns(

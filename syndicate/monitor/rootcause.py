@@ -281,6 +281,13 @@ def _ring_phrase(changed: pl.DataFrame) -> str:
     return f"{counted(len(statuses), 'ring')} ({parts})"
 
 
+def _fewest(changed: pl.DataFrame, rise: float) -> pl.DataFrame:
+    """The fewest of the most-holding rings of ``changed`` that hold ``rise`` (or all)."""
+    reached = changed.get_column("holds").cum_sum() >= rise
+    count = int(reached.arg_true()[0]) + 1 if reached.any() else changed.height
+    return changed.head(count)
+
+
 def _ids(ring_ids: list[str]) -> str:
     shown = ring_ids[:_MAX_IDS]
     rest = len(ring_ids) - len(shown)
@@ -348,8 +355,28 @@ def _explain_rate(
     )
     ring_rows = rows.filter((pl.col("run") == alert["run"]) & (pl.col("segment_kind") == "ring"))
     has_rings = rows.filter(pl.col("segment_kind") == "ring").height > 0
-    if kind is not None:  # a segment's own alert: its move is the explanation
-        return head, _no_drivers(), _no_segments()
+    drivers = ring_drivers(ring_rows, rings)
+    changed = drivers.filter(pl.col("status").is_in(CHANGED_STATUSES))
+    held = float(changed.get_column("holds").sum())
+    total = counted(round(numerator), num_one, num_many) if num_many else _amount(numerator)
+    if kind is not None:
+        # A segment's own alert: ring rows are marketplace-wide, so the rings are context.
+        rise = numerator - alert["baseline"] * denominator
+        if verb == "rose" and held > 0 and rise > 0:
+            named = _fewest(changed, rise)
+            whole_total = float(
+                rows.filter((pl.col("run") == alert["run"]) & pl.col("segment_kind").is_null())
+                .get_column("numerator")
+                .sum()
+            )
+            of_all = f" of {counted(round(whole_total), num_one, num_many)}" if num_many else ""
+            ids = _ids(named.get_column("ring_id").to_list())
+            context = (
+                f"marketplace-wide, {_ring_phrase(named)} hold "
+                f"{_amount(round(float(named.get_column('holds').sum())))}{of_all} ({ids})"
+            )
+            return f"{head}; {context}", drivers, _no_segments()
+        return head, drivers, _no_segments()
 
     whole = rows.filter(pl.col("segment_kind").is_null() & pl.col("value").is_not_null())
     weekday = alert.get("baseline_kind") == "weekday"
@@ -361,16 +388,14 @@ def _explain_rate(
         segment_rows.filter(pl.col("run").is_in(baseline_runs)),
         segment_rows.filter(pl.col("run") == alert["run"]),
     )
-    drivers = ring_drivers(ring_rows, rings)
 
     rise = numerator - alert["baseline"] * denominator  # over what the baseline rate predicts
-    changed = drivers.filter(pl.col("status").is_in(CHANGED_STATUSES))
-    held = float(changed.get_column("holds").sum())
     if verb == "rose" and rise > 0 and held > 0 and held >= settings.ring_share * rise:
-        total = counted(round(numerator), num_one, num_many) if num_many else _amount(numerator)
+        named = _fewest(changed, rise)
         cause = (
-            f"driven by {_ring_phrase(changed)} holding {_amount(round(held))} of {total} "
-            f"({_ids(changed.get_column('ring_id').to_list())})"
+            f"driven by {_ring_phrase(named)} holding "
+            f"{_amount(round(float(named.get_column('holds').sum())))} of {total} "
+            f"({_ids(named.get_column('ring_id').to_list())})"
         )
         return f"{head}: {cause}", drivers, segments
 
