@@ -76,7 +76,7 @@ def test_catalogue_directions_and_rates() -> None:
     assert METRIC_DIRECTIONS["bad_seller_onboarding_rate"] == "up"
     assert METRIC_DIRECTIONS["label_coverage"] == "down"
     assert METRIC_DIRECTIONS["syndicate_rate"] == "both"
-    assert RATE_METRICS <= set(METRIC_DIRECTIONS)
+    assert RATE_METRICS.issubset(METRIC_DIRECTIONS)
     assert "rings_new" not in RATE_METRICS
 
 
@@ -120,9 +120,7 @@ def test_the_same_jump_on_a_tiny_denominator_does_not_alert() -> None:
     assert row["p_value"] == pytest.approx(1 - 0.99**20)
     assert row["status"] == "ok"
     # And at 20,000 new sellers (1,000 of them bad) it does.
-    history = history_of(
-        "bad_seller_onboarding_rate", [20] * 8 + [1000], [2000.0] * 8 + [20000.0]
-    )
+    history = history_of("bad_seller_onboarding_rate", [20] * 8 + [1000], [2000.0] * 8 + [20000.0])
     assert last(evaluate_history(history))["status"] == "alert"
 
 
@@ -176,12 +174,11 @@ def test_a_flat_series_with_zero_mad_does_not_alert_on_noise() -> None:
     assert row["score"] == pytest.approx(4 / (10 * widen(10)))
     assert row["status"] == "ok"
     # Without floors the same move is infinitely many spreads... floors are what hold it.
-    bare = AlertSettings(
-        mad_floor=0, mad_floor_count=1e-9, poisson_floor=False, min_rel_effect=0
+    bare = AlertSettings(mad_floor=0, mad_floor_count=1e-9, poisson_floor=False, min_rel_effect=0)
+    assert (
+        last(evaluate_history(history_of("hub_identifiers", [100] * 10 + [104]), bare))["status"]
+        == "alert"
     )
-    assert last(evaluate_history(history_of("hub_identifiers", [100] * 10 + [104]), bare))[
-        "status"
-    ] == "alert"
 
 
 def test_weekday_baseline_absorbs_a_weekly_pattern() -> None:
@@ -252,9 +249,12 @@ def test_a_count_move_below_min_abs_effect_count_does_not_alert() -> None:
     # anyway; with z lowered the 2-ring move is still below min_abs_effect_count = 3.
     history = history_of("rings_merged", [0] * 8 + [2])
     assert last(evaluate_history(history, AlertSettings(z=1.0)))["status"] == "ok"
-    assert last(evaluate_history(history_of("rings_merged", [0] * 8 + [3]), AlertSettings(z=1.0)))[
-        "status"
-    ] == "alert"
+    assert (
+        last(evaluate_history(history_of("rings_merged", [0] * 8 + [3]), AlertSettings(z=1.0)))[
+            "status"
+        ]
+        == "alert"
+    )
 
 
 def test_ring_rows_are_not_evaluated_and_nulls_never_alert() -> None:
@@ -357,7 +357,9 @@ def _marketplace(days: int) -> pl.DataFrame:
             )
         )
     frames.append(history_of("rings_new", [3 + (day * 5) % 4 for day in range(days)]))
-    frames.append(history_of("rings_new", [9.0] * days).with_columns(pl.lit("rings").alias("metric")))
+    frames.append(
+        history_of("rings_new", [9.0] * days).with_columns(pl.lit("rings").alias("metric"))
+    )
     frames.append(
         history_of(
             "bad_seller_onboarding_rate", [4] * days, [1300.0] * days, kind="ring", segment="r"
@@ -384,6 +386,9 @@ def test_alerts_lie_outside_the_band() -> None:
     outside = (pl.col("value") > pl.col("upper")) | (pl.col("value") < pl.col("lower"))
     assert alerts.filter(~outside).height == 0
     judged = evaluations.filter(pl.col("baseline").is_not_null())
-    assert judged.filter(
-        (pl.col("lower") > pl.col("baseline")) | (pl.col("upper") < pl.col("baseline"))
-    ).height == 0
+    assert (
+        judged.filter(
+            (pl.col("lower") > pl.col("baseline")) | (pl.col("upper") < pl.col("baseline"))
+        ).height
+        == 0
+    )

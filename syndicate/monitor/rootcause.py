@@ -275,6 +275,8 @@ def _ring_phrase(changed: pl.DataFrame) -> str:
     """``4 new rings`` or ``5 rings (3 new, 2 grown)``."""
     statuses = changed.get_column("status").to_list()
     kinds = [status for status in CHANGED_STATUSES if status in statuses]
+    if None in statuses:  # statuses unknown (no rings table for the run)
+        return counted(len(statuses), "ring")
     if len(kinds) == 1:
         return counted(len(statuses), f"{kinds[0]} ring")
     parts = ", ".join(f"{statuses.count(status):,} {status}" for status in kinds)
@@ -356,7 +358,8 @@ def _explain_rate(
     ring_rows = rows.filter((pl.col("run") == alert["run"]) & (pl.col("segment_kind") == "ring"))
     has_rings = rows.filter(pl.col("segment_kind") == "ring").height > 0
     drivers = ring_drivers(ring_rows, rings)
-    changed = drivers.filter(pl.col("status").is_in(CHANGED_STATUSES))
+    # The rings that are news; without a rings table for the run, any ring might be.
+    changed = drivers.filter(pl.col("status").is_in(CHANGED_STATUSES) | pl.col("status").is_null())
     held = float(changed.get_column("holds").sum())
     total = counted(round(numerator), num_one, num_many) if num_many else _amount(numerator)
     if kind is not None:
@@ -449,7 +452,7 @@ def _explain_count(
                 ]
                 rest = drivers.height - len(named)
                 listed = ", ".join(named) + (f" and {rest:,} more" if rest else "")
-                return f"{head}: the largest {listed}", drivers
+                return f"{head}: largest first, {listed}", drivers
         return head, drivers
     if kind is not None:
         return head, drivers
