@@ -8,20 +8,37 @@ robust baseline made of *earlier* runs only:
   runs on the same weekday (of ``as_of``), so a weekly rhythm is not news.
 * **Spread**: the median absolute deviation times 1.4826 (the standard deviation of normal
   noise), never below ``mad_floor`` times the baseline, an absolute floor (``mad_floor_rate`` or
-  ``mad_floor_count``) and, for counts, the Poisson noise ``sqrt(baseline)``; in weekday mode
-  never below the whole window's spread either, so three same-weekday points cannot make a
-  tight band. ``score`` is the signed robust z, ``(value - baseline) / spread``.
+  ``mad_floor_count``) and, for counts, the Poisson noise ``sqrt(baseline)`` (``poisson_floor``),
+  so a flat series does not alert on noise. A weekday baseline's spread is never below that of
+  the window's week-on-week changes (over sqrt 2): a weekly rhythm and a trend cancel out in
+  them, and three same-weekday points cannot make a tight band. The spread is then widened by
+  ``sqrt(1 + pi / 2k)`` for a median of k runs (the median's own error), and ``score`` is the
+  signed robust z, ``(value - baseline) / spread``.
 * **Alert** only when all hold: ``|score| >= z``; for rates, the numerator is unlikely under
-  the baseline rate given the denominator (exact binomial tail in the direction of the move,
-  doubled for metrics watched both ways, ``< p_value``), so 2 of 20 new sellers does not alert
-  like 2,000 of 20,000; ``|value - baseline|`` of at least ``min_abs_effect_rate`` (rates) or
-  ``min_abs_effect_count`` (counts) and at least ``min_rel_effect`` of the baseline; and the
-  move goes the way that matters for the metric (:data:`METRIC_DIRECTIONS`, overridable).
+  the baseline rate given the denominator (``p_value``): a binomial tail in the direction of
+  the move (doubled for metrics watched both ways), quasi-binomial when the series varies more
+  than binomial noise from run to run (numerator and denominator divided by the dispersion
+  ``(spread / binomial spread)^2``, as when sellers arrive a ring at a time), so 1 of 20 new
+  sellers does not alert like 1,000 of 20,000; for rates, a numerator at least ``min_excess``
+  sellers off what the baseline rate predicts; ``|value - baseline|`` of at least
+  ``min_abs_effect_rate`` (rates) or ``min_abs_effect_count`` (counts) and at least
+  ``min_rel_effect`` of the baseline; and a move the way that matters for the metric
+  (:data:`METRIC_DIRECTIONS`, overridable by ``directions``).
+* **Segments**: the m segments of one kind in a run are tested at ``p_value / m`` and at the z
+  of that tail (``segment_correction``), so twenty categories do not bring twenty times the
+  false alerts. Rows of segment_kind ``ring`` are not judged (they feed the root cause).
 * Fewer than ``min_history`` earlier values: ``insufficient_history``, never an alert.
 * ``lower`` / ``upper`` bound the values that would not alert: the baseline ∓ ``z`` spreads,
-  widened by the binomial interval (rates) and the minimum effects.
+  widened by the binomial interval, ``min_excess`` (rates) and the minimum effects.
+* ``severity`` is ``high`` when ``|score| >= high_factor * z`` (and, for rates, the tail is
+  below ``high_p_value``), else ``medium``.
 * Alerts of one series at most ``incident_gap`` quiet runs apart are one **incident**, named
   ``<metric>|<segment_kind>|<segment>|<first as_of>`` (empty text for a null segment).
+
+How the defaults were chosen: ``benchmarks/bench_alerts.py`` simulates quiet histories
+(1,000–5,000 new sellers a day, rates of 0.5–5%, rings arriving a few sellers at a time, half
+with a weekend dip) and counts false alerts; ``--sweep`` shows them for a grid of ``z`` and
+``p_value``. See that script for the figures.
 
 Examples
 --------
@@ -567,7 +584,6 @@ def _binomial(
     where ``two_sided``). NaN where there is no test (no denominator or no baseline rate).
     """
     from scipy.special import betainc
-    from scipy.stats import binom
 
     usable = (
         np.isfinite(denominator) & (denominator > 0) & np.isfinite(numerator) & np.isfinite(rate)
@@ -587,10 +603,36 @@ def _binomial(
     one = np.where(rises[usable], upper_tail, lower_tail)
     p[usable] = np.minimum(1.0, np.where(two_sided[usable], 2 * one, one))
     side = np.where(two_sided[usable], alpha[usable] / 2, alpha[usable])
-    whole = np.maximum(np.rint(n), 1.0)
-    low[usable] = binom.ppf(side, whole, r) / whole
-    high[usable] = binom.isf(side, whole, r) / whole
+    low[usable] = _edge(n, r, side, upper=False) / n
+    high[usable] = _edge(n, r, side, upper=True) / n
     return p, low, high
+
+
+def _edge(n: np.ndarray, rate: np.ndarray, side: np.ndarray, *, upper: bool) -> np.ndarray:
+    """The numerator (real) whose binomial tail beyond the mean is ``side``, by bisection.
+
+    ``upper``: the x in [n·rate, n] with ``P(X >= x) = side`` (n where even n is not that
+    unlikely); else the x in [0, n·rate] with ``P(X <= x) = side`` (0 where even 0 is not).
+    Vectorised over the rows; 24 halvings pin it to n / 2^24 (a rate to 6e-8).
+    """
+    from scipy.special import betainc
+
+    tiny = 1e-12
+    if upper:
+        lo, hi = n * rate, n.copy()
+    else:
+        lo, hi = np.zeros_like(n), n * rate
+    for _ in range(24):
+        mid = (lo + hi) / 2
+        if upper:  # P(X >= mid) falls as mid rises
+            tail = betainc(np.maximum(mid, tiny), np.maximum(n - mid + 1, tiny), rate)
+            beyond = tail <= side
+            hi, lo = np.where(beyond, mid, hi), np.where(beyond, lo, mid)
+        else:  # P(X <= mid) rises with mid
+            tail = betainc(np.maximum(n - mid, tiny), mid + 1, 1 - rate)
+            beyond = tail <= side
+            lo, hi = np.where(beyond, mid, lo), np.where(beyond, hi, mid)
+    return hi if upper else lo
 
 
 def _thresholds(frame: pl.DataFrame, settings: AlertSettings) -> pl.DataFrame:
@@ -600,7 +642,7 @@ def _thresholds(frame: pl.DataFrame, settings: AlertSettings) -> pl.DataFrame:
     ``p_value / m`` (Bonferroni), and at the z whose normal tail is that of ``z`` over m, so
     a kind with more segments does not bring more false alerts.
     """
-    from scipy.stats import norm
+    from statistics import NormalDist
 
     tests = (
         pl.when(pl.col("segment_kind").is_null())
@@ -611,7 +653,10 @@ def _thresholds(frame: pl.DataFrame, settings: AlertSettings) -> pl.DataFrame:
         tests = pl.lit(1)
     frame = frame.with_columns(tests.cast(pl.Float64).alias("tests"))
     m = frame.get_column("tests").to_numpy()
-    z = norm.isf(norm.sf(settings.z) / m)
+    normal = NormalDist()
+    tail = 1 - normal.cdf(settings.z)
+    z_of = {tests: -normal.inv_cdf(tail / tests) for tests in set(m.tolist())}
+    z = np.array([z_of[tests] for tests in m.tolist()], dtype=float)
     return frame.with_columns(
         pl.Series("z", z, dtype=pl.Float64), (settings.p_value / pl.col("tests")).alias("alpha")
     )
