@@ -31,12 +31,14 @@ from syndicate.synth import (
 from syndicate.terminal import counted, printable
 
 if TYPE_CHECKING:
+    from syndicate.monitor.watch import MonitorResult
     from syndicate.pipeline import PipelineResult
     from syndicate.progress import Reporter
 
 __all__ = ["build_parser", "main"]
 
 EXIT_OK, EXIT_INTERNAL, EXIT_INPUT = 0, 1, 2
+EXIT_ALERT = 3  # syndicate monitor --fail-on-alert: the latest run has an alert
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report Ctrl-C
 
 
@@ -142,6 +144,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="output folder, created if missing (default ./syndicate-demo)",
     )
     demo.add_argument("--seed", type=_seed, default=0, metavar="S", help="random seed (default 0)")
+    demo.add_argument(
+        "--days",
+        type=_positive_int,
+        metavar="N",
+        help="instead, a marketplace growing over N days (with an attack day and an honest "
+        "onboarding campaign) through the daily job, then syndicate monitor over the runs",
+    )
     _add_camouflage(demo)
     _add_common(demo)
 
@@ -279,6 +288,36 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_common(evaluate)
 
+    monitor = commands.add_parser(
+        "monitor",
+        help="metrics over many runs: history, alerts with their root cause, a dashboard",
+        description=(
+            "Read the metrics.parquet of run folders (any order; ordered by their as-of time), "
+            "test every metric against its trailing baseline, explain each alert by segments "
+            "and rings, and write history.parquet, alerts.parquet and dashboard.html."
+        ),
+        epilog="Exit codes: 0 success, 2 bad input, 3 with --fail-on-alert when the latest run "
+        "has an alert.",
+    )
+    monitor.add_argument(
+        "--runs", type=Path, nargs="+", required=True, metavar="DIR", help="run folders"
+    )
+    monitor.add_argument("--out", type=Path, required=True, metavar="DIR", help="output folder")
+    monitor.add_argument(
+        "--fail-on-alert",
+        action="store_true",
+        help="exit 3 when the latest run has an alert (for cron and schedulers)",
+    )
+    monitor.add_argument("--config", type=Path, metavar="F", help="TOML config file ([monitor])")
+    monitor.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override one config key, e.g. --set monitor.alert_z=5 (repeatable)",
+    )
+    _add_common(monitor)
+
     viz = commands.add_parser(
         "viz",
         help="(re)draw the investigator pages of a run",
@@ -335,6 +374,8 @@ def _count(text: str) -> int:
 def _cmd_demo(args: argparse.Namespace, reporter: Reporter) -> int:
     from syndicate.demo import run_demo
 
+    if args.days is not None:
+        return _cmd_demo_days(args, reporter)
     argv = ["syndicate", "demo", "--sellers", str(args.sellers), "--seed", str(args.seed)]
     if args.camouflage != "off":
         argv += ["--camouflage", args.camouflage]
@@ -366,6 +407,65 @@ def _cmd_demo(args: argparse.Namespace, reporter: Reporter) -> int:
     _print_run(result.pipeline, result.out, say)
     say.result(f"Inputs:  {result.out / 'input'}/ (sellers, links, labels and the ground truth)")
     return EXIT_OK
+
+
+def _cmd_demo_days(args: argparse.Namespace, reporter: Reporter) -> int:
+    from syndicate.demo import run_daily_demo
+
+    if args.sellers != DEMO_SELLERS:
+        raise InputError("--sellers applies to the single-snapshot demo, not to --days")
+    result = run_daily_demo(
+        args.out, days=args.days, seed=args.seed, camouflage=args.camouflage, reporter=reporter
+    )
+    say = _Summary(quiet=args.quiet)
+    events = [
+        f"attack on day {result.attack_day}" if result.attack_day is not None else "",
+        f"onboarding campaign on day {result.benign_day}" if result.benign_day is not None else "",
+    ]
+    say.result(
+        f"syndicate demo: {counted(len(result.runs), 'daily run')} "
+        f"({', '.join(e for e in events if e) or 'quiet days only'}); "
+        f"{counted(result.monitor.alerts.height, 'alert')}"
+    )
+    _print_alerts(result.monitor, say)
+    say.result(f"Runs:      {result.out / 'runs'}/ (one run folder per day)")
+    say.result(f"Dashboard: {result.monitor.paths['dashboard']}")
+    return EXIT_OK
+
+
+def _print_alerts(monitored: MonitorResult, say: _Summary, limit: int = 8) -> None:
+    """The alerts, latest first, each with its explanation."""
+    alerts = monitored.alerts.sort("as_of", descending=True, maintain_order=True)
+    for row in alerts.head(limit).iter_rows(named=True):
+        segment = f" [{row['segment_kind']}={row['segment']}]" if row["segment_kind"] else ""
+        say.detail(
+            f"  {row['as_of']:%Y-%m-%d} {row['severity']:<6} {row['metric']}{segment}: "
+            f"{row['explanation']}"
+        )
+    if alerts.height > limit:
+        say.detail(f"  ... and {counted(alerts.height - limit, 'more alert')} in alerts.parquet")
+
+
+def _cmd_monitor(args: argparse.Namespace, reporter: Reporter) -> int:
+    from syndicate.config import Config
+    from syndicate.monitor.watch import monitor_runs
+
+    config = Config.from_toml(args.config) if args.config is not None else Config()
+    config = config.with_overrides(list(args.set))
+    with reporter.step(f"Monitoring {counted(len(args.runs), 'run')}"):
+        monitored = monitor_runs(args.runs, args.out, config)
+    runs = monitored.runs
+    latest = monitored.latest_alerts
+    say = _Summary(quiet=args.quiet)
+    span = f"{runs['as_of'][0]:%Y-%m-%d} to {runs['as_of'][-1]:%Y-%m-%d}"
+    say.result(
+        f"syndicate monitor: {counted(runs.height, 'run')} ({span}), "
+        f"{counted(monitored.alerts.height, 'alert')}, {latest.height:,} in the latest run"
+    )
+    _print_alerts(monitored, say)
+    for path in monitored.paths.values():
+        say.result(f"  {path}")
+    return EXIT_ALERT if args.fail_on_alert and latest.height else EXIT_OK
 
 
 def _print_rejects(pipeline: PipelineResult, say: _Summary) -> None:
@@ -726,6 +826,7 @@ def _inside(folder: Path, parent: Path) -> bool:
 _COMMANDS = {
     "demo": _cmd_demo,
     "evaluate": _cmd_evaluate,
+    "monitor": _cmd_monitor,
     "run": _cmd_run,
     "synth": _cmd_synth,
     "viz": _cmd_viz,

@@ -13,9 +13,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from syndicate.errors import ConfigError
+
+if TYPE_CHECKING:
+    from syndicate.monitor.alerts import AlertSettings
 
 __all__ = [
     "CONFIG_SECTIONS",
@@ -185,7 +188,31 @@ CONFIG_SECTIONS: Mapping[str, tuple[str, ...]] = MappingProxyType(
             "min_known_bad_for_thresholds",
         ),
         "output": ("top_pages",),
-        "monitor": ("metric_segments",),
+        "monitor": (
+            "metric_segments",
+            "alert_min_history",
+            "alert_window",
+            "alert_weekday",
+            "alert_weekday_after",
+            "alert_weekday_window",
+            "alert_z",
+            "alert_mad_floor",
+            "alert_mad_floor_rate",
+            "alert_mad_floor_count",
+            "alert_poisson_floor",
+            "alert_p_value",
+            "alert_min_abs_effect_rate",
+            "alert_min_abs_effect_count",
+            "alert_min_excess",
+            "alert_min_rel_effect",
+            "alert_high_factor",
+            "alert_high_p_value",
+            "alert_incident_gap",
+            "alert_segment_correction",
+            "alert_ring_share",
+            "alert_segment_share",
+            "alert_directions",
+        ),
     }
 )
 
@@ -201,6 +228,7 @@ _FLOAT, _INT, _OPTIONAL_FLOAT, _TEXT, _WEIGHTS, _LIMITS, _BOOL, _OPTIONAL_INT = 
     "an integer (leave it out for none)",
 )
 _TEXTS, _PLACEHOLDERS = "a list of text", "a table of kind = list of text"
+_DIRECTIONS = "a table of metric = up, down or both"
 #: The fields that are tables keyed by kind (keys normalised like the ``kind`` column).
 _KIND_TABLES = ("kind_weights", "hub_limits", "placeholders")
 _KINDS: dict[str, str] = {
@@ -242,6 +270,28 @@ _KINDS: dict[str, str] = {
     "min_known_bad_for_thresholds": _INT,
     "top_pages": _INT,
     "metric_segments": _TEXTS,
+    "alert_min_history": _INT,
+    "alert_window": _INT,
+    "alert_weekday": _BOOL,
+    "alert_weekday_after": _INT,
+    "alert_weekday_window": _INT,
+    "alert_z": _FLOAT,
+    "alert_mad_floor": _FLOAT,
+    "alert_mad_floor_rate": _FLOAT,
+    "alert_mad_floor_count": _FLOAT,
+    "alert_poisson_floor": _BOOL,
+    "alert_p_value": _FLOAT,
+    "alert_min_abs_effect_rate": _FLOAT,
+    "alert_min_abs_effect_count": _FLOAT,
+    "alert_min_excess": _FLOAT,
+    "alert_min_rel_effect": _FLOAT,
+    "alert_high_factor": _FLOAT,
+    "alert_high_p_value": _FLOAT,
+    "alert_incident_gap": _INT,
+    "alert_segment_correction": _BOOL,
+    "alert_ring_share": _FLOAT,
+    "alert_segment_share": _FLOAT,
+    "alert_directions": _DIRECTIONS,
     "seed": _INT,
 }
 
@@ -273,6 +323,12 @@ def _checked(name: str, value: object) -> object:
         if all(check(item) for item in value.values()):
             cast = float if kind == _WEIGHTS else int
             return _kind_table(name, {str(key): cast(item) for key, item in value.items()})
+    if (
+        kind == _DIRECTIONS
+        and isinstance(value, Mapping)
+        and all(isinstance(key, str) and isinstance(item, str) for key, item in value.items())
+    ):
+        return dict(value)
     if kind == _TEXTS and _is_texts(value):
         return tuple(value)  # type: ignore[arg-type]
     if (
@@ -414,6 +470,11 @@ class Config:
         Text columns of the sellers table that ``metrics.parquet`` breaks the seller
         metrics down by (besides ``ring_status`` and ``ring``); a column the table lacks
         is skipped.
+    alert_min_history, alert_window, alert_weekday, ..., alert_directions
+        ``syndicate monitor``'s alert knobs: field ``alert_<name>`` is
+        :class:`syndicate.monitor.alerts.AlertSettings`' ``<name>``, with its default and
+        meaning (trailing baseline, robust z, count-aware test, minimum effects, severity,
+        incidents, root-cause shares, per-metric directions).
     seed
         Seed of every random choice.
     common_placeholders, placeholders
@@ -466,6 +527,28 @@ class Config:
     anomaly_trees: int = 50
     top_pages: int = 50
     metric_segments: tuple[str, ...] = ("category",)
+    alert_min_history: int = 7
+    alert_window: int = 28
+    alert_weekday: bool = True
+    alert_weekday_after: int = 21
+    alert_weekday_window: int = 6
+    alert_z: float = 4.0
+    alert_mad_floor: float = 0.05
+    alert_mad_floor_rate: float = 0.0005
+    alert_mad_floor_count: float = 1.0
+    alert_poisson_floor: bool = True
+    alert_p_value: float = 0.0005
+    alert_min_abs_effect_rate: float = 0.002
+    alert_min_abs_effect_count: float = 3.0
+    alert_min_excess: float = 10.0
+    alert_min_rel_effect: float = 0.2
+    alert_high_factor: float = 2.0
+    alert_high_p_value: float = 1e-06
+    alert_incident_gap: int = 1
+    alert_segment_correction: bool = True
+    alert_ring_share: float = 0.5
+    alert_segment_share: float = 0.5
+    alert_directions: Mapping[str, str] = field(default_factory=dict)
     seed: int = 0
     common_placeholders: tuple[str, ...] = DEFAULT_COMMON_PLACEHOLDERS
     placeholders: Mapping[str, tuple[str, ...]] = field(
@@ -549,6 +632,15 @@ class Config:
         if not (_is_int(self.top_pages) and self.top_pages >= 0):
             raise ConfigError(f"top_pages must be an integer >= 0; got {self.top_pages!r}")
         self._check_model()
+        if (
+            any(
+                getattr(self, f.name) != f.default
+                for f in dataclasses.fields(self)
+                if f.name.startswith("alert_") and f.name != "alert_directions"
+            )
+            or self.alert_directions
+        ):
+            self.alert_settings()  # checked by AlertSettings (only when changed: it loads numpy)
         if not (_is_int(self.seed) and 0 <= self.seed < 2**31):
             raise ConfigError(f"seed must be in [0, 2**31); got {self.seed!r}")
         for name, kind in _KINDS.items():  # the checks above catch these; kept as a backstop
@@ -573,6 +665,11 @@ class Config:
                 f"metric_segments must be a list of text; got {self.metric_segments!r}"
             )
         object.__setattr__(self, "metric_segments", tuple(self.metric_segments))
+        if not isinstance(self.alert_directions, Mapping):
+            raise ConfigError(
+                f"alert_directions must be {_DIRECTIONS}; got {self.alert_directions!r}"
+            )
+        object.__setattr__(self, "alert_directions", dict(self.alert_directions))
         for kind, values in self.placeholders.items():
             if not _is_texts(values):
                 raise ConfigError(f"placeholders[{kind!r}] must be a list of text; got {values!r}")
@@ -777,6 +874,26 @@ class Config:
                 else:
                     lines.append(_toml_line(name, value))
         return "\n".join(lines) + "\n"
+
+    def alert_settings(self) -> AlertSettings:
+        """The ``[monitor]`` alert knobs as :class:`syndicate.monitor.alerts.AlertSettings`.
+
+        Raises
+        ------
+        ConfigError
+            A knob is out of range (the message names the ``alert_`` field).
+        """
+        from syndicate.monitor.alerts import AlertSettings
+
+        values = {
+            field.name.removeprefix("alert_"): getattr(self, field.name)
+            for field in dataclasses.fields(self)
+            if field.name.startswith("alert_")
+        }
+        try:
+            return AlertSettings(**values)
+        except ConfigError as exc:
+            raise ConfigError(f"monitor: alert_{exc}") from None
 
     def kind_weight(self, kind: str) -> float:
         """The weight of one shared identifier of ``kind``."""

@@ -12,12 +12,13 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     # Imported where used: ``syndicate --help`` reads DEMO_SELLERS and nothing else here.
     from syndicate.evaluate import RingRecovery
+    from syndicate.monitor.watch import MonitorResult
     from syndicate.pipeline import PipelineResult
     from syndicate.progress import Reporter
     from syndicate.synth import Marketplace
     from syndicate.validation import MarketplaceInputs
 
-__all__ = ["DemoResult", "run_demo"]
+__all__ = ["DailyDemoResult", "DemoResult", "run_daily_demo", "run_demo"]
 
 #: Default marketplace size of ``syndicate demo``: the full job stays well under a minute.
 DEMO_SELLERS = 100_000
@@ -142,3 +143,70 @@ def run_demo(
     write_json_atomic({"seed": seed, "timings_s": report.timings, **result.summary()}, summary_path)
     outputs["summary.json"] = summary_path
     return result
+
+
+@dataclass(frozen=True)
+class DailyDemoResult:
+    """The daily demo: the day folders, the run of each day, and the monitor over them."""
+
+    out: Path
+    runs: list[Path]
+    monitor: MonitorResult
+    attack_day: int | None
+    benign_day: int | None
+
+
+def run_daily_demo(
+    out: str | os.PathLike[str] = "syndicate-demo",
+    *,
+    days: int = 14,
+    seed: int = 0,
+    camouflage: str = "off",
+    reporter: Reporter | None = None,
+) -> DailyDemoResult:
+    """A growing marketplace of ``days`` days through the daily job, then the monitor.
+
+    ``out/input/day-NN`` are the day folders (:func:`syndicate.daily.write_days`, with an
+    attack day and a benign onboarding campaign); ``out/runs/day-NN`` the run of each day,
+    each with ``--previous`` the day before and ``--as-of`` the end of its day;
+    ``out/monitor`` holds ``history.parquet``, ``alerts.parquet`` and ``dashboard.html``.
+    """
+    from syndicate.config import Config
+    from syndicate.daily import DaysConfig, generate_days, write_days
+    from syndicate.job import run_job
+    from syndicate.monitor.watch import monitor_runs
+    from syndicate.progress import Reporter
+    from syndicate.synth import camouflage_config
+
+    report = reporter or Reporter(quiet=True)
+    folder = Path(out)
+    with report.step(f"Generating a marketplace over {days} days"):
+        history = generate_days(
+            DaysConfig(days=days, seed=seed, market=camouflage_config(camouflage))
+        )
+        folders = write_days(history, folder / "input")
+    config = Config(seed=seed)
+    runs: list[Path] = []
+    with report.step(f"Running the daily job on {days} days", total=days) as running:
+        quiet = Reporter(quiet=True)
+        for day, day_folder in enumerate(folders):
+            run = folder / "runs" / day_folder.name
+            run_job(
+                sellers=day_folder / "sellers.parquet",
+                links=day_folder / "links.parquet",
+                labels=day_folder / "labels.parquet",
+                out=run,
+                previous=runs[-1] if runs else None,
+                config=config,
+                reporter=quiet,
+                as_of=history.as_of(day),
+                command=["syndicate", "demo", "--days", str(days), "--seed", str(seed)],
+            )
+            runs.append(run)
+            running.advance()
+    with report.step("Monitoring the runs"):
+        monitored = monitor_runs(runs, folder / "monitor", config)
+    described = history.describe()
+    return DailyDemoResult(
+        folder, runs, monitored, described.get("attack_day"), described.get("benign_day")
+    )

@@ -25,9 +25,10 @@ from syndicate.io import (
     refuse_foreign_files,
     write_parquet_atomic,
 )
-from syndicate.monitor.alerts import AlertSettings, evaluate_history, explain_alerts
+from syndicate.monitor.alerts import AlertSettings, evaluate_history
 from syndicate.monitor.dashboard import DASHBOARD, write_dashboard
 from syndicate.monitor.history import read_history, run_rings
+from syndicate.monitor.rootcause import explain_alerts
 
 __all__ = ["MONITOR_OUTPUTS", "MonitorResult", "alert_settings", "monitor_runs"]
 
@@ -83,11 +84,12 @@ def monitor_runs(
     folder = Path(out)
     refuse_foreign_files(folder, MONITOR_OUTPUTS)
     history = read_history(folders)
-    evaluations = evaluate_history(history.metrics, alert_settings(cfg))
+    settings = alert_settings(cfg)
+    evaluations = evaluate_history(history.metrics, settings)
     alerting = evaluations.filter(pl.col("status") == "alert")["run"].unique().to_list()
     where = dict(history.runs.select("run", "folder").iter_rows())
     rings = {run: run_rings(where[run]) for run in sorted(alerting)}
-    alerts = explain_alerts(evaluations, history.metrics, rings)
+    alerts = explain_alerts(evaluations, history.metrics, rings, settings)
     ensure_output_dir(folder)
     runs = history.runs.select(
         "run",
