@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 from collections.abc import Sequence
@@ -162,6 +163,7 @@ def run_daily_demo(
     days: int = 14,
     seed: int = 0,
     camouflage: str = "off",
+    base_sellers: int | None = None,
     reporter: Reporter | None = None,
 ) -> DailyDemoResult:
     """A growing marketplace of ``days`` days through the daily job, then the monitor.
@@ -170,6 +172,7 @@ def run_daily_demo(
     attack day and a benign onboarding campaign); ``out/runs/day-NN`` the run of each day,
     each with ``--previous`` the day before and ``--as-of`` the end of its day;
     ``out/monitor`` holds ``history.parquet``, ``alerts.parquet`` and ``dashboard.html``.
+    ``base_sellers`` (default :class:`~syndicate.daily.DaysConfig`'s) sizes the marketplace.
     """
     from syndicate.config import Config
     from syndicate.daily import DaysConfig, generate_days, write_days
@@ -181,9 +184,10 @@ def run_daily_demo(
     report = reporter or Reporter(quiet=True)
     folder = Path(out)
     with report.step(f"Generating a marketplace over {days} days"):
-        history = generate_days(
-            DaysConfig(days=days, seed=seed, market=camouflage_config(camouflage))
-        )
+        shape = DaysConfig(days=days, seed=seed, market=camouflage_config(camouflage))
+        if base_sellers is not None:
+            shape = dataclasses.replace(shape, base_sellers=base_sellers)
+        history = generate_days(shape)
         folders = write_days(history, folder / "input")
     config = Config(seed=seed)
     runs: list[Path] = []

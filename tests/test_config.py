@@ -62,6 +62,28 @@ CUSTOM = Config(
     min_known_bad_for_thresholds=5,
     top_pages=0,
     metric_segments=("category", "country code"),
+    alert_min_history=5,
+    alert_window=60,
+    alert_weekday=False,
+    alert_weekday_after=35,
+    alert_weekday_window=8,
+    alert_z=5.5,
+    alert_mad_floor=0.1,
+    alert_mad_floor_rate=0.001,
+    alert_mad_floor_count=2.0,
+    alert_poisson_floor=False,
+    alert_p_value=0.0001,
+    alert_min_abs_effect_rate=0.005,
+    alert_min_abs_effect_count=5.0,
+    alert_min_excess=20.0,
+    alert_min_rel_effect=0.3,
+    alert_high_factor=3.0,
+    alert_high_p_value=1e-8,
+    alert_incident_gap=2,
+    alert_segment_correction=False,
+    alert_ring_share=0.6,
+    alert_segment_share=0.4,
+    alert_directions={"syndicate_rate": "down", "review rate": "up"},
     seed=2**31 - 1,
     common_placeholders=("n/a", 'say "none"'),
     placeholders={**DEFAULT_PLACEHOLDERS, "email": (), "bank account": ("0000",)},
@@ -648,3 +670,22 @@ def test_the_default_placeholders_are_written_as_their_own_table() -> None:
     assert "\n[identifiers]\ncommon_placeholders = [\n" in text
     assert '\n[identifiers.placeholders]\naddress = ["no address", "not applicable"]\n' in text
     assert max(len(line) for line in text.splitlines()) <= 100
+
+
+def test_the_monitor_section_holds_every_alert_knob_with_its_default() -> None:
+    from syndicate.monitor.alerts import AlertSettings
+
+    knobs = {f.name for f in dataclasses.fields(AlertSettings)}
+    ours = {
+        f.name.removeprefix("alert_")
+        for f in dataclasses.fields(Config)
+        if f.name.startswith("alert_")
+    }
+    assert ours == knobs
+    assert Config().alert_settings() == AlertSettings()
+    custom = CUSTOM.alert_settings()
+    assert (custom.z, custom.window, custom.directions) == (5.5, 60, CUSTOM.alert_directions)
+    with pytest.raises(ConfigError, match=r"monitor: alert_window must be at least min_history"):
+        Config.from_mapping({"monitor": {"alert_window": 3}})
+    with pytest.raises(ConfigError, match=r"alert_directions"):
+        Config.from_mapping({"monitor": {"alert_directions": {"syndicate_rate": "sideways"}}})

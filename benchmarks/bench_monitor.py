@@ -1,0 +1,148 @@
+"""The monitor on the real daily job: false alerts on quiet days, the attack day, its speed.
+
+Quiet histories (``--quiet-days`` days, no attack, no campaign, several seeds) go through
+the daily job (``run_job`` with ``--previous`` and ``--as-of``) and ``monitor_runs``; the
+script prints the alerts on rate metrics per 30 quiet days (target: at most one). One
+history with an attack and a campaign prints what the monitor said on those days
+(target: an onboarding-rate alert naming the new rings on the attack day, none on the
+campaign day). ``--speed`` times ``syndicate monitor`` over 30 run folders of 100k
+sellers (target: under 5 s): one 100k run, copied 30 times with its as-of moved a day
+each time (the monitor reads only ``metrics.parquet``, ``run.json`` and, for alerting
+runs, ``rings.parquet``).
+
+Usage::
+
+    python benchmarks/bench_monitor.py --seeds 0 1 2 --quiet-days 30
+    python benchmarks/bench_monitor.py --attack-only
+    python benchmarks/bench_monitor.py --speed
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import timedelta
+from pathlib import Path
+
+import polars as pl
+
+from syndicate.config import Config
+from syndicate.daily import DaysConfig, generate_days, write_days
+from syndicate.job import run_job
+from syndicate.monitor.alerts import RATE_METRICS
+from syndicate.monitor.watch import monitor_runs
+
+
+def daily_runs(config: DaysConfig, folder: Path) -> tuple[list[Path], dict[str, object]]:
+    history = generate_days(config)
+    days = write_days(history, folder / "input")
+    runs: list[Path] = []
+    for day, day_folder in enumerate(days):
+        run = folder / "runs" / day_folder.name
+        run_job(
+            sellers=day_folder / "sellers.parquet",
+            links=day_folder / "links.parquet",
+            labels=day_folder / "labels.parquet",
+            out=run,
+            previous=runs[-1] if runs else None,
+            config=Config(seed=config.seed),
+            as_of=history.as_of(day),
+        )
+        runs.append(run)
+    return runs, history.describe()
+
+
+def quiet(seeds: list[int], n_days: int, base: int) -> None:
+    print(f"quiet histories: {n_days} days, base {base:,} sellers, seeds {seeds}")
+    print(f"{'seed':>4}  {'rate alerts':>11}  {'rate incidents':>14}  {'count alerts':>12}  s")
+    per_30 = []
+    for seed in seeds:
+        with tempfile.TemporaryDirectory() as tmp:
+            clock = time.perf_counter()
+            config = DaysConfig(
+                days=n_days, base_sellers=base, seed=seed, attack_day=None, benign_day=None
+            )
+            runs, _ = daily_runs(config, Path(tmp))
+            alerts = monitor_runs(runs, Path(tmp) / "monitor").alerts
+            rates = alerts.filter(pl.col("metric").is_in(sorted(RATE_METRICS)))
+            incidents = rates["incident"].n_unique() if rates.height else 0
+            per_30.append(incidents * 30 / n_days)
+            print(
+                f"{seed:>4}  {rates.height:>11}  {incidents:>14}  "
+                f"{alerts.height - rates.height:>12}  {time.perf_counter() - clock:.0f}"
+            )
+            for row in rates.iter_rows(named=True):
+                print(f"      {row['as_of']:%m-%d} {row['metric']} {row['segment'] or ''}")
+    mean = sum(per_30) / len(per_30)
+    print(f"rate-metric incidents per 30 quiet days: mean {mean:.2f}, worst {max(per_30):.2f}")
+    print("target: at most 1")
+
+
+def attack(seed: int, base: int) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        runs, described = daily_runs(DaysConfig(days=14, base_sellers=base, seed=seed), Path(tmp))
+        alerts = monitor_runs(runs, Path(tmp) / "monitor").alerts
+        for label, day in (
+            ("attack", described["attack_day"]),
+            ("campaign", described["benign_day"]),
+        ):
+            on_day = alerts.filter(pl.col("run") == str(runs[int(day)]))  # type: ignore[arg-type]
+            rates = on_day.filter(pl.col("metric").is_in(sorted(RATE_METRICS)))
+            print(f"{label} day {day}: {on_day.height} alerts, {rates.height} on rates")
+            for row in rates.filter(pl.col("segment_kind").is_null()).iter_rows(named=True):
+                print(f"   {row['metric']}: {row['explanation']}")
+
+
+def speed(n_sellers: int = 100_000, n_runs: int = 30) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        base = Path(tmp)
+        subprocess.run(
+            [sys.executable, "-m", "syndicate.cli", "synth", "--sellers", str(n_sellers),
+             "--out", str(base / "in"), "--quiet"], check=True, capture_output=True,
+        )  # fmt: skip
+        first = base / "runs" / "r00"
+        files = {name: base / "in" / f"{name}.parquet" for name in ("sellers", "links", "labels")}
+        run_job(out=first, **files)  # type: ignore[arg-type]
+        manifest = json.loads((first / "run.json").read_text())
+        start = pl.Series([manifest["as_of"]]).str.to_datetime()[0]
+        runs = [first]
+        for i in range(1, n_runs):
+            run = base / "runs" / f"r{i:02d}"
+            shutil.copytree(first, run)
+            manifest["as_of"] = (start + timedelta(days=i)).isoformat()
+            (run / "run.json").write_text(json.dumps(manifest))
+            runs.append(run)
+        clock = time.perf_counter()
+        done = subprocess.run(
+            [sys.executable, "-m", "syndicate.cli", "monitor", "--quiet", "--out",
+             str(base / "monitor"), "--runs", *map(str, runs)], check=True, capture_output=True,
+        )  # fmt: skip
+        wall = time.perf_counter() - clock
+        print(done.stdout.decode().splitlines()[0])
+        print(f"syndicate monitor over {n_runs} runs of {n_sellers:,} sellers: {wall:.2f} s "
+              "(whole process; target under 5 s)")  # fmt: skip
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--quiet-days", type=int, default=30)
+    parser.add_argument("--base", type=int, default=20_000, help="sellers before day 0")
+    parser.add_argument("--attack-only", action="store_true")
+    parser.add_argument("--speed", action="store_true")
+    args = parser.parse_args()
+    if args.speed:
+        speed()
+        return
+    attack(args.seeds[0], args.base)
+    if not args.attack_only:
+        quiet(args.seeds, args.quiet_days, args.base)
+
+
+if __name__ == "__main__":
+    main()

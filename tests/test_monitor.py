@@ -1,0 +1,93 @@
+"""``syndicate monitor`` and ``syndicate demo --days``: the governance loop end to end."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from syndicate.cli import EXIT_ALERT, EXIT_INPUT, main
+from syndicate.demo import run_daily_demo
+from syndicate.monitor.metrics import METRICS_SCHEMA
+
+START = datetime(2026, 1, 5, 23, 59, 59, tzinfo=UTC)
+
+
+def fake_run(folder: Path, day: int, rings_new: float, ring_ids: list[str]) -> Path:
+    """A run folder as the monitor reads it: metrics.parquet, run.json, rings.parquet."""
+    folder.mkdir(parents=True)
+    rows = [("rings_new", None, None, rings_new, None, rings_new)]
+    rows += [("ring_onboarding_rate", None, None, 10.0, 1000.0, 0.01)]
+    pl.DataFrame(rows, schema=METRICS_SCHEMA, orient="row").write_parquet(
+        folder / "metrics.parquet"
+    )
+    as_of = (START + timedelta(days=day)).isoformat()
+    (folder / "run.json").write_text(json.dumps({"syndicate_version": "t", "as_of": as_of}))
+    pl.DataFrame(
+        {"ring_id": ring_ids, "size": [5] * len(ring_ids), "status": ["new"] * len(ring_ids)},
+        schema={"ring_id": pl.String, "size": pl.Int64, "status": pl.String},
+    ).write_parquet(folder / "rings.parquet")
+    return folder
+
+
+@pytest.fixture
+def history(tmp_path: Path) -> list[Path]:
+    # Ten quiet days of 5 new rings, then 40: the robust baseline is 5, the spread its floor
+    # (sqrt 5 = 2.24 for a count), so 40 is far beyond z = 4 and every minimum effect.
+    counts = [5, 6, 4, 5, 5, 6, 4, 5, 5, 6, 40]
+    return [
+        fake_run(tmp_path / f"day-{d:02d}", d, n, [f"ring-{d:02d}{i:010d}" for i in range(3)])
+        for d, n in enumerate(counts)
+    ]
+
+
+def test_monitor_alerts_on_the_jump_and_fails_only_when_asked(
+    tmp_path: Path, history: list[Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "monitor"
+    argv = ["monitor", "--out", str(out), "--runs", *map(str, reversed(history))]
+    assert main(argv) == 0
+    printed = capsys.readouterr().out
+    assert printed.startswith("syndicate monitor: 11 runs (2026-01-05 to 2026-01-15), 1 alert,")
+    alerts = pl.read_parquet(out / "alerts.parquet")
+    assert alerts.select("metric", "run", "direction").rows() == [
+        ("rings_new", str(history[-1]), "up")
+    ]
+    assert pl.read_parquet(out / "history.parquet")["run"].n_unique() == 11
+    assert "rings_new" in (out / "dashboard.html").read_text()
+    assert main([*argv, "--fail-on-alert", "--quiet"]) == EXIT_ALERT  # its own files: replaced
+    quiet_days = ["monitor", "--out", str(tmp_path / "m2"), "--fail-on-alert", "--runs"]
+    assert main([*quiet_days, *map(str, history[:-1])]) == 0
+
+
+def test_monitor_refuses_bad_runs_and_foreign_outputs(
+    tmp_path: Path, history: list[Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "monitor"
+    out.mkdir()
+    (out / "dashboard.html").write_text("<p>my dashboard</p>")
+    assert main(["monitor", "--out", str(out), "--runs", *map(str, history)]) == EXIT_INPUT
+    assert "dashboard.html' exists and syndicate did not write it" in capsys.readouterr().err
+    assert (out / "dashboard.html").read_text() == "<p>my dashboard</p>"
+    (history[3] / "metrics.parquet").unlink()
+    assert main(["monitor", "--out", str(tmp_path / "m"), "--runs", *map(str, history)]) == 2
+    assert "metrics.parquet: not found" in capsys.readouterr().err
+    bad = ["monitor", "--out", str(tmp_path / "m"), "--set", "monitor.alert_z=-1", "--runs"]
+    assert main([*bad, str(history[0])]) == EXIT_INPUT
+
+
+def test_the_daily_demo_runs_each_day_on_the_one_before_and_monitors_them(
+    tmp_path: Path,
+) -> None:
+    result = run_daily_demo(tmp_path / "demo", days=2, base_sellers=3000)
+    assert [run.name for run in result.runs] == ["day-00", "day-01"]
+    second = json.loads((result.runs[1] / "run.json").read_text())
+    assert second["as_of"] == "2026-01-06T23:59:59+00:00"
+    assert second["previous"] == str(result.runs[0])
+    assert result.attack_day is None and result.benign_day is None  # too short a history
+    assert (tmp_path / "demo" / "monitor" / "dashboard.html").is_file()
+    evaluations = result.monitor.evaluations
+    assert set(evaluations["status"]) == {"insufficient_history"}
