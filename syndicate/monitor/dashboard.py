@@ -214,6 +214,12 @@ def _time_format(times: Iterable[datetime]) -> str:
     return "%Y-%m-%d" if midnight else "%Y-%m-%d %H:%M"
 
 
+def _axis_format(times: Sequence[datetime]) -> str:
+    """Short axis labels: the day alone when every run is at one time of day (a daily job)."""
+    one_time = len({(t.hour, t.minute, t.second) for t in times}) <= 1
+    return "%b %d" if one_time else "%m-%d %H:%M"
+
+
 def _when(moment: datetime | None, fmt: str) -> str:
     return "–" if moment is None else moment.strftime(fmt)
 
@@ -541,6 +547,7 @@ def _axes(plot: _Plot, series: _Series, time_format: str) -> str:
             f'<text x="{f.left - 4}" y="{y + 3:.1f}" text-anchor="end">'
             f"{_tick_text(tick, step, series.is_rate)}</text>"
         )
+    axis_format = _axis_format(series.times)
     n = len(series.times)
     chosen = sorted({round(i * (n - 1) / (f.x_ticks - 1)) for i in range(f.x_ticks)}) if n else []
     for index in chosen:
@@ -549,7 +556,7 @@ def _axes(plot: _Plot, series: _Series, time_format: str) -> str:
         parts.append(
             f'<line class="axis" x1="{x:.1f}" y1="{plot.bottom:.0f}" x2="{x:.1f}" '
             f'y2="{plot.bottom + 3:.0f}"/><text x="{x:.1f}" y="{plot.bottom + 14:.0f}" '
-            f'text-anchor="{anchor}">{_esc(series.times[index].strftime(time_format))}</text>'
+            f'text-anchor="{anchor}">{_esc(series.times[index].strftime(axis_format))}</text>'
         )
     return "".join(parts)
 
