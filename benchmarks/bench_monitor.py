@@ -37,6 +37,9 @@ from syndicate.job import run_job
 from syndicate.monitor.alerts import RATE_METRICS
 from syndicate.monitor.watch import monitor_runs
 
+#: ``--fixed-thresholds``: decision thresholds set in config rather than drawn each day.
+FIXED: dict[str, float] = {}
+
 
 def daily_runs(config: DaysConfig, folder: Path) -> tuple[list[Path], dict[str, object]]:
     history = generate_days(config)
@@ -50,7 +53,7 @@ def daily_runs(config: DaysConfig, folder: Path) -> tuple[list[Path], dict[str, 
             labels=day_folder / "labels.parquet",
             out=run,
             previous=runs[-1] if runs else None,
-            config=Config(seed=config.seed),
+            config=Config(seed=config.seed, **FIXED),  # type: ignore[arg-type]
             as_of=history.as_of(day),
         )
         runs.append(run)
@@ -135,7 +138,18 @@ def main() -> None:
     parser.add_argument("--base", type=int, default=20_000, help="sellers before day 0")
     parser.add_argument("--attack-only", action="store_true")
     parser.add_argument("--speed", action="store_true")
+    parser.add_argument(
+        "--fixed-thresholds",
+        nargs=2,
+        type=float,
+        metavar=("SYNDICATE", "REVIEW"),
+        help="decide with these thresholds every day instead of drawing them from the labels",
+    )
     args = parser.parse_args()
+    if args.fixed_thresholds:
+        FIXED.update(
+            syndicate_threshold=args.fixed_thresholds[0], review_threshold=args.fixed_thresholds[1]
+        )
     if args.speed:
         speed()
         return

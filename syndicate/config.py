@@ -186,6 +186,7 @@ CONFIG_SECTIONS: Mapping[str, tuple[str, ...]] = MappingProxyType(
             "cold_syndicate_threshold",
             "cold_review_threshold",
             "min_known_bad_for_thresholds",
+            "keep_thresholds",
         ),
         "output": ("top_pages",),
         "monitor": (
@@ -268,6 +269,7 @@ _KINDS: dict[str, str] = {
     "cold_syndicate_threshold": _FLOAT,
     "cold_review_threshold": _FLOAT,
     "min_known_bad_for_thresholds": _INT,
+    "keep_thresholds": _BOOL,
     "top_pages": _INT,
     "metric_segments": _TEXTS,
     "alert_min_history": _INT,
@@ -458,6 +460,11 @@ class Config:
     min_known_bad_for_thresholds
         Thresholds drawn from fewer known-bad sellers than this come with a warning naming
         the bad-rate estimate, the number of known-bad sellers and the fix (0: never).
+    keep_thresholds
+        With ``--previous``, keep each of the earlier run's thresholds (drawn from labels)
+        while this run's labels leave its precision target inside the 95% interval of the
+        precision at it (:func:`syndicate.model.still_supported`); otherwise, and with
+        ``false``, thresholds are drawn afresh every run.
     anomaly_trees
         Trees of the IsolationForest behind the ``anomaly_score`` feature (0: no anomaly
         score; every seller gets 0.5).
@@ -523,6 +530,7 @@ class Config:
     cold_syndicate_threshold: float = 0.75
     cold_review_threshold: float = 0.7
     min_known_bad_for_thresholds: int = 30
+    keep_thresholds: bool = True
     n_jobs: int = -1
     anomaly_trees: int = 50
     top_pages: int = 50

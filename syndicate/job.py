@@ -36,6 +36,7 @@ from syndicate.runfolder import RUN_OUTPUTS, pending_commits
 
 if TYPE_CHECKING:
     # Imported in run_job: reading a run folder (pending_commits, read_previous) stays cheap.
+    from syndicate.model import Thresholds
     from syndicate.pipeline import PipelineResult
     from syndicate.progress import Reporter
 
@@ -305,6 +306,9 @@ def _run_pipeline(
         report,
         previous=earlier[0] if earlier is not None else None,
         saved_model=saved,
+        previous_thresholds=(
+            _previous_thresholds(Path(previous)) if earlier is not None and previous else None
+        ),
     )
     return result, earlier, saved, notes, fingerprints
 
@@ -333,6 +337,19 @@ def previous_snapshot(folder: Path) -> tuple[datetime | None, pl.DataFrame | Non
             pl.col("seller_id").cast(pl.String)
         )
     return as_of, decisions
+
+
+def _previous_thresholds(folder: Path) -> Thresholds | None:
+    """The thresholds an earlier run decided with (None when its run.json has none)."""
+    from syndicate.model import Thresholds
+
+    try:
+        recorded = json.loads((folder / "run.json").read_text(encoding="utf-8"))["thresholds"]
+        values = (recorded["syndicate"], recorded["review"], recorded["source"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    numbers = all(v is None or isinstance(v, int | float) for v in values[:2])
+    return Thresholds(*values) if numbers and isinstance(values[2], str) else None
 
 
 def _metrics(

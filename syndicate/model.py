@@ -63,6 +63,7 @@ __all__ = [
     "load_model",
     "recall_at_k",
     "save_model",
+    "still_supported",
     "thresholds_from_pr",
 ]
 
@@ -383,7 +384,9 @@ class Thresholds:
 
     A seller (or ring) whose score is at least ``syndicate`` is a syndicate, else at least
     ``review`` is for review, else clear. ``None`` means no score reaches that decision.
-    ``source`` says where they came from: ``oof_pr_curve``, ``config`` or ``cold_start``.
+    ``source`` says where they came from: ``oof_pr_curve``, ``config``, ``cold_start`` or
+    ``previous_run`` (an earlier run's thresholds that this run's labels still support;
+    ``kept`` names them, see :func:`still_supported`).
     Thresholds drawn from labels also say what they rest on: ``bad_rate`` (the rate the
     precision assumed, see :class:`BadRate`), ``n_known_bad`` (the known-bad sellers with
     an out-of-fold score) and ``few_known_bad`` (fewer than the config's
@@ -396,6 +399,7 @@ class Thresholds:
     bad_rate: BadRate | None = None
     n_known_bad: int | None = None
     few_known_bad: bool = False
+    kept: tuple[str, ...] = ()
 
     def as_dict(self) -> dict[str, Any]:
         """Plain data for the run manifest (``run.json``'s ``thresholds``)."""
@@ -406,6 +410,7 @@ class Thresholds:
             "bad_rate": None if self.bad_rate is None else self.bad_rate.as_dict(),
             "n_known_bad": self.n_known_bad,
             "few_known_bad": self.few_known_bad,
+            "kept_from_previous_run": list(self.kept),
         }
 
     def decide(self, score: pl.Expr) -> pl.Expr:
@@ -726,6 +731,51 @@ def thresholds_from_pr(
     if syndicate is not None and (review is None or review > syndicate):
         review = syndicate
     return Thresholds(syndicate=syndicate, review=review, source="oof_pr_curve")
+
+
+def still_supported(
+    labels: np.ndarray,
+    scores: np.ndarray,
+    threshold: float,
+    target: float,
+    *,
+    bad_rate: float,
+    min_support: int = MIN_SUPPORT,
+    z: float = 1.96,
+) -> bool:
+    """Whether these labels leave ``target`` inside the interval of precision at ``threshold``.
+
+    The precision at a threshold is ``π·TPR / (π·TPR + (1 - π)·FPR)`` (as in
+    :func:`thresholds_from_pr`); its interval comes from the Wilson intervals of TPR and FPR
+    on the known-bad and known-good sellers. An earlier run's threshold the new labels do
+    not contradict is kept: thresholds drawn afresh from a few hundred labels every day
+    jump by more than their precision can tell apart, and every jump moves the decision
+    rates. A threshold keeping fewer than ``min_support`` known-bad sellers above it is
+    never kept.
+
+    Examples
+    --------
+    >>> labels = np.array([0] * 90 + [1] * 10)
+    >>> scores = np.r_[np.linspace(0, 0.5, 90), np.linspace(0.6, 1, 10)]
+    >>> still_supported(labels, scores, 0.55, 0.9, bad_rate=0.1, min_support=5)
+    True
+    >>> still_supported(labels, scores, 0.2, 0.9, bad_rate=0.1, min_support=5)
+    False
+    """
+    above = scores >= threshold
+    bad, good = labels == 1, labels == 0
+    n_bad, n_good = int(bad.sum()), int(good.sum())
+    hits_bad, hits_good = int((above & bad).sum()), int((above & good).sum())
+    if n_bad == 0 or n_good == 0 or hits_bad < min(min_support, n_bad):
+        return False
+    tpr_low, tpr_high = (float(bound) for bound in _wilson(hits_bad, n_bad, z))
+    fpr_low, fpr_high = (float(bound) for bound in _wilson(hits_good, n_good, z))
+
+    def adjusted(tpr: float, fpr: float) -> float:
+        positive = bad_rate * tpr + (1 - bad_rate) * fpr
+        return 1.0 if positive == 0 else bad_rate * tpr / positive
+
+    return adjusted(tpr_low, fpr_high) <= target <= adjusted(tpr_high, fpr_low)
 
 
 def package_versions(

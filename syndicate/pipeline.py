@@ -21,7 +21,7 @@ from syndicate.graphs.communities import Rings, find_rings
 from syndicate.graphs.linkage import LinkageGraph, build_linkage
 from syndicate.io import write_parquet_atomic
 from syndicate.lineage import LINEAGE_SCHEMA, Lineage, track_rings
-from syndicate.model import save_model
+from syndicate.model import Thresholds, save_model
 from syndicate.progress import Reporter
 from syndicate.scoring import SavedModel, Scores, can_train, score_marketplace
 from syndicate.terminal import counted
@@ -113,6 +113,7 @@ def run_pipeline(
     *,
     previous: pl.DataFrame | None = None,
     saved_model: SavedModel | None = None,
+    previous_thresholds: Thresholds | None = None,
 ) -> PipelineResult:
     """Build the graph, find rings, compute features, train and score.
 
@@ -126,6 +127,9 @@ def run_pipeline(
         rings keep the earlier ids they match (:func:`syndicate.lineage.track_rings`).
     saved_model
         Score with this model (:func:`syndicate.load_model`) instead of training one.
+    previous_thresholds
+        The earlier run's thresholds: each is kept while this run's labels still support
+        its precision target (``decisions.keep_thresholds``).
     """
     config = config or Config()
     report = reporter or Reporter(quiet=True)
@@ -167,6 +171,7 @@ def run_pipeline(
             inputs.edges,
             saved_model=saved_model,
             on_fit=running.advance,
+            previous_thresholds=previous_thresholds,
         )
     return PipelineResult(
         inputs,

@@ -40,6 +40,7 @@ from syndicate.model import (
     choose_bad_rate,
     feature_matrix,
     fit_seller_model,
+    still_supported,
     thresholds_from_pr,
 )
 from syndicate.terminal import counted
@@ -403,6 +404,7 @@ def score_marketplace(
     edges: pl.DataFrame | None = None,
     saved_model: SavedModel | None = None,
     on_fit: Callable[[], None] | None = None,
+    previous_thresholds: Thresholds | None = None,
 ) -> Scores:
     """Score every seller and ring, decide, and give reasons.
 
@@ -439,7 +441,16 @@ def score_marketplace(
     elif can_train(labels):
         assert labels is not None
         scored = _from_trained_model(
-            features, linkage, rings, members, table, labels, config, warnings, on_fit
+            features,
+            linkage,
+            rings,
+            members,
+            table,
+            labels,
+            config,
+            warnings,
+            on_fit,
+            previous_thresholds,
         )
     else:
         scored = _from_structure(sellers, members, table, labels, config, warnings)
@@ -487,8 +498,10 @@ def _from_trained_model(
     config: Config,
     warnings: list[str],
     on_fit: Callable[[], None] | None,
+    previous_thresholds: Thresholds | None = None,
 ) -> _Scored:
-    """Scores from a model cross-fitted on this run's labels."""
+    """Scores from a model cross-fitted on this run's labels (thresholds: see
+    :func:`_model_thresholds`; an earlier run's are kept while the labels support them)."""
     import_in_background("skops.io")  # for saving the model: 0.4-0.8 s, hidden by the fit
     n_bad, _ = _usable_labels(labels)
     groups = cv_groups(rings)
@@ -556,7 +569,9 @@ def _from_trained_model(
         )
     rings_table = table.join(ring_scores(seller_table), on="ring_id", how="left")
     unlabelled = seller_table.filter(pl.col("score_source") == "model")["seller_score"]
-    thresholds = _model_thresholds(model, unlabelled.to_numpy(), config, warnings)
+    thresholds = _model_thresholds(
+        model, unlabelled.to_numpy(), config, warnings, previous_thresholds
+    )
     auroc = model.card["cv"]["auroc"]
     if auroc is not None and auroc < WEAK_AUROC:
         warnings.append(
@@ -778,7 +793,11 @@ def _score_saved(
 
 
 def _model_thresholds(
-    model: SellerModel, unlabelled: np.ndarray, config: Config, warnings: list[str]
+    model: SellerModel,
+    unlabelled: np.ndarray,
+    config: Config,
+    warnings: list[str],
+    previous: Thresholds | None = None,
 ) -> Thresholds:
     """Thresholds from config where set, else from the prior-adjusted out-of-fold curve.
 
@@ -809,7 +828,11 @@ def _model_thresholds(
     drawn_from_labels = config.syndicate_threshold is None or config.review_threshold is None
     few = drawn_from_labels and n_bad < config.min_known_bad_for_thresholds
     if config.syndicate_threshold is None and config.review_threshold is None:
-        return Thresholds(from_pr.syndicate, from_pr.review, from_pr.source, rate, n_bad, few)
+        if previous is not None and rate is not None and config.keep_thresholds:
+            from_pr = _kept(from_pr, previous, labels, scores, rate.value, config)
+        return Thresholds(
+            from_pr.syndicate, from_pr.review, from_pr.source, rate, n_bad, few, from_pr.kept
+        )
     syndicate = (
         config.syndicate_threshold if config.syndicate_threshold is not None else from_pr.syndicate
     )
@@ -823,6 +846,38 @@ def _model_thresholds(
         )
         review = syndicate
     return Thresholds(syndicate, review, "config", rate, n_bad, few)
+
+
+def _kept(
+    fresh: Thresholds,
+    previous: Thresholds,
+    labels: np.ndarray,
+    scores: np.ndarray,
+    bad_rate: float,
+    config: Config,
+) -> Thresholds:
+    """``fresh``, with each of ``previous``' thresholds these labels still support kept.
+
+    A threshold is kept when its precision on this run's out-of-fold scores is consistent
+    with its target (:func:`syndicate.model.still_supported`), so decisions do not jump
+    with every day's draw of labels; one the labels contradict is replaced.
+    """
+    if previous.source not in ("oof_pr_curve", "previous_run"):
+        return fresh
+    chosen = {"syndicate": fresh.syndicate, "review": fresh.review}
+    targets = {"syndicate": config.syndicate_precision, "review": config.review_precision}
+    kept = []
+    for name, earlier in (("syndicate", previous.syndicate), ("review", previous.review)):
+        if earlier is None or chosen[name] is None:
+            continue
+        if still_supported(labels, scores, earlier, targets[name], bad_rate=bad_rate):
+            chosen[name] = earlier
+            kept.append(name)
+    syndicate, review = chosen["syndicate"], chosen["review"]
+    if syndicate is not None and review is not None and review > syndicate:
+        review = syndicate
+    source = "previous_run" if kept else fresh.source
+    return Thresholds(syndicate, review, source, kept=tuple(kept))
 
 
 def _warn_bad_rate(rate: BadRate, labels: np.ndarray, warnings: list[str]) -> None:

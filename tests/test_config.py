@@ -61,6 +61,7 @@ CUSTOM = Config(
     cold_review_threshold=0.1,
     min_known_bad_for_thresholds=5,
     top_pages=0,
+    keep_thresholds=False,
     metric_segments=("category", "country code"),
     alert_min_history=5,
     alert_window=60,

@@ -139,7 +139,15 @@ def test_second_run_with_previous_on_the_same_data_is_all_stable(
     assert run_cli(files, tmp_path, *FAST) == 0
     first_labels = pl.read_parquet(tmp_path / "labels.parquet")
     first_rings = pl.read_parquet(tmp_path / "rings.parquet")
+    first = json.loads((tmp_path / "run.json").read_text())["thresholds"]
     assert run_cli(files, tmp_path, *FAST, "--previous", str(tmp_path)) == 0
+    # The same labels support the same thresholds: kept from the previous run.
+    kept = json.loads((tmp_path / "run.json").read_text())["thresholds"]
+    assert kept["source"] == "previous_run" and kept["kept_from_previous_run"] == [
+        "syndicate",
+        "review",
+    ]
+    assert (kept["syndicate"], kept["review"]) == (first["syndicate"], first["review"])
     rings = pl.read_parquet(tmp_path / "rings.parquet")
     assert set(rings["status"]) == {"stable"}
     assert rings["previous_ids"].to_list() == [[ring_id] for ring_id in rings["ring_id"]]

@@ -569,6 +569,7 @@ def test_thresholds_as_dict_for_the_manifest() -> None:
         },
         "n_known_bad": 11,
         "few_known_bad": True,
+        "kept_from_previous_run": [],
     }
     assert Thresholds(0.7, 0.7, "cold_start").as_dict()["bad_rate"] is None
 
@@ -1215,3 +1216,20 @@ def test_a_bootstrap_cap_above_the_rows_means_all_rows() -> None:
     capped = SellerClassifier(n_estimators=3, max_samples=12).fit(X, y)
     assert capped.forest_.max_samples == 12
     assert SellerClassifier(n_estimators=3, max_samples=1000).fit(X, y).forest_.max_samples is None
+
+
+def test_still_supported_by_hand() -> None:
+    from syndicate.model import still_supported
+
+    # 20 known bad (scores 0.60..0.79), 80 known good (0.00..0.79, 20 of them >= 0.6).
+    labels = np.array([1] * 20 + [0] * 80)
+    scores = np.r_[np.linspace(0.6, 0.79, 20), np.linspace(0.0, 0.79, 80)]
+    # At 0.6: TPR 20/20, FPR 20/80 = 0.25; with a bad rate of 0.5 precision is 1/1.25 = 0.8.
+    # Wilson: TPR in [0.84, 1], FPR in [0.17, 0.35]: precision in [0.70, 0.86].
+    assert still_supported(labels, scores, 0.6, 0.8, bad_rate=0.5, min_support=5)
+    assert not still_supported(labels, scores, 0.6, 0.95, bad_rate=0.5, min_support=5)
+    assert not still_supported(labels, scores, 0.6, 0.6, bad_rate=0.5, min_support=5)
+    # A threshold above all but 4 known-bad sellers keeps too few of them (min_support 5).
+    assert not still_supported(labels, scores, 0.765, 0.8, bad_rate=0.5, min_support=5)
+    # One class only: nothing to measure precision with.
+    assert not still_supported(labels[:20], scores[:20], 0.6, 0.8, bad_rate=0.5)

@@ -935,3 +935,68 @@ def test_no_few_labels_warning_when_the_minimum_is_met_or_the_thresholds_are_fix
         scores = few_labels.score(config)
         assert not scores.thresholds.few_known_bad
         assert not any("min_known_bad_for_thresholds" in w for w in scores.warnings)
+
+
+# ---------------------------------------------------------------------------------------
+# Thresholds carried over from the previous run while the labels support them
+
+
+def test_previous_thresholds_the_labels_support_are_kept(synthetic: Graphs, scored: Scores) -> None:
+    fresh = scored.thresholds
+    assert fresh.syndicate is not None and fresh.review is not None
+    # Nudged by a hair: the same labels cannot tell such thresholds apart from the fresh ones.
+    nudged = Thresholds(fresh.syndicate + 1e-6, fresh.review - 1e-6, "oof_pr_curve")
+    kept = score_marketplace(
+        synthetic.inputs.sellers,
+        synthetic.linkage,
+        synthetic.rings,
+        synthetic.features,
+        synthetic.inputs.labels,
+        FAST,
+        synthetic.inputs.edges,
+        previous_thresholds=nudged,
+    )
+    assert (kept.thresholds.syndicate, kept.thresholds.review) == (nudged.syndicate, nudged.review)
+    assert kept.thresholds.source == "previous_run" and kept.thresholds.kept == (
+        "syndicate",
+        "review",
+    )
+    assert kept.thresholds.as_dict()["kept_from_previous_run"] == ["syndicate", "review"]
+    assert_decisions_follow(kept)
+
+
+@pytest.mark.parametrize(
+    ("previous", "config", "source"),
+    [
+        # A syndicate threshold of 0.0001 flags nearly everyone: far below its precision target.
+        (Thresholds(0.0001, 0.0001, "oof_pr_curve"), FAST, "oof_pr_curve"),
+        # Thresholds from config, or keep_thresholds off: always drawn afresh.
+        (Thresholds(0.5, 0.4, "config"), FAST, "oof_pr_curve"),
+        (None, replace(FAST, keep_thresholds=False), "oof_pr_curve"),
+    ],
+)
+def test_previous_thresholds_the_labels_contradict_are_replaced(
+    synthetic: Graphs,
+    scored: Scores,
+    previous: Thresholds | None,
+    config: Config,
+    source: str,
+) -> None:
+    previous = previous or Thresholds(
+        (scored.thresholds.syndicate or 0) + 1e-6, scored.thresholds.review, "oof_pr_curve"
+    )
+    fresh = score_marketplace(
+        synthetic.inputs.sellers,
+        synthetic.linkage,
+        synthetic.rings,
+        synthetic.features,
+        synthetic.inputs.labels,
+        config,
+        synthetic.inputs.edges,
+        previous_thresholds=previous,
+    )
+    assert fresh.thresholds.source == source and fresh.thresholds.kept == ()
+    assert (fresh.thresholds.syndicate, fresh.thresholds.review) == (
+        scored.thresholds.syndicate,
+        scored.thresholds.review,
+    )

@@ -536,7 +536,9 @@ def explain_alerts(
     )
     by_metric = {
         key[0]: frame.sort("as_of", "run")
-        for key, frame in typed.filter(pl.col("metric").is_in(alerts.get_column("metric").unique()))
+        for key, frame in typed.filter(
+            pl.col("metric").is_in(alerts.get_column("metric").unique().to_list())
+        )
         .partition_by("metric", as_dict=True)
         .items()
     }
