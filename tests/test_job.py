@@ -139,15 +139,7 @@ def test_second_run_with_previous_on_the_same_data_is_all_stable(
     assert run_cli(files, tmp_path, *FAST) == 0
     first_labels = pl.read_parquet(tmp_path / "labels.parquet")
     first_rings = pl.read_parquet(tmp_path / "rings.parquet")
-    first = json.loads((tmp_path / "run.json").read_text())["thresholds"]
     assert run_cli(files, tmp_path, *FAST, "--previous", str(tmp_path)) == 0
-    # The same labels support the same thresholds: kept from the previous run.
-    kept = json.loads((tmp_path / "run.json").read_text())["thresholds"]
-    assert kept["source"] == "previous_run" and kept["kept_from_previous_run"] == [
-        "syndicate",
-        "review",
-    ]
-    assert (kept["syndicate"], kept["review"]) == (first["syndicate"], first["review"])
     rings = pl.read_parquet(tmp_path / "rings.parquet")
     assert set(rings["status"]) == {"stable"}
     assert rings["previous_ids"].to_list() == [[ring_id] for ring_id in rings["ring_id"]]
@@ -488,3 +480,17 @@ def test_a_saved_model_without_labels_warns_that_label_features_are_zero(
     assert run_cli(files, tmp_path / "scored", "--model", model) == 0
     warnings = json.loads((tmp_path / "scored" / "run.json").read_text())["warnings"]
     assert any("label-aware features" in message for message in warnings)
+
+
+def test_a_second_run_keeps_the_thresholds_its_labels_still_support(tmp_path: Path) -> None:
+    files = write_marketplace(generate_marketplace(n_sellers=3000, seed=3), tmp_path / "in")
+    files = {name: files[name] for name in ("sellers", "links", "labels")}
+    three_folds = ["--set", "model.cv_folds=3", *FAST]  # as tests/test_scoring.py's FAST
+    assert run_cli(files, tmp_path / "run", *three_folds) == 0
+    first = json.loads((tmp_path / "run" / "run.json").read_text())["thresholds"]
+    assert first["source"] == "oof_pr_curve" and first["syndicate"] is not None
+    assert run_cli(files, tmp_path / "run", *three_folds, "--previous", str(tmp_path / "run")) == 0
+    kept = json.loads((tmp_path / "run" / "run.json").read_text())["thresholds"]
+    assert kept["source"] == "previous_run"
+    assert kept["kept_from_previous_run"] == ["syndicate", "review"]
+    assert (kept["syndicate"], kept["review"]) == (first["syndicate"], first["review"])
