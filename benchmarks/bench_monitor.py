@@ -62,8 +62,12 @@ def daily_runs(config: DaysConfig, folder: Path) -> tuple[list[Path], dict[str, 
 
 def quiet(seeds: list[int], n_days: int, base: int) -> None:
     print(f"quiet histories: {n_days} days, base {base:,} sellers, seeds {seeds}")
-    print(f"{'seed':>4}  {'rate alerts':>11}  {'rate incidents':>14}  {'count alerts':>12}  s")
-    per_30 = []
+    print(
+        f"{'seed':>4}  {'rate alerts':>11}  {'rate incidents':>14}  {'of them after a threshold "
+        f"move':>30}  {'count alerts':>12}  s"
+    )
+    per_30: list[float] = []
+    unexplained: list[float] = []
     for seed in seeds:
         with tempfile.TemporaryDirectory() as tmp:
             clock = time.perf_counter()
@@ -74,15 +78,23 @@ def quiet(seeds: list[int], n_days: int, base: int) -> None:
             alerts = monitor_runs(runs, Path(tmp) / "monitor").alerts
             rates = alerts.filter(pl.col("metric").is_in(sorted(RATE_METRICS)))
             incidents = rates["incident"].n_unique() if rates.height else 0
+            moved = rates.filter(pl.col("explanation").str.contains("threshold moved"))
+            by_move = moved["incident"].n_unique() if moved.height else 0
             per_30.append(incidents * 30 / n_days)
+            unexplained.append((incidents - by_move) * 30 / n_days)
             print(
-                f"{seed:>4}  {rates.height:>11}  {incidents:>14}  "
+                f"{seed:>4}  {rates.height:>11}  {incidents:>14}  {by_move:>30}  "
                 f"{alerts.height - rates.height:>12}  {time.perf_counter() - clock:.0f}"
             )
             for row in rates.iter_rows(named=True):
                 print(f"      {row['as_of']:%m-%d} {row['metric']} {row['segment'] or ''}")
     mean = sum(per_30) / len(per_30)
     print(f"rate-metric incidents per 30 quiet days: mean {mean:.2f}, worst {max(per_30):.2f}")
+    rest = sum(unexplained) / len(unexplained)
+    print(
+        f"  not following a move of the decision thresholds: mean {rest:.2f}, "
+        f"worst {max(unexplained):.2f}"
+    )
     print("target: at most 1")
 
 

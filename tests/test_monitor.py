@@ -91,3 +91,32 @@ def test_the_daily_demo_runs_each_day_on_the_one_before_and_monitors_them(
     assert (tmp_path / "demo" / "monitor" / "dashboard.html").is_file()
     evaluations = result.monitor.evaluations
     assert set(evaluations["status"]) == {"insufficient_history"}
+
+
+def test_decision_alerts_name_the_threshold_move_behind_them() -> None:
+    from syndicate.monitor.watch import threshold_moves
+
+    runs = pl.DataFrame(
+        {
+            "run": ["d0", "d1", "d2", "d3"],
+            "as_of": [START + timedelta(days=d) for d in range(4)],
+            "syndicate_threshold": [0.8, 0.8, 0.8, 0.8],
+            "review_threshold": [0.76, 0.76, 0.65, 0.65],  # fell on d2
+        }
+    )
+    alerts = pl.DataFrame(
+        {
+            "metric": ["review_rate", "ring_onboarding_rate", "review_rate"],
+            "run": ["d3", "d3", "d1"],
+            "explanation": ["review_rate rose", "ring_onboarding_rate rose", "review_rate fell"],
+        }
+    )
+    explained = threshold_moves(alerts, runs, window=28)["explanation"].to_list()
+    assert explained == [
+        "review_rate rose; the review threshold moved from 0.760 to 0.650 on 2026-01-07 "
+        "(run d2): a change in the decisions, not in the sellers",
+        "ring_onboarding_rate rose",  # not a decision metric
+        "review_rate fell",  # before the move
+    ]
+    # Outside the baseline window the move is no longer the explanation.
+    assert threshold_moves(alerts, runs, window=1)["explanation"][0] == "review_rate rose"

@@ -33,11 +33,24 @@ HISTORY_SCHEMA: dict[str, pl.DataType] = {
 class History:
     """The metrics of every run (:data:`HISTORY_SCHEMA`) and one row per run.
 
-    ``runs``: ``run``, ``as_of``, ``folder`` (the run folder as a path).
+    ``runs``: ``run``, ``as_of``, ``folder`` (the run folder as a path), and the decision
+    thresholds the run used (``syndicate_threshold``, ``review_threshold``).
     """
 
     metrics: pl.DataFrame
     runs: pl.DataFrame
+
+
+def _thresholds(folder: Path) -> tuple[float | None, float | None]:
+    """The decision thresholds a run used (None where it recorded none)."""
+    try:
+        recorded = json.loads((folder / "run.json").read_text(encoding="utf-8"))["thresholds"]
+        found = (recorded.get("syndicate"), recorded.get("review"))
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return None, None
+    return tuple(  # type: ignore[return-value]
+        float(v) if isinstance(v, int | float) and not isinstance(v, bool) else None for v in found
+    )
 
 
 def _as_of(folder: Path) -> datetime:
@@ -107,12 +120,28 @@ def read_history(folders: Sequence[str | os.PathLike[str]]) -> History:
                 *(pl.col(column).cast(dtype) for column, dtype in METRICS_SCHEMA.items()),
             )
         )
-        runs.append({"run": name, "as_of": as_of, "folder": str(folder)})
+        syndicate, review = _thresholds(folder)
+        runs.append(
+            {
+                "run": name,
+                "as_of": as_of,
+                "folder": str(folder),
+                "syndicate_threshold": syndicate,
+                "review_threshold": review,
+            }
+        )
     history = pl.concat(parts).sort(
         ["as_of", "run", "metric", "segment_kind", "segment"], nulls_last=False
     )
     run_table = pl.DataFrame(
-        runs, schema={"run": pl.String, "as_of": HISTORY_SCHEMA["as_of"], "folder": pl.String}
+        runs,
+        schema={
+            "run": pl.String,
+            "as_of": HISTORY_SCHEMA["as_of"],
+            "folder": pl.String,
+            "syndicate_threshold": pl.Float64,
+            "review_threshold": pl.Float64,
+        },
     ).sort(["as_of", "run"])
     return History(history, run_table)
 

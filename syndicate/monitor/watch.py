@@ -30,7 +30,14 @@ from syndicate.monitor.dashboard import DASHBOARD, write_dashboard
 from syndicate.monitor.history import read_history, run_rings
 from syndicate.monitor.rootcause import explain_alerts
 
-__all__ = ["MONITOR_OUTPUTS", "MonitorResult", "alert_settings", "monitor_runs"]
+__all__ = [
+    "DECISION_METRICS",
+    "MONITOR_OUTPUTS",
+    "MonitorResult",
+    "alert_settings",
+    "monitor_runs",
+    "threshold_moves",
+]
 
 #: What ``syndicate monitor --out DIR`` writes.
 MONITOR_OUTPUTS = ("history.parquet", "alerts.parquet", DASHBOARD)
@@ -57,6 +64,52 @@ class MonitorResult:
 def alert_settings(config: Config) -> AlertSettings:
     """The alert knobs of ``config``'s ``[monitor]`` section (``alert_<name>`` fields)."""
     return config.alert_settings()
+
+
+#: Metrics that count decisions: a move of the thresholds moves them, sellers unchanged.
+DECISION_METRICS = frozenset(
+    {
+        "syndicate_rate",
+        "review_rate",
+        "bad_seller_onboarding_rate",
+        "matured_syndicate_known_bad",
+        "matured_syndicate_known_good",
+        "matured_review_known_bad",
+        "matured_review_known_good",
+    }
+)
+
+
+def threshold_moves(alerts: pl.DataFrame, runs: pl.DataFrame, window: int) -> pl.DataFrame:
+    """Alerts on decision metrics say when the thresholds moved within the baseline window.
+
+    A decision rate that rises because a threshold fell is a change in the decisions, not
+    in the sellers: the explanation gains "; the review threshold moved from 0.761 to
+    0.649 on 2026-01-15 (run …), a change in the decisions rather than in the sellers".
+    """
+    if alerts.height == 0 or runs.height < 2:
+        return alerts
+    order = runs["run"].to_list()
+    position = {run: i for i, run in enumerate(order)}
+    values = {name: runs[f"{name}_threshold"].to_list() for name in ("syndicate", "review")}
+    explanations = []
+    for metric, run, text in alerts.select("metric", "run", "explanation").iter_rows():
+        end = position.get(run)
+        moves = []
+        if metric in DECISION_METRICS and end is not None:
+            for name, series in values.items():
+                for i in range(end, max(0, end - window), -1):
+                    before, after = series[i - 1], series[i]
+                    if before is not None and after is not None and before != after:
+                        moves.append(
+                            f"the {name} threshold moved from {before:.3f} to {after:.3f} on "
+                            f"{runs['as_of'][i]:%Y-%m-%d} (run {order[i]})"
+                        )
+                        break
+        if moves:
+            text = f"{text}; {' and '.join(moves)}: a change in the decisions, not in the sellers"
+        explanations.append(text)
+    return alerts.with_columns(pl.Series("explanation", explanations, dtype=pl.String))
 
 
 def _relative(target: Path, start: Path) -> str:
@@ -90,6 +143,7 @@ def monitor_runs(
     where = dict(history.runs.select("run", "folder").iter_rows())
     rings = {run: run_rings(where[run]) for run in sorted(alerting)}
     alerts = explain_alerts(evaluations, history.metrics, rings, settings)
+    alerts = threshold_moves(alerts, history.runs, settings.window)
     ensure_output_dir(folder)
     runs = history.runs.select(
         "run",
