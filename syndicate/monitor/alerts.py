@@ -75,6 +75,7 @@ import numpy as np
 import polars as pl
 
 from syndicate.errors import ConfigError, SchemaError
+from syndicate.monitor.metrics import METRICS
 
 __all__ = [
     "ALERTS_SCHEMA",
@@ -121,18 +122,7 @@ METRIC_DIRECTIONS: Mapping[str, Direction] = MappingProxyType(
 #: The rate metrics of the catalogue (numerator over denominator); the others are counts. A
 #: metric outside the catalogue is a rate when any of its rows has a denominator.
 RATE_METRICS: frozenset[str] = frozenset(
-    {
-        "label_coverage",
-        "bad_seller_onboarding_rate",
-        "ring_onboarding_rate",
-        "sellers_in_rings_rate",
-        "syndicate_rate",
-        "review_rate",
-        "matured_syndicate_known_bad",
-        "matured_syndicate_known_good",
-        "matured_review_known_bad",
-        "matured_review_known_good",
-    }
+    name for name, metric in METRICS.items() if metric.kind == "rate"
 )
 
 #: The normal standard deviation per median absolute deviation.

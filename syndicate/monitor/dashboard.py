@@ -38,6 +38,7 @@ import polars as pl
 
 from syndicate.errors import SchemaError
 from syndicate.io import record_written, refuse_foreign_files, write_text_atomic
+from syndicate.monitor.alerts import RATE_METRICS
 from syndicate.terminal import counted
 
 __all__ = [
@@ -64,20 +65,7 @@ SEVERITY_COLOUR: dict[str, str] = {"high": "#d62728", "medium": "#ff9f1c"}
 _OTHER_SEVERITY = "#7f7f7f"
 _SEVERITY_RANK = {"high": 0, "medium": 1}
 #: The catalogue's rate metrics; any metric with a denominator in history is a rate too.
-_CATALOGUE_RATES = frozenset(
-    {
-        "label_coverage",
-        "bad_seller_onboarding_rate",
-        "ring_onboarding_rate",
-        "sellers_in_rings_rate",
-        "syndicate_rate",
-        "review_rate",
-        "matured_syndicate_known_bad",
-        "matured_syndicate_known_good",
-        "matured_review_known_bad",
-        "matured_review_known_good",
-    }
-)
+_CATALOGUE_RATES = RATE_METRICS
 _STATUS_TEXT = {"ok": "ok", "alert": "alert", "insufficient_history": "insufficient history"}
 
 _TEXT, _FLOAT, _TIME = pl.String, pl.Float64, pl.Datetime("us", "UTC")
