@@ -62,9 +62,10 @@ def daily_runs(config: DaysConfig, folder: Path) -> tuple[list[Path], dict[str, 
 
 def quiet(seeds: list[int], n_days: int, base: int) -> None:
     print(f"quiet histories: {n_days} days, base {base:,} sellers, seeds {seeds}")
+    moved_header = "of them after a threshold move"
     print(
-        f"{'seed':>4}  {'rate alerts':>11}  {'rate incidents':>14}  {'of them after a threshold "
-        f"move':>30}  {'count alerts':>12}  s"
+        f"{'seed':>4}  {'rate alerts':>11}  {'rate incidents':>14}  {moved_header:>30}  "
+        f"{'count alerts':>12}  s"
     )
     per_30: list[float] = []
     unexplained: list[float] = []
