@@ -6,9 +6,6 @@ both so these run in CI.
 
 from __future__ import annotations
 
-import os
-import shutil
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,13 +13,10 @@ import polars as pl
 import pytest
 
 from syndicate import Config, load_inputs, run_pipeline, write_outputs
+from tests.conftest import CHROMIUM, open_page
 
-sync_api = pytest.importorskip(
+pytest.importorskip(
     "playwright.sync_api", reason="Playwright is not installed (pip install -e '.[dev]')"
-)
-
-CHROMIUM = os.environ.get("SYNDICATE_CHROMIUM") or next(
-    (found for name in ("chromium", "chromium-browser") if (found := shutil.which(name))), None
 )
 pytestmark = pytest.mark.skipif(
     CHROMIUM is None, reason="no chromium on PATH (Debian: apt-get install chromium)"
@@ -51,25 +45,6 @@ def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("run")
     write_outputs(result, out)
     return out
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    with sync_api.sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        yield launched
-        launched.close()
-
-
-def open_page(browser: Any, path: Path) -> tuple[Any, list[str], list[str]]:
-    page = browser.new_page()
-    errors: list[str] = []
-    requests: list[str] = []
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    page.on("request", lambda r: requests.append(r.url))
-    page.goto(path.as_uri())
-    return page, errors, requests
 
 
 def ring_pages(run_dir: Path) -> dict[int, Path]:

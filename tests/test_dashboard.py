@@ -9,11 +9,8 @@ from __future__ import annotations
 
 import html
 import math
-import os
 import random
 import re
-import shutil
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -29,6 +26,7 @@ from syndicate.monitor.dashboard import (
     render_dashboard,
     write_dashboard,
 )
+from tests.conftest import open_page
 
 START = datetime(2026, 3, 1, tzinfo=UTC)
 XSS_CATEGORY = "<script>window.__pwned=1</script>"
@@ -555,34 +553,6 @@ def test_write_dashboard_writes_atomically_and_keeps_foreign_files(
 
 
 # --- in Chromium ----------------------------------------------------------------------------
-
-CHROMIUM = os.environ.get("SYNDICATE_CHROMIUM") or next(
-    (found for name in ("chromium", "chromium-browser") if (found := shutil.which(name))), None
-)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    sync_api = pytest.importorskip(
-        "playwright.sync_api", reason="Playwright is not installed (pip install -e '.[dev]')"
-    )
-    if CHROMIUM is None:
-        pytest.skip("no chromium on PATH (Debian: apt-get install chromium)")
-    with sync_api.sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        yield launched
-        launched.close()
-
-
-def open_page(browser: Any, path: Path) -> tuple[Any, list[str], list[str]]:
-    page = browser.new_page()
-    errors: list[str] = []
-    requests: list[str] = []
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    page.on("request", lambda r: requests.append(r.url))
-    page.goto(path.as_uri())
-    return page, errors, requests
 
 
 @pytest.fixture(scope="module")
