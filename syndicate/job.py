@@ -69,7 +69,8 @@ class RunResult:
 
 
 def read_previous(folder: str | os.PathLike[str]) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """An earlier run's membership (``seller_id``, ``ring_id``) and its ring table.
+    """An earlier run's membership (``seller_id``, ``ring_id``, and ``decision`` when its
+    ``labels.parquet`` has it) and its ring table.
 
     Raises
     ------
@@ -98,8 +99,11 @@ def read_previous(folder: str | os.PathLike[str]) -> tuple[pl.DataFrame, pl.Data
         if missing:
             raise InputFileError(f"{path}: lacks columns {missing}")
         tables[name] = table
-    membership = tables["labels"].select(
-        pl.col("seller_id").cast(pl.String), pl.col("ring_id").cast(pl.String)
+    labels = tables["labels"]
+    membership = labels.select(
+        pl.col("seller_id").cast(pl.String),
+        pl.col("ring_id").cast(pl.String),
+        *([pl.col("decision").cast(pl.String)] if "decision" in labels.columns else []),
     )
     rings = tables["rings"].unique(subset="ring_id", keep="first", maintain_order=True)
     odd = pl.concat([membership["ring_id"].drop_nulls(), rings["ring_id"].cast(pl.String)])
@@ -306,9 +310,7 @@ def _run_pipeline(
         report,
         previous=earlier[0] if earlier is not None else None,
         saved_model=saved,
-        previous_thresholds=(
-            _previous_thresholds(Path(previous)) if earlier is not None and previous else None
-        ),
+        previous_thresholds=_previous_thresholds(_previous_manifest(previous, earlier)),
     )
     return result, earlier, saved, notes, fingerprints
 
@@ -324,32 +326,35 @@ def _as_of(given: datetime | None, result: PipelineResult, started: datetime) ->
     return started.replace(microsecond=0)
 
 
-def previous_snapshot(folder: Path) -> tuple[datetime | None, pl.DataFrame | None]:
-    """An earlier run folder's as-of time (None before syndicate recorded it) and decisions."""
-    as_of = None
-    with contextlib.suppress(OSError, ValueError, TypeError, AttributeError):
-        recorded = json.loads((folder / "run.json").read_text(encoding="utf-8")).get("as_of")
-        as_of = datetime.fromisoformat(recorded) if isinstance(recorded, str) else None
-    decisions = None
-    labels = folder / "labels.parquet"
-    if labels.is_file() and "decision" in pl.read_parquet_schema(labels):
-        decisions = pl.read_parquet(labels, columns=["seller_id", "decision"]).with_columns(
-            pl.col("seller_id").cast(pl.String)
-        )
-    return as_of, decisions
+def _previous_manifest(previous: str | os.PathLike[str] | None, earlier: Any) -> dict[str, Any]:
+    """The earlier run's ``run.json`` (empty without an earlier run or a readable manifest)."""
+    if earlier is None or previous is None:
+        return {}
+    try:
+        manifest = json.loads((Path(previous) / "run.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return manifest if isinstance(manifest, dict) else {}
 
 
-def _previous_thresholds(folder: Path) -> Thresholds | None:
+def _previous_as_of(manifest: dict[str, Any]) -> datetime | None:
+    """The earlier run's as-of time (None before syndicate recorded it)."""
+    recorded = manifest.get("as_of")
+    with contextlib.suppress(ValueError):
+        return datetime.fromisoformat(recorded) if isinstance(recorded, str) else None
+    return None
+
+
+def _previous_thresholds(manifest: dict[str, Any]) -> Thresholds | None:
     """The thresholds an earlier run decided with (None when its run.json has none)."""
     from syndicate.model import Thresholds
 
-    try:
-        recorded = json.loads((folder / "run.json").read_text(encoding="utf-8"))["thresholds"]
-        values = (recorded["syndicate"], recorded["review"], recorded["source"])
-    except (OSError, ValueError, KeyError, TypeError):
+    recorded = manifest.get("thresholds")
+    if not isinstance(recorded, dict):
         return None
+    values = (recorded.get("syndicate"), recorded.get("review"), recorded.get("source"))
     numbers = all(v is None or isinstance(v, int | float) for v in values[:2])
-    return Thresholds(*values) if numbers and isinstance(values[2], str) else None
+    return Thresholds(*values) if numbers and isinstance(values[2], str) else None  # type: ignore[arg-type]
 
 
 def _metrics(
@@ -361,9 +366,13 @@ def _metrics(
 ) -> pl.DataFrame:
     from syndicate.monitor.metrics import RunFacts, run_metrics
 
-    previous_as_of, decisions = (
-        previous_snapshot(Path(previous)) if earlier is not None and previous else (None, None)
+    membership = earlier[0] if earlier is not None else None
+    decisions = (
+        membership.select("seller_id", "decision")
+        if membership is not None and "decision" in membership.columns
+        else None
     )
+    previous_as_of = _previous_as_of(_previous_manifest(previous, earlier))
     facts = RunFacts(
         sellers=result.inputs.sellers,
         labels=result.labels,

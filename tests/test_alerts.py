@@ -18,18 +18,9 @@ from syndicate.monitor.alerts import (
     AlertSettings,
     evaluate_history,
 )
+from syndicate.monitor.history import HISTORY_SCHEMA
 
 MONDAY = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)
-HISTORY_SCHEMA = {
-    "as_of": pl.Datetime("us", "UTC"),
-    "run": pl.String,
-    "metric": pl.String,
-    "segment_kind": pl.String,
-    "segment": pl.String,
-    "numerator": pl.Float64,
-    "denominator": pl.Float64,
-    "value": pl.Float64,
-}
 
 
 def widen(runs: int) -> float:

@@ -26,6 +26,7 @@ from syndicate.monitor.dashboard import (
     render_dashboard,
     write_dashboard,
 )
+from syndicate.monitor.history import HISTORY_SCHEMA
 from tests.conftest import open_page
 
 START = datetime(2026, 3, 1, tzinfo=UTC)
@@ -41,16 +42,6 @@ RATES = {
 }
 COUNTS = {"rings_new": 3.0, "sellers": 1000.0, "rings": 40.0}
 
-HISTORY_SCHEMA = {
-    "as_of": pl.Datetime("us", "UTC"),
-    "run": pl.String,
-    "metric": pl.String,
-    "segment_kind": pl.String,
-    "segment": pl.String,
-    "numerator": pl.Float64,
-    "denominator": pl.Float64,
-    "value": pl.Float64,
-}
 EVALUATION_SCHEMA = {
     **HISTORY_SCHEMA,
     "baseline": pl.Float64,
