@@ -45,6 +45,7 @@ __all__ = [
     "MAX_DEPTH",
     "MAX_NESTING",
     "Condition",
+    "check_syntax",
     "compile_condition",
 ]
 
@@ -190,6 +191,23 @@ def compile_condition(text: str, columns: Mapping[str, pl.DataType], *, name: st
     [False, True, False]
     """
     return _Compiler(text, columns, name).compile()
+
+
+def check_syntax(text: str, *, name: str) -> None:
+    """Parse and allowlist a condition without a schema: columns and types are not checked.
+
+    The strategies file is checked with this before a run reads its inputs, so a syntax
+    error or a refused construct stops the run at once; :func:`compile_condition` checks the
+    columns and types once the tables exist.
+
+    Raises
+    ------
+    ConfigError
+        On a syntax error, a construct outside the allowlist, or a condition that is too
+        long or too deeply nested.
+    """
+    compiler = _Compiler(text, {}, name)
+    compiler.allowlist(compiler.parse())
 
 
 class _Compiler:
