@@ -39,7 +39,7 @@ __all__ = [
 
 #: Decisions, weakest first.
 DECISION_RANK: dict[str, int] = {"clear": 0, "review": 1, "syndicate": 2}
-_DECISIONS = list(DECISION_RANK)
+_BY_RANK = {rank: decision for decision, rank in DECISION_RANK.items()}
 
 #: ``labels.parquet`` columns a seller-scope condition may read besides the features
 #: (the model's ``decision`` is read as ``model_decision``).
@@ -101,7 +101,8 @@ def seller_table(features: pl.DataFrame, labels: pl.DataFrame) -> pl.DataFrame:
 
 def ring_table(rings: pl.DataFrame) -> pl.DataFrame:
     """The rows ring-scope conditions read: ``rings.parquet`` under its own and ``ring_`` names."""
-    return rings.select(pl.col(source).alias(name) for name, source in ring_names(rings.columns).items())
+    names = ring_names(rings.columns)
+    return rings.select(pl.col(source).alias(name) for name, source in names.items())
 
 
 def compile_strategies(
@@ -216,7 +217,7 @@ def apply_decisions(
         .with_columns(
             pl.col("decision").alias("model_decision"),
             pl.when(won)
-            .then(pl.col("strategy_rank").replace_strict(dict(enumerate(_DECISIONS)), return_dtype=pl.String))
+            .then(pl.col("strategy_rank").replace_strict(_BY_RANK, return_dtype=pl.String))
             .otherwise(pl.col("decision"))
             .alias("decision"),
             pl.when(won)

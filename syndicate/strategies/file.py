@@ -215,9 +215,7 @@ def parse_strategies(
             )
         seen[key] = number
         strategies.append(strategy)
-    return StrategySet(
-        tuple(strategies), sha256 or _sha256(text.encode("utf-8")), path
-    )
+    return StrategySet(tuple(strategies), sha256 or _sha256(text.encode("utf-8")), path)
 
 
 def _strategy(entry: dict[str, Any], where: str) -> Strategy:
