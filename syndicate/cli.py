@@ -251,6 +251,14 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="DIR",
         help="score with the saved model/ folder of an earlier run (RUN/model) instead of training",
     )
+    run.add_argument(
+        "--strategies",
+        type=Path,
+        metavar="F",
+        help="a strategies file ([[strategy]] rules) applied after the model: a seller's "
+        "decision is the strongest of the model's and its active strategies' "
+        "(default: decisions.strategies of the config)",
+    )
     run.add_argument("--config", type=Path, metavar="F", help="TOML config file")
     run.add_argument("--seed", type=_seed, metavar="S", help="random seed (overrides config)")
     run.add_argument(
@@ -511,6 +519,8 @@ def _print_run(pipeline: PipelineResult, out: Path, say: _Summary) -> None:
         f"{_fmt(scores.thresholds.review)}); rings: {ring_decided.get('syndicate', 0):,} "
         f"syndicate, {ring_decided.get('review', 0):,} review"
     )
+    if pipeline.strategies is not None and pipeline.strategy_hits is not None:
+        _print_strategies(pipeline, say)
     top = rings.sort(["ring_score", "size", "ring_id"], descending=[True, True, False]).head(5)
     if top.height:
         say.detail("  top rings:")
@@ -527,6 +537,27 @@ def _print_run(pipeline: PipelineResult, out: Path, say: _Summary) -> None:
             say.detail(f"    - {message}")
     say.result(f"Outputs: {out}/ (labels, rings, features, hubs, rejects .parquet; run.json)")
     say.result(f"Pages:   {out / 'viz' / 'index.html'}")
+
+
+def _print_strategies(pipeline: PipelineResult, say: _Summary, limit: int = 10) -> None:
+    """One line per strategy: status, action, sellers it fired on, sellers it decided."""
+    assert pipeline.strategies is not None and pipeline.strategy_hits is not None
+    fired = dict(pipeline.strategy_hits.group_by("strategy").len().iter_rows())
+    decided = dict(pipeline.labels["decision_source"].value_counts().iter_rows())
+    rules = pipeline.strategies.strategies
+    many = counted(len(rules), "strategy", "strategies")
+    say.detail(f"  strategies: {many} from {pipeline.strategies.path}")
+    for rule in rules[:limit]:
+        if rule.status == "off":
+            say.detail(f"    {rule.name}  off")
+            continue
+        said = f"decided {decided.get(rule.source, 0):,}" if rule.status == "active" else "shadow"
+        say.detail(
+            f"    {rule.name}  {rule.action} ({rule.scope}): fired on "
+            f"{counted(fired.get(rule.name, 0), 'seller')}, {said}"
+        )
+    if len(rules) > limit:
+        say.detail(f"    ... and {len(rules) - limit} more (run.json)")
 
 
 def _moment(text: str) -> datetime:
@@ -569,6 +600,7 @@ def _cmd_run(args: argparse.Namespace, reporter: Reporter) -> int:
         reporter=reporter,
         command=["syndicate", *args.argv],
         as_of=args.as_of,
+        strategies=args.strategies,
     )
     inputs = run.pipeline.inputs
     say = _Summary(quiet=args.quiet)

@@ -187,6 +187,7 @@ CONFIG_SECTIONS: Mapping[str, tuple[str, ...]] = MappingProxyType(
             "cold_review_threshold",
             "min_known_bad_for_thresholds",
             "keep_thresholds",
+            "strategies",
         ),
         "output": ("top_pages",),
         "monitor": (
@@ -270,6 +271,7 @@ _KINDS: dict[str, str] = {
     "cold_review_threshold": _FLOAT,
     "min_known_bad_for_thresholds": _INT,
     "keep_thresholds": _BOOL,
+    "strategies": _TEXT,
     "top_pages": _INT,
     "metric_segments": _TEXTS,
     "alert_min_history": _INT,
@@ -465,6 +467,10 @@ class Config:
         while this run's labels leave its precision target inside the 95% interval of the
         precision at it (:func:`syndicate.model.still_supported`); otherwise, and with
         ``false``, thresholds are drawn afresh every run.
+    strategies
+        A strategies file (:mod:`syndicate.strategies`) every run applies after the model,
+        as ``syndicate run --strategies`` does (that flag wins); a relative path is read
+        from the working folder. ``""``: none.
     anomaly_trees
         Trees of the IsolationForest behind the ``anomaly_score`` feature (0: no anomaly
         score; every seller gets 0.5).
@@ -531,6 +537,7 @@ class Config:
     cold_review_threshold: float = 0.7
     min_known_bad_for_thresholds: int = 30
     keep_thresholds: bool = True
+    strategies: str = ""
     n_jobs: int = -1
     anomaly_trees: int = 50
     top_pages: int = 50

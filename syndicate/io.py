@@ -32,6 +32,7 @@ __all__ = [
     "record_written",
     "refuse_foreign_files",
     "to_polars",
+    "write_bytes_atomic",
     "write_json_atomic",
     "write_parquet_atomic",
     "write_text_atomic",
@@ -311,6 +312,15 @@ def write_text_atomic(text: str, path: str | os.PathLike[str]) -> Path:
 
     def write(tmp: Path) -> None:
         tmp.write_text(text, encoding="utf-8")
+
+    return _write_atomic(path, write)
+
+
+def write_bytes_atomic(data: bytes, path: str | os.PathLike[str]) -> Path:
+    """Write ``data`` to ``path`` atomically and return the path."""
+
+    def write(tmp: Path) -> None:
+        tmp.write_bytes(data)
 
     return _write_atomic(path, write)
 

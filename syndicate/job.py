@@ -29,6 +29,7 @@ from syndicate.io import (
     ensure_output_dir,
     file_sha256,
     read_table,
+    write_bytes_atomic,
     write_json_atomic,
     write_parquet_atomic,
 )
@@ -39,6 +40,7 @@ if TYPE_CHECKING:
     from syndicate.model import Thresholds
     from syndicate.pipeline import PipelineResult
     from syndicate.progress import Reporter
+    from syndicate.strategies.file import StrategySet
 
 __all__ = ["RUN_OUTPUTS", "RunResult", "pending_commits", "read_previous", "run_job"]
 
@@ -69,8 +71,8 @@ class RunResult:
 
 
 def read_previous(folder: str | os.PathLike[str]) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """An earlier run's membership (``seller_id``, ``ring_id``, and ``decision`` when its
-    ``labels.parquet`` has it) and its ring table.
+    """An earlier run's membership (``seller_id``, ``ring_id``, and ``decision`` and
+    ``strategies`` when its ``labels.parquet`` has them) and its ring table.
 
     Raises
     ------
@@ -104,6 +106,11 @@ def read_previous(folder: str | os.PathLike[str]) -> tuple[pl.DataFrame, pl.Data
         pl.col("seller_id").cast(pl.String),
         pl.col("ring_id").cast(pl.String),
         *([pl.col("decision").cast(pl.String)] if "decision" in labels.columns else []),
+        *(
+            [pl.col("strategies").cast(pl.List(pl.String))]
+            if "strategies" in labels.columns
+            else []
+        ),
     )
     rings = tables["rings"].unique(subset="ring_id", keep="first", maintain_order=True)
     odd = pl.concat([membership["ring_id"].drop_nulls(), rings["ring_id"].cast(pl.String)])
@@ -164,6 +171,7 @@ def run_job(
     reporter: Reporter | None = None,
     command: Sequence[str] | None = None,
     as_of: datetime | None = None,
+    strategies: str | os.PathLike[str] | None = None,
 ) -> RunResult:
     """Run the whole batch job on input files and write a complete run folder to ``out``.
 
@@ -186,6 +194,11 @@ def run_job(
         The snapshot's time, for ``metrics.parquet`` (new sellers are those created after
         the previous run's as-of); default: the latest ``created_at`` of the sellers, else
         the run's start. Recorded in ``run.json``.
+    strategies
+        A strategies file applied after the model (default: ``decisions.strategies`` of the
+        config, if set). It is checked before the inputs are read, copied into the run
+        folder as ``strategies.toml`` and its sha256 and each strategy's hits are recorded
+        in ``run.json``.
 
     Raises
     ------
@@ -206,6 +219,7 @@ def run_job(
     for name, path in given.items():  # before --out is made: a refused run leaves nothing
         if not path.exists():
             raise InputFileError(f"{name} file {str(path)!r} does not exist")
+    rules = _strategies(strategies, cfg)
     fresh = not Path(out).exists()
     folder = ensure_output_dir(out)
     try:
@@ -214,7 +228,14 @@ def run_job(
             _check_inputs_outside_outputs(folder, given)
             runfolder.check_owned(folder)
             result, earlier, saved, notes, fingerprints = _run_pipeline(
-                given, folder, cfg, report, previous=previous, model=model, started=started
+                given,
+                folder,
+                cfg,
+                report,
+                previous=previous,
+                model=model,
+                started=started,
+                strategies=rules,
             )
             from syndicate.pipeline import write_outputs
 
@@ -230,6 +251,8 @@ def run_job(
                     write_parquet_atomic(metrics, staging / "metrics.parquet")
                     if saved is not None and model is not None:
                         shutil.copytree(Path(model), staging / "model")
+                    if rules is not None:
+                        write_bytes_atomic(rules.data, staging / "strategies.toml")
                 produced = [name for name in RUN_OUTPUTS if (staging / name).exists()]
                 manifest = _manifest(
                     result,
@@ -245,6 +268,8 @@ def run_job(
                     outputs=runfolder.describe_outputs(staging, produced),
                     timings=report.timings,
                 )
+                skops = staging / "model" / "model.skops"
+                manifest["model"]["sha256"] = file_sha256(skops) if skops.is_file() else None
                 write_json_atomic(manifest, staging / "run.json")
                 produced.append("run.json")
                 runfolder.check_owned(folder)
@@ -279,6 +304,7 @@ def _run_pipeline(
     previous: str | os.PathLike[str] | None,
     model: str | os.PathLike[str] | None,
     started: datetime,
+    strategies: StrategySet | None = None,
 ) -> tuple[PipelineResult, Any, Any, list[str], dict[str, Any]]:
     """Read and validate the inputs (and ``--previous``, ``--model``), then run the pipeline."""
     from syndicate.validation import load_inputs
@@ -311,8 +337,39 @@ def _run_pipeline(
         previous=earlier[0] if earlier is not None else None,
         saved_model=saved,
         previous_thresholds=_previous_thresholds(_previous_manifest(previous, earlier)),
+        strategies=strategies,
     )
     return result, earlier, saved, notes, fingerprints
+
+
+def _strategies(given: str | os.PathLike[str] | None, cfg: Config) -> StrategySet | None:
+    """The strategies file to apply (``--strategies``, else the config's), checked whole."""
+    path = given if given is not None else (cfg.strategies or None)
+    if path is None:
+        return None
+    from syndicate.strategies.file import load_strategies
+
+    return load_strategies(path)
+
+
+def _strategies_facts(result: PipelineResult) -> dict[str, Any] | None:
+    """``run.json``'s ``strategies``: the file, its sha256, each strategy's hits."""
+    rules, hits = result.strategies, result.strategy_hits
+    if rules is None or hits is None:
+        return None
+    fired = dict(hits.group_by("strategy").len().iter_rows())
+    deciding = dict(
+        result.labels.filter(pl.col("decision_source").str.starts_with("strategy:"))
+        .group_by("decision_source")
+        .len()
+        .iter_rows()
+    )
+    facts = rules.describe()
+    facts["file"] = "strategies.toml"
+    for entry in facts["strategies"]:
+        entry["hits"] = int(fired.get(entry["name"], 0))
+        entry["decided"] = int(deciding.get(f"strategy:{entry['name']}", 0))
+    return facts
 
 
 def _as_of(given: datetime | None, result: PipelineResult, started: datetime) -> datetime:
@@ -368,10 +425,13 @@ def _metrics(
 
     membership = earlier[0] if earlier is not None else None
     decisions = (
-        membership.select("seller_id", "decision")
+        membership.select(
+            "seller_id", "decision", *(["strategies"] if "strategies" in membership.columns else [])
+        )
         if membership is not None and "decision" in membership.columns
         else None
     )
+    rules = result.strategies
     previous_as_of = _previous_as_of(_previous_manifest(previous, earlier))
     facts = RunFacts(
         sellers=result.inputs.sellers,
@@ -383,6 +443,7 @@ def _metrics(
         as_of=as_of,
         previous_as_of=previous_as_of,
         previous_decisions=decisions,
+        strategies=None if rules is None else tuple(r.name for r in rules.evaluated),
     )
     return run_metrics(facts, cfg.metric_segments)
 
@@ -461,6 +522,7 @@ def _manifest(
             "cv_auprc": None if card is None else card["cv"]["auprc"],
         },
         "thresholds": scores.thresholds.as_dict(),
+        "strategies": _strategies_facts(result),
         "counts": {
             "sellers": labels.height,
             "linked_sellers": result.rings_found.members.height,

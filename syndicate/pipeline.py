@@ -6,6 +6,7 @@ design.md (every file atomically).
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 from collections.abc import Callable
@@ -23,7 +24,9 @@ from syndicate.io import write_parquet_atomic
 from syndicate.lineage import LINEAGE_SCHEMA, Lineage, track_rings
 from syndicate.model import Thresholds, save_model
 from syndicate.progress import Reporter
-from syndicate.scoring import SavedModel, Scores, can_train, score_marketplace
+from syndicate.scoring import SavedModel, Scores, can_train, score_marketplace, seller_reasons
+from syndicate.strategies.apply import apply_decisions, apply_ring_decisions, strategy_hits
+from syndicate.strategies.file import StrategySet
 from syndicate.terminal import counted
 from syndicate.validation import REJECT_REASONS, MarketplaceInputs
 from syndicate.viz.data import RingViewData, view_data
@@ -50,6 +53,9 @@ RINGS_COLUMNS = (
     "size",
     "ring_score",
     "decision",
+    "decision_source",
+    "model_decision",
+    "strategies",
     "n_known_bad",
     "n_known_good",
     "n_labeled",
@@ -88,6 +94,8 @@ class PipelineResult:
     lineage: Lineage
     timings: dict[str, float] = field(default_factory=dict)
     input_warnings: tuple[str, ...] = ()
+    strategies: StrategySet | None = None
+    strategy_hits: pl.DataFrame | None = None
 
     @property
     def labels(self) -> pl.DataFrame:
@@ -114,6 +122,7 @@ def run_pipeline(
     previous: pl.DataFrame | None = None,
     saved_model: SavedModel | None = None,
     previous_thresholds: Thresholds | None = None,
+    strategies: StrategySet | None = None,
 ) -> PipelineResult:
     """Build the graph, find rings, compute features, train and score.
 
@@ -130,6 +139,9 @@ def run_pipeline(
     previous_thresholds
         The earlier run's thresholds: each is kept while this run's labels still support
         its precision target (``decisions.keep_thresholds``).
+    strategies
+        Strategies to apply after the model (:mod:`syndicate.strategies`): a seller's
+        decision is the strongest of the model's and its active strategies'.
     """
     config = config or Config()
     report = reporter or Reporter(quiet=True)
@@ -173,6 +185,12 @@ def run_pipeline(
             on_fit=running.advance,
             previous_thresholds=previous_thresholds,
         )
+    hits = None
+    if strategies is not None:
+        with report.step("Applying strategies"):
+            scores, hits = apply_strategies(
+                scores, features, lineage, strategies, linkage, inputs, config
+            )
     return PipelineResult(
         inputs,
         config,
@@ -183,7 +201,48 @@ def run_pipeline(
         lineage,
         dict(report.timings),
         input_warnings,
+        strategies,
+        hits,
     )
+
+
+def apply_strategies(
+    scores: Scores,
+    features: pl.DataFrame,
+    lineage: Lineage,
+    strategies: StrategySet,
+    linkage: LinkageGraph,
+    inputs: MarketplaceInputs,
+    config: Config,
+) -> tuple[Scores, pl.DataFrame]:
+    """The scores with the strategies' decisions, and where each strategy fired.
+
+    Ring-scope conditions read the ring's row of ``rings.parquet`` (lineage included).
+    Sellers a strategy flags that the model cleared get their reasons here.
+    """
+    rings = scores.rings.join(lineage.rings.drop("provisional_id"), on="ring_id", how="left")
+    model_labels = scores.sellers.drop("decision_source", "model_decision", "strategies")
+    hits = strategy_hits(strategies, features, model_labels, rings)
+    sellers = apply_decisions(model_labels, hits, strategies)
+    flagged = sellers.filter(
+        (pl.col("model_decision") == "clear") & (pl.col("decision") != "clear")
+    )["seller_id"]
+    if flagged.len():
+        reasons = seller_reasons(flagged, linkage, inputs.labels, inputs.edges, config)
+        sellers = sellers.update(reasons, on="seller_id", how="left")
+    ring_table = apply_ring_decisions(
+        scores.rings.drop("decision_source", "model_decision", "strategies"),
+        hits,
+        strategies,
+        cold_start=scores.cold_start,
+    )
+    columns = [name for name in scores.sellers.columns]
+    updated = dataclasses.replace(
+        scores,
+        sellers=sellers.select(columns),
+        rings=ring_table.select(scores.rings.columns),
+    )
+    return updated, hits
 
 
 # ---------------------------------------------------------------------------------------

@@ -60,10 +60,14 @@ RUN_OUTPUTS = (
     "hubs.parquet",
     "rejects.parquet",
     "metrics.parquet",
+    "strategies.toml",
     "model",
     "viz",
     "run.json",
 )
+
+#: Outputs that are single files checked by their sha256 (``run.json`` aside).
+_FILES = (".parquet", ".toml")
 
 LOCK = ".syndicate.lock"
 _STAGING = ".staging-"
@@ -98,6 +102,8 @@ def describe_outputs(folder: Path, produced: Sequence[str]) -> dict[str, Any]:
         if name.endswith(".parquet"):
             rows = pl.scan_parquet(path).select(pl.len()).collect().item()
             facts[name] = {"rows": rows, "sha256": file_sha256(path)}
+        elif name.endswith(_FILES):
+            facts[name] = {"bytes": path.stat().st_size, "sha256": file_sha256(path)}
         elif path.is_dir():
             listing = _files_under(path)
             facts[name] = {"files": len(listing), "paths": listing}
@@ -204,7 +210,7 @@ class _Owned:
             )
         if target.is_symlink():
             return "it is a link, and syndicate writes no links"
-        if name.endswith(".parquet"):
+        if name.endswith(_FILES):
             if not target.is_file():
                 return "it is not the file the earlier run wrote"
             if "sha256" in facts and verify.sha256(target) != facts["sha256"]:

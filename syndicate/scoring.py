@@ -43,6 +43,7 @@ from syndicate.model import (
     still_supported,
     thresholds_from_pr,
 )
+from syndicate.strategies.apply import HITS_SCHEMA, apply_decisions
 from syndicate.terminal import counted
 
 #: A model from :func:`syndicate.model.load_model`: the estimator and its card.
@@ -77,7 +78,20 @@ LABELS_SCHEMA: dict[str, tuple[pl.DataType, str]] = {
         "or saved_model (scored by --model)",
     ),
     "ring_score": (pl.Float64(), "score of the seller's ring (null if in none)"),
-    "decision": (pl.String(), "syndicate, review or clear (from seller_score)"),
+    "decision": (
+        pl.String(),
+        "syndicate, review or clear: the strongest of model_decision and the decisions of "
+        "the active strategies that fired on the seller",
+    ),
+    "decision_source": (
+        pl.String(),
+        "what decided: model, cold_start (structure scores) or strategy:<name>",
+    ),
+    "model_decision": (pl.String(), "the model's decision, from seller_score and the thresholds"),
+    "strategies": (
+        pl.List(pl.String()),
+        "every strategy that fired on the seller, shadow ones included, in file order",
+    ),
     "reasons": (pl.List(pl.String()), "up to 3 masked identifiers binding the seller"),
 }
 
@@ -708,9 +722,12 @@ def _decide_and_explain(
 ) -> Scores:
     """The shared tail: decisions from the thresholds, reasons, ring evidence."""
     thresholds = scored.thresholds
-    seller_table = scored.sellers.join(
-        scored.rings.select("ring_id", "ring_score"), on="ring_id", how="left"
-    ).with_columns(thresholds.decide(pl.col("seller_score")).alias("decision"))
+    seller_table = apply_decisions(
+        scored.sellers.join(
+            scored.rings.select("ring_id", "ring_score"), on="ring_id", how="left"
+        ).with_columns(thresholds.decide(pl.col("seller_score")).alias("decision")),
+        pl.DataFrame(schema=HITS_SCHEMA),
+    )
     flagged = seller_table.filter(pl.col("decision") != "clear")["seller_id"]
     reasons = seller_reasons(flagged, linkage, labels, edges, config)
     seller_table = (
@@ -719,7 +736,14 @@ def _decide_and_explain(
         .select(pl.col(name).cast(dtype) for name, (dtype, _) in LABELS_SCHEMA.items())
         .sort("seller_id")
     )
-    table = scored.rings.with_columns(thresholds.decide(pl.col("ring_score")).alias("decision"))
+    table = apply_decisions(
+        scored.rings.with_columns(thresholds.decide(pl.col("ring_score")).alias("decision")),
+        pl.DataFrame(schema={"ring_id": pl.String, **HITS_SCHEMA}).drop("seller_id"),
+        key="ring_id",
+        model_source=pl.lit(
+            "cold_start" if scored.model is None and saved_model is None else "model"
+        ),
+    )
     table = table.join(_ring_evidence(table, members, linkage, config), on="ring_id", how="left")
     return Scores(
         sellers=seller_table,

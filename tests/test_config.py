@@ -62,6 +62,7 @@ CUSTOM = Config(
     min_known_bad_for_thresholds=5,
     top_pages=0,
     keep_thresholds=False,
+    strategies="rules/strategies.toml",
     metric_segments=("category", "country code"),
     alert_min_history=5,
     alert_window=60,

@@ -15,6 +15,7 @@ from syndicate.cli import main
 from syndicate.features import SELLER_FEATURES
 from syndicate.graphs.communities import ring_id_for
 from syndicate.job import RUN_OUTPUTS, run_job
+from syndicate.io import file_sha256
 from syndicate.lineage import RING_STATUSES
 from syndicate.pipeline import RINGS_COLUMNS
 from syndicate.runfolder import recover
@@ -85,8 +86,8 @@ def test_run_writes_every_output_with_its_documented_columns(
     out = capsys.readouterr().out
     assert out.startswith("syndicate run: 1,500 sellers")
     assert f"Pages:   {tmp_path / 'viz' / 'index.html'}" in out
-    for name in RUN_OUTPUTS:
-        assert (tmp_path / name).exists(), name
+    for name in RUN_OUTPUTS:  # strategies.toml only with --strategies
+        assert (tmp_path / name).exists() == (name != "strategies.toml"), name
     labels = pl.read_parquet(tmp_path / "labels.parquet")
     assert labels.schema == pl.Schema({k: dtype for k, (dtype, _) in LABELS_SCHEMA.items()})
     assert labels.height == 1500 and labels["seller_id"].is_unique().all()
@@ -321,6 +322,7 @@ def test_scoring_with_a_saved_model_reproduces_its_scores(
         "path": str(model),
         "cv_auroc": None,
         "cv_auprc": None,
+        "sha256": file_sha256(model / "model.skops"),  # the copy is the same file
     }
     assert manifest["thresholds"]["syndicate"] == card["thresholds"]["syndicate"]
     assert (tmp_path / "scored" / "model" / "model.skops").is_file()

@@ -116,6 +116,9 @@ METRIC_DIRECTIONS: Mapping[str, Direction] = MappingProxyType(
         "matured_syndicate_known_good": "up",
         "matured_review_known_bad": "down",
         "matured_review_known_good": "up",
+        "strategy_hit_rate": "both",
+        "matured_strategy_known_bad": "down",
+        "matured_strategy_known_good": "up",
     }
 )
 

@@ -19,6 +19,12 @@ Matured precision
     Of the sellers the previous run decided ``syndicate`` (``review``), the share known
     bad (good) by this run's labels: labels arrive days after a decision, and this is how
     the precision of earlier decisions is watched.
+Strategies
+    A run with a strategies file also has ``strategy_hit_rate`` and the matured shares of
+    the sellers each strategy fired on in the previous run (segment kind ``strategy``, one
+    row per strategy that runs, ``shadow`` ones too; the whole-marketplace row counts the
+    sellers any strategy fired on), and the segmented metrics are also broken down by
+    ``decision_source`` (``model``, ``cold_start``, ``strategy:<name>``).
 """
 
 from __future__ import annotations
@@ -93,6 +99,15 @@ METRICS: Mapping[str, Metric] = {
     "matured_review_known_good": Metric(
         "rate", "sellers the previous run decided review, known good now / all of them"
     ),
+    "strategy_hit_rate": Metric(
+        "rate", "sellers a strategy fired on (per strategy; whole: any strategy) / sellers"
+    ),
+    "matured_strategy_known_bad": Metric(
+        "rate", "sellers a strategy fired on in the previous run, known bad now / all of them"
+    ),
+    "matured_strategy_known_good": Metric(
+        "rate", "sellers a strategy fired on in the previous run, known good now / all of them"
+    ),
 }
 
 #: Metrics with rows per segment; the two onboarding rates also per ring.
@@ -114,7 +129,10 @@ class RunFacts:
     ``sellers``: ``seller_id`` and ``created_at`` (when given) plus the segment columns;
     ``labels``: ``labels.parquet`` (``seller_id``, ``ring_id``, ``decision``); ``known``:
     the labels (``seller_id``, ``label``); ``rings``: ``ring_id``, ``status``;
-    ``previous_decisions``: ``seller_id``, ``decision`` of the previous run (or None).
+    ``previous_decisions``: ``seller_id``, ``decision`` of the previous run (or None), and
+    ``strategies`` (the names that fired on each seller) when that run applied strategies;
+    ``strategies``: the names of this run's strategies that run (None: no strategies
+    file), in which case ``labels`` also has ``decision_source`` and ``strategies``.
     """
 
     sellers: pl.DataFrame
@@ -126,6 +144,7 @@ class RunFacts:
     as_of: datetime
     previous_as_of: datetime | None = None
     previous_decisions: pl.DataFrame | None = None
+    strategies: tuple[str, ...] | None = None
 
 
 def _is_new(facts: RunFacts) -> pl.Expr:
@@ -146,7 +165,8 @@ def _seller_table(facts: RunFacts, segments: Sequence[str]) -> pl.DataFrame:
     """One row per seller: flags the metrics count, and the segment columns as text."""
     known = facts.known.group_by("seller_id").agg(pl.col("label").max())
     status = facts.rings.select("ring_id", pl.col("status").alias("ring_status"))
-    labels = facts.labels.select("seller_id", "ring_id", "decision")
+    sources = ["decision_source"] if facts.strategies is not None else []
+    labels = facts.labels.select("seller_id", "ring_id", "decision", *sources)
     columns = [c for c in segments if c in facts.sellers.columns]
     table = (
         facts.sellers.select(
@@ -281,7 +301,11 @@ def run_metrics(facts: RunFacts, segments: Sequence[str] = ()) -> pl.DataFrame:
                 held = int((decided["label"] == label).sum())
                 whole.append(_whole(f"matured_{decision}_known_{name}", held, decided.height))
     parts = [total, pl.DataFrame(whole, schema=_ROW_SCHEMA)]
-    for kind in [*(c for c in segments if c in facts.sellers.columns), "ring_status"]:
+    kinds = [*(c for c in segments if c in facts.sellers.columns), "ring_status"]
+    if facts.strategies is not None:
+        kinds.append("decision_source")
+        parts.append(_strategy_rows(facts, n_sellers))
+    for kind in kinds:
         parts.append(_rates(table, [kind]))
     parts.append(_by_ring(table))
     frame = pl.concat([part.cast(_ROW_SCHEMA) for part in parts])  # type: ignore[arg-type]
@@ -299,6 +323,51 @@ def run_metrics(facts: RunFacts, segments: Sequence[str] = ()) -> pl.DataFrame:
         .drop("_order")
         .select(list(METRICS_SCHEMA))
     )
+
+
+def _strategy_rows(facts: RunFacts, n_sellers: int) -> pl.DataFrame:
+    """``strategy_hit_rate`` and the matured shares per strategy, and over any strategy."""
+    assert facts.strategies is not None
+    names = pl.DataFrame({"segment": list(facts.strategies)}, schema={"segment": pl.String})
+    fired = facts.labels.select("seller_id", "strategies").explode("strategies").drop_nulls()
+    hits = fired.group_by("strategies").agg(pl.col("seller_id").n_unique().alias("numerator"))
+    n_any = fired["seller_id"].n_unique()
+    rows = [
+        names.join(hits.rename({"strategies": "segment"}), on="segment", how="left").select(
+            pl.lit("strategy_hit_rate").alias("metric"),
+            pl.lit("strategy").alias("segment_kind"),
+            "segment",
+            pl.col("numerator").fill_null(0).cast(pl.Float64),
+            pl.lit(float(n_sellers)).alias("denominator"),
+        ),
+        pl.DataFrame([_whole("strategy_hit_rate", n_any, n_sellers)], schema=_ROW_SCHEMA),
+    ]
+    earlier = facts.previous_decisions
+    if earlier is not None and "strategies" in earlier.columns:
+        known = facts.known.group_by("seller_id").agg(pl.col("label").max())
+        was = earlier.select("seller_id", "strategies").explode("strategies").drop_nulls()
+        was = was.join(known, on="seller_id", how="left")
+        anyone = was.unique("seller_id")
+        for label, name in ((1, "bad"), (0, "good")):
+            metric = f"matured_strategy_known_{name}"
+            held = was.group_by("strategies").agg(
+                (pl.col("label") == label).sum().cast(pl.Float64).alias("numerator"),
+                pl.len().cast(pl.Float64).alias("denominator"),
+            )
+            rows.append(
+                held.rename({"strategies": "segment"})
+                .filter(pl.col("segment").is_in(list(facts.strategies)))
+                .select(
+                    pl.lit(metric).alias("metric"),
+                    pl.lit("strategy").alias("segment_kind"),
+                    "segment",
+                    "numerator",
+                    "denominator",
+                )
+            )
+            count = int((anyone["label"] == label).sum())
+            rows.append(pl.DataFrame([_whole(metric, count, anyone.height)], schema=_ROW_SCHEMA))
+    return pl.concat([row.cast(_ROW_SCHEMA) for row in rows])  # type: ignore[arg-type]
 
 
 _ROW_SCHEMA = {name: dtype for name, dtype in METRICS_SCHEMA.items() if name != "value"}

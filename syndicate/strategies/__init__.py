@@ -1,13 +1,46 @@
-"""Governance strategies: rules written as safe SQL conditions over feature and ring columns."""
+"""Governance strategies: rules written as safe SQL conditions over feature and ring columns.
 
-from syndicate.strategies.conditions import (
-    ALLOWED_FUNCTIONS,
-    MAX_CONDITION_CHARS,
-    MAX_DEPTH,
-    MAX_NESTING,
-    Condition,
-    compile_condition,
-)
+The names below load on first use: the condition language needs ``sqlglot`` (about 0.4 s
+to import), which a run without strategies never touches.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from syndicate.strategies.apply import (
+        apply_decisions,
+        apply_ring_decisions,
+        strategy_hits,
+    )
+    from syndicate.strategies.conditions import (
+        ALLOWED_FUNCTIONS,
+        MAX_CONDITION_CHARS,
+        MAX_DEPTH,
+        MAX_NESTING,
+        Condition,
+        check_syntax,
+        compile_condition,
+    )
+    from syndicate.strategies.file import Strategy, StrategySet, load_strategies
+
+_WHERE = {
+    "ALLOWED_FUNCTIONS": "conditions",
+    "MAX_CONDITION_CHARS": "conditions",
+    "MAX_DEPTH": "conditions",
+    "MAX_NESTING": "conditions",
+    "Condition": "conditions",
+    "check_syntax": "conditions",
+    "compile_condition": "conditions",
+    "Strategy": "file",
+    "StrategySet": "file",
+    "load_strategies": "file",
+    "apply_decisions": "apply",
+    "apply_ring_decisions": "apply",
+    "strategy_hits": "apply",
+}
 
 __all__ = [
     "ALLOWED_FUNCTIONS",
@@ -15,5 +48,19 @@ __all__ = [
     "MAX_DEPTH",
     "MAX_NESTING",
     "Condition",
+    "Strategy",
+    "StrategySet",
+    "apply_decisions",
+    "apply_ring_decisions",
+    "check_syntax",
     "compile_condition",
+    "load_strategies",
+    "strategy_hits",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module 'syndicate.strategies' has no attribute {name!r}")
+    return getattr(importlib.import_module(f"syndicate.strategies.{module}"), name)

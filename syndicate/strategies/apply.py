@@ -19,11 +19,14 @@ the model did, else ``strategy:<name>`` of the first such strategy in file order
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING
 
 import polars as pl
 
-from syndicate.strategies.conditions import Condition, compile_condition
 from syndicate.strategies.file import Strategy, StrategySet
+
+if TYPE_CHECKING:
+    from syndicate.strategies.conditions import Condition
 
 __all__ = [
     "DECISION_RANK",
@@ -31,6 +34,7 @@ __all__ = [
     "RING_ALIASES",
     "SELLER_SCORE_COLUMNS",
     "apply_decisions",
+    "apply_ring_decisions",
     "compile_strategies",
     "ring_table",
     "seller_table",
@@ -117,6 +121,8 @@ def compile_strategies(
     ConfigError
         The first strategy whose condition reads an unknown column, mixes types, etc.
     """
+    from syndicate.strategies.conditions import compile_condition
+
     rings = {name: ring_schema[source] for name, source in ring_names(ring_schema).items()}
     return [
         (s, compile_condition(s.when, rings if s.scope == "ring" else seller_schema, name=s.name))
@@ -174,57 +180,86 @@ def strategy_hits(
 
 
 def apply_decisions(
-    labels: pl.DataFrame, hits: pl.DataFrame, strategies: StrategySet | None = None
+    table: pl.DataFrame,
+    hits: pl.DataFrame,
+    strategies: StrategySet | None = None,
+    *,
+    key: str = "seller_id",
+    model_source: pl.Expr | None = None,
 ) -> pl.DataFrame:
-    """``labels`` with ``model_decision``, the combined ``decision``, ``decision_source`` and
+    """``table`` with ``model_decision``, the combined ``decision``, ``decision_source`` and
     ``strategies``.
 
-    ``labels`` has the model's decision in ``decision`` and ``score_source``; ``hits`` is
-    :func:`strategy_hits`. ``strategies`` lists the names of every strategy that fired on
-    the seller (``shadow`` ones too), in file order. Row order is kept.
+    ``table`` has one row per ``key`` with the model's decision in ``decision``; ``hits`` is
+    :func:`strategy_hits` (its ``key`` column says where each strategy fired). The new
+    ``strategies`` lists the names of every strategy that fired on the row (``shadow`` ones
+    too), in file order. ``model_source`` is the ``decision_source`` of a row the model
+    decides: by default ``cold_start`` where ``score_source`` is ``structure``, else
+    ``model``. Row order is kept.
+
+    Examples
+    --------
+    >>> labels = pl.DataFrame({"seller_id": ["a", "b", "c"], "score_source": ["model"] * 3,
+    ...                        "decision": ["review", "clear", "syndicate"]})
+    >>> hits = pl.DataFrame({"strategy": ["x", "y"], "seller_id": ["a", "a"],
+    ...                      "action": ["syndicate", "syndicate"],
+    ...                      "status": ["shadow", "active"]})
+    >>> apply_decisions(labels, hits).select("decision", "decision_source").rows()
+    [('syndicate', 'strategy:y'), ('clear', 'model'), ('syndicate', 'model')]
     """
     order = {name: i for i, name in enumerate(strategies.names)} if strategies else {}
-    model_source = (
-        pl.when(pl.col("score_source") == "structure")
-        .then(pl.lit("cold_start"))
-        .otherwise(pl.lit("model"))
-    )
+    if model_source is None:
+        model_source = (
+            pl.when(pl.col("score_source") == "structure")
+            .then(pl.lit("cold_start"))
+            .otherwise(pl.lit("model"))
+        )
     rank = pl.col("decision").replace_strict(DECISION_RANK, return_dtype=pl.Int8)
-    if hits.height:
-        ranked = hits.with_columns(
+    ranked = (
+        hits.select(key, "strategy", "action", "status")
+        .unique()
+        .with_columns(
             pl.col("strategy")
             .replace_strict(order, default=None, return_dtype=pl.UInt32)
             .alias("order"),
             pl.col("action").replace_strict(DECISION_RANK, return_dtype=pl.Int8).alias("rank"),
-        ).sort("seller_id", "order", "strategy")
-        fired = ranked.group_by("seller_id").agg(pl.col("strategy").alias("strategies"))
-        deciding = (
-            ranked.filter(pl.col("status") == "active")
-            .sort("seller_id", pl.col("rank"), "order", descending=[False, True, False])
-            .group_by("seller_id", maintain_order=True)
-            .first()
-            .select("seller_id", pl.col("rank").alias("strategy_rank"), "strategy")
         )
-    else:
-        fired = pl.DataFrame(schema={"seller_id": pl.String, "strategies": pl.List(pl.String)})
-        deciding = pl.DataFrame(
-            schema={"seller_id": pl.String, "strategy_rank": pl.Int8, "strategy": pl.String}
-        )
-    won = pl.col("strategy_rank").fill_null(-1) > rank
+        .sort(key, "order", "strategy")
+    )
+    fired = ranked.group_by(key).agg(pl.col("strategy").alias("strategies"))
+    deciding = (
+        ranked.filter(pl.col("status") == "active")
+        .sort(key, "rank", "order", "strategy", descending=[False, True, False, False])
+        .group_by(key, maintain_order=True)
+        .first()
+        .select(key, pl.col("rank").alias("_rank"), pl.col("strategy").alias("_by"))
+    )
+    won = pl.col("_rank").fill_null(-1) > rank
     return (
-        labels.join(fired, on="seller_id", how="left", maintain_order="left")
-        .join(deciding, on="seller_id", how="left", maintain_order="left")
+        table.join(fired, on=key, how="left", maintain_order="left")
+        .join(deciding, on=key, how="left", maintain_order="left")
         .with_columns(
             pl.col("decision").alias("model_decision"),
             pl.when(won)
-            .then(pl.col("strategy_rank").replace_strict(_BY_RANK, return_dtype=pl.String))
+            .then(pl.col("_rank").replace_strict(_BY_RANK, return_dtype=pl.String))
             .otherwise(pl.col("decision"))
             .alias("decision"),
             pl.when(won)
-            .then(pl.lit("strategy:") + pl.col("strategy"))
+            .then(pl.lit("strategy:") + pl.col("_by"))
             .otherwise(model_source)
             .alias("decision_source"),
             pl.col("strategies").fill_null(pl.lit([], dtype=pl.List(pl.String))),
         )
-        .drop("strategy_rank", "strategy")
+        .drop("_rank", "_by")
     )
+
+
+def apply_ring_decisions(
+    rings: pl.DataFrame, hits: pl.DataFrame, strategies: StrategySet, *, cold_start: bool
+) -> pl.DataFrame:
+    """``rings`` with the decisions of the ring-scope strategies (:func:`apply_decisions`)."""
+    ring_hits = hits.filter(pl.col("scope") == "ring").select(
+        "ring_id", "strategy", "action", "status"
+    )
+    source = pl.lit("cold_start" if cold_start else "model")
+    return apply_decisions(rings, ring_hits, strategies, key="ring_id", model_source=source)

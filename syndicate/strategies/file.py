@@ -17,12 +17,11 @@ import hashlib
 import os
 import re
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
 from syndicate.errors import ConfigError
-from syndicate.strategies.conditions import check_syntax
 from syndicate.terminal import printable
 
 __all__ = [
@@ -108,11 +107,14 @@ class StrategySet:
         The SHA-256 of the file's bytes (of the text for :func:`parse_strategies`).
     path : str or None
         The file it came from.
+    data : bytes
+        The file's bytes as read (a run keeps this copy as ``strategies.toml``).
     """
 
     strategies: tuple[Strategy, ...]
     sha256: str
     path: str | None = None
+    data: bytes = field(default=b"", repr=False)
 
     @property
     def evaluated(self) -> tuple[Strategy, ...]:
@@ -173,7 +175,7 @@ def load_strategies(path: str | os.PathLike[str]) -> StrategySet:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise ConfigError(f"{where} is not UTF-8 text (byte {exc.start})") from None
-    return parse_strategies(text, source=where, path=str(file), sha256=_sha256(data))
+    return parse_strategies(text, source=where, path=str(file), data=data)
 
 
 def parse_strategies(
@@ -181,7 +183,7 @@ def parse_strategies(
     *,
     source: str = "strategies",
     path: str | None = None,
-    sha256: str | None = None,
+    data: bytes | None = None,
 ) -> StrategySet:
     """Check the text of a strategies file (see :func:`load_strategies`)."""
     try:
@@ -215,7 +217,8 @@ def parse_strategies(
             )
         seen[key] = number
         strategies.append(strategy)
-    return StrategySet(tuple(strategies), sha256 or _sha256(text.encode("utf-8")), path)
+    raw = text.encode("utf-8") if data is None else data
+    return StrategySet(tuple(strategies), _sha256(raw), path, raw)
 
 
 def _strategy(entry: dict[str, Any], where: str) -> Strategy:
@@ -251,6 +254,8 @@ def _strategy(entry: dict[str, Any], where: str) -> Strategy:
     for key in ("description", "owner"):
         if len(values[key]) > _MAX_TEXT:
             raise ConfigError(f"{where}: {key!r} is longer than {_MAX_TEXT} characters")
+    from syndicate.strategies.conditions import check_syntax  # sqlglot: only with strategies
+
     check_syntax(values["when"], name=values["name"])
     return Strategy(**values)  # type: ignore[arg-type]
 
