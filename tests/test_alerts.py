@@ -84,7 +84,7 @@ def test_flat_count_then_jump_alerts_up_with_its_score() -> None:
     assert row["score"] == pytest.approx(expected)
     assert expected > 8
     assert row["severity"] == "high"
-    assert row["incident"] == "rings_new|||2026-03-10T02:00:00Z"
+    assert row["incident"] == "rings_new|2026-03-10T02:00:00Z"
     assert row["value"] > row["upper"]
     # The quiet runs before: the first 7 have too little history, the 8th is ok.
     statuses = evaluations.get_column("status").to_list()
@@ -201,13 +201,42 @@ def test_consecutive_alerts_merge_into_one_incident() -> None:
     evaluations = evaluate_history(history_of("rings_new", values))
     alerts = evaluations.filter(pl.col("status") == "alert")
     assert alerts.height == 4
-    day = "rings_new|||2026-03-{:02d}T02:00:00Z"
+    day = "rings_new|2026-03-{:02d}T02:00:00Z"
     # incident_gap = 1: run 11 follows run 9 after one quiet run (same incident); run 14
     # comes after two quiet runs (a new one).
     assert alerts.get_column("incident").to_list() == [day.format(10)] * 3 + [day.format(16)]
     strict = evaluate_history(history_of("rings_new", values), AlertSettings(incident_gap=0))
     incidents = strict.filter(pl.col("status") == "alert").get_column("incident").to_list()
     assert incidents == [day.format(10), day.format(10), day.format(13), day.format(16)]
+
+
+def test_a_move_in_the_marketplace_and_its_segments_is_one_incident() -> None:
+    # The whole marketplace alerts at runs 8 and 9, segment "a" at runs 9 and 10, segment
+    # "b" at run 13 only: one incident for runs 8-10 (one metric, consecutive runs), and
+    # a second at run 13 (two quiet runs later), whatever the segment.
+    whole = [10.0] * 8 + [40, 40, 10, 10, 10, 10]
+    a = [10.0] * 9 + [40, 40, 10, 10, 10]
+    b = [10.0] * 13 + [40]
+    history = pl.concat(
+        [
+            history_of("rings_new", whole),
+            history_of("rings_new", a, kind="category", segment="a"),
+            history_of("rings_new", b, kind="category", segment="b"),
+        ]
+    )
+    alerts = (
+        evaluate_history(history, AlertSettings(segment_correction=False))
+        .filter(pl.col("status") == "alert")
+        .sort("as_of", "segment", nulls_last=False)
+    )
+    day = "rings_new|2026-03-{:02d}T02:00:00Z"
+    assert alerts.select("segment", "incident").rows() == [
+        (None, day.format(10)),
+        (None, day.format(10)),
+        ("a", day.format(10)),
+        ("a", day.format(10)),
+        ("b", day.format(15)),
+    ]
 
 
 def test_minimum_relative_effect() -> None:

@@ -32,8 +32,8 @@ robust baseline made of *earlier* runs only:
   widened by the binomial interval, ``min_excess`` (rates) and the minimum effects.
 * ``severity`` is ``high`` when ``|score| >= high_factor * z`` (and, for rates, the tail is
   below ``high_p_value``), else ``medium``.
-* Alerts of one series at most ``incident_gap`` quiet runs apart are one **incident**, named
-  ``<metric>|<segment_kind>|<segment>|<first as_of>`` (empty text for a null segment).
+* Alerts of one metric — the whole marketplace and all its segments — in runs at most
+  ``incident_gap`` quiet runs apart are one **incident**, named ``<metric>|<first as_of>``.
 
 How the defaults were chosen: ``benchmarks/bench_alerts.py`` simulates quiet histories
 (1,000–5,000 new sellers a day, rates of 0.5–5%, rings arriving a few sellers at a time, half
@@ -274,7 +274,8 @@ class AlertSettings:
     high_p_value
         The binomial tail below which a rate alert may be ``high`` severity.
     incident_gap
-        Alerts of one series at most this many non-alerting runs apart are one incident.
+        Alerts of one metric (any segment) at most this many runs without one of them apart
+        are one incident.
     segment_correction
         The m segments of one kind in a run are tested at ``p_value / m`` and at the z of
         the same normal tail over m (Bonferroni), so more categories bring no more alerts.
@@ -782,32 +783,40 @@ def _judge(frame: pl.DataFrame, settings: AlertSettings) -> pl.DataFrame:
 
 
 def _incidents(frame: pl.DataFrame, gap: int) -> pl.DataFrame:
-    """``incident``: alerts of a series at most ``gap`` quiet runs apart share one id."""
-    alerts = (
-        frame.filter(pl.col("status") == "alert")
-        .select("row", "series", "run_index", "as_of", *_KEYS)
-        .sort("series", "run_index")
+    """``incident``: alerts of one metric (the whole marketplace and every segment) in runs
+    at most ``gap`` quiet runs apart share one id, ``<metric>|<first as_of>``.
+
+    One move seen in the marketplace and in four categories is one story for the person on
+    call, not five.
+    """
+    alerting = frame.filter(pl.col("status") == "alert")
+    runs = (
+        alerting.select("metric", "run_index", "as_of")
+        .unique()
+        .sort("metric", "run_index")
         .with_columns(
             (
-                (pl.col("run_index") - pl.col("run_index").shift(1).over("series") - 1 > gap)
+                (pl.col("run_index") - pl.col("run_index").shift(1).over("metric") - 1 > gap)
                 .fill_null(True)
                 .cum_sum()
-                .over("series")
+                .over("metric")
             ).alias("episode")
         )
-        .with_columns(pl.col("as_of").first().over("series", "episode").alias("first_as_of"))
+        .with_columns(pl.col("as_of").first().over("metric", "episode").alias("first_as_of"))
         .select(
-            "row",
+            "metric",
+            "run_index",
             pl.concat_str(
                 pl.col("metric"),
-                pl.col("segment_kind").fill_null(""),
-                pl.col("segment").fill_null(""),
                 pl.col("first_as_of").dt.strftime("%Y-%m-%dT%H:%M:%S%.fZ"),
                 separator="|",
             ).alias("incident"),
         )
     )
-    return frame.join(alerts, on="row", how="left")
+    alerts = alerting.select("row", "metric", "run_index").join(
+        runs, on=["metric", "run_index"], how="left"
+    )
+    return frame.join(alerts.select("row", "incident"), on="row", how="left")
 
 
 def evaluate_history(history: pl.DataFrame, settings: AlertSettings | None = None) -> pl.DataFrame:
