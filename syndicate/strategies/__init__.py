@@ -1,5 +1,15 @@
 """Governance strategies: rules written as safe SQL conditions over feature and ring columns."""
 
+from syndicate.strategies.backtest import (
+    MODEL_BANDS,
+    Backtest,
+    RunTables,
+    backtest,
+    backtest_runs,
+    read_run,
+    wilson_interval,
+    write_backtest,
+)
 from syndicate.strategies.conditions import (
     ALLOWED_FUNCTIONS,
     MAX_CONDITION_CHARS,
@@ -8,12 +18,22 @@ from syndicate.strategies.conditions import (
     Condition,
     compile_condition,
 )
+from syndicate.strategies.report import render_report
 
 __all__ = [
     "ALLOWED_FUNCTIONS",
     "MAX_CONDITION_CHARS",
     "MAX_DEPTH",
     "MAX_NESTING",
+    "MODEL_BANDS",
+    "Backtest",
     "Condition",
+    "RunTables",
+    "backtest",
+    "backtest_runs",
     "compile_condition",
+    "read_run",
+    "render_report",
+    "wilson_interval",
+    "write_backtest",
 ]

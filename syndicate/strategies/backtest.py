@@ -105,11 +105,9 @@ BACKTEST_OUTPUTS = (STRATEGIES_JSON, HITS_PARQUET, REPORT_HTML)
 _TIME = pl.Datetime("us", "UTC")
 _MODEL_STATUS = "model"
 _MODEL_DESCRIPTION = {
-    "model:syndicate": "The model's syndicate decisions: seller score at or above the "
-    "syndicate threshold.",
-    "model:review": "The model's review decisions: seller score at or above the review "
-    "threshold but below the syndicate threshold; cumulative: at or above the review "
-    "threshold.",
+    "model:syndicate": "The model's syndicate decisions (score ≥ syndicate threshold).",
+    "model:review": "The model's review decisions (review ≤ score < syndicate threshold); "
+    "cumulative: score ≥ review threshold.",
 }
 #: The binding kind of a reason such as ``payout …4821 shared with 3 sellers``: the words
 #: before the masked value (kinds are free text), else the first word.

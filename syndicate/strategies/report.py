@@ -46,6 +46,7 @@ td.n{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
 tr.model td{background:#f6f8fa}tr.off td{color:#999}
 .desc{color:#555;font-size:12px;max-width:28em}
 code{font-size:12px;color:#555;overflow-wrap:anywhere}
+td.name{min-width:15em;max-width:24em}code.ring{white-space:nowrap;overflow-wrap:normal}
 .sub{color:#666;font-size:12px}
 .note{color:#666;font-size:13px;max-width:60em}
 table.matrix td{text-align:center;font-variant-numeric:tabular-nums;min-width:3em}
@@ -116,7 +117,7 @@ def _rings(rings: object, key: str) -> str:
     if not isinstance(rings, Sequence) or not rings:
         return "–"
     return "<br>".join(
-        f"<code>{esc(r.get('ring_id'))}</code> {int(r.get(key) or 0):,}"
+        f"<code class='ring'>{esc(r.get('ring_id'))}</code>&nbsp;{int(r.get(key) or 0):,}"
         for r in rings
         if isinstance(r, Mapping)
     )
@@ -162,6 +163,7 @@ def _header(document: Mapping[str, Any]) -> str:
         span = f" ({first})" if first == last else f" ({first} to {last})"
     truth = document.get("truth")
     sha = str(source.get("sha256") or "")[:12]
+    unit = "run × sellers" if len(runs) > 1 else "sellers"
     facts = [
         f"<span>{counted(len(runs), 'run')}{span}</span>",
         f"<span>{counted(n_strategies, 'strategy', 'strategies')}"
@@ -169,7 +171,7 @@ def _header(document: Mapping[str, Any]) -> str:
         + (f" from <code>{esc(source.get('path'))}</code>" if source.get("path") else "")
         + (f" <span class='sub'>sha256 {esc(sha)}…</span>" if sha else "")
         + "</span>",
-        f"<span>{_num(totals.get('sellers'))} run × sellers, "
+        f"<span>{_num(totals.get('sellers'))} {unit}, "
         f"{_num(totals.get('known_bad'))} known bad, {_num(totals.get('known_good'))} known good"
         "</span>",
     ]
@@ -203,7 +205,7 @@ def _strategies_table(entries: Sequence[Mapping[str, Any]], truth: bool) -> str:
         )
         condition = f"<div><code>{esc(entry.get('when'))}</code></div>"
         cell = (
-            f"<td><b>{number}. {esc(name)}</b>{described}{condition}</td>"
+            f"<td class='name'><b>{number}. {esc(name)}</b>{described}{condition}</td>"
             f"<td>{esc(entry.get('action'))} · {esc(entry.get('scope'))}"
             f"<br><span class='sub'>{esc(entry.get('status'))}</span></td>"
         )
@@ -230,11 +232,20 @@ def _strategies_table(entries: Sequence[Mapping[str, Any]], truth: bool) -> str:
                 f"<td class='n'>{_beside(entry, cumulative, 'truth_precision', _rate)}</td>",
                 f"<td class='n'>{_beside(entry, cumulative, 'truth_recall', _rate)}</td>",
             ]
+        truth_recall = truth_fp = ""
+        if truth:
+            truth_recall = (
+                f"<br><span class='sub'>truth {_pct(entry.get('truth_incremental_recall'))}</span>"
+            )
+            truth_fp = (
+                "<br><span class='sub'>truth "
+                f"{_num(entry.get('truth_incremental_false_positives'))}</span>"
+            )
         cells += [
             f"<td class='n'>{_pct(entry.get('incremental_recall'))}"
             f"<br><span class='sub'>{_num(entry.get('incremental_known_bad'))} known bad</span>"
-            "</td>",
-            f"<td class='n'>{_num(entry.get('incremental_false_positives'))}</td>",
+            f"{truth_recall}</td>",
+            f"<td class='n'>{_num(entry.get('incremental_false_positives'))}{truth_fp}</td>",
             f"<td class='n'>{_num(entry.get('hit_rings'))}<br>"
             f"{_rings((entry.get('top_rings') or [])[:3], 'hits')}"
             "</td>",
