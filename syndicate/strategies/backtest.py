@@ -648,8 +648,20 @@ def _incremental(hits: pl.DataFrame, deciding: Sequence[str], truth: bool) -> pl
     return only
 
 
+def _top(frame: pl.DataFrame, column: str, top: int) -> pl.DataFrame:
+    """Per strategy, the ``top`` most frequent non-null values of ``column`` (ties: by value)."""
+    return (
+        frame.filter(pl.col(column).is_not_null())
+        .group_by("strategy", column)
+        .len()
+        .sort(["strategy", "len", column], descending=[False, True, False])
+        .group_by("strategy", maintain_order=True)
+        .head(top)
+    )
+
+
 def _breakdown(false_positives: pl.DataFrame, truth: bool, top: int) -> dict[str, dict[str, Any]]:
-    """Per strategy: the false positives by binding kind, legit-group kind and ring."""
+    """Per strategy: its false positives by binding kind, legit group and ring."""
     result: dict[str, dict[str, Any]] = {}
     totals = false_positives.group_by("strategy").agg(
         pl.len().alias("n"),
@@ -657,26 +669,18 @@ def _breakdown(false_positives: pl.DataFrame, truth: bool, top: int) -> dict[str
         pl.col("ring_id").drop_nulls().n_unique().alias("rings"),
     )
     for name, row in _by_strategy(totals, "strategy").items():
-        result[name] = {**row, "by_binding_kind": {}, "by_ring": []}
-        if truth:
-            result[name]["by_legit_group"] = {}
+        result[name] = {**_empty_breakdown(truth), **row}
     dimensions = [("by_binding_kind", pl.col("binding_kind"))]
     if truth:
-        dimensions.append(("by_legit_group", _GROUP_KIND))
+        dimensions.append(("by_legit_group_kind", _GROUP_KIND))
     for key, expr in dimensions:
         counts = false_positives.group_by("strategy", expr.alias("value")).len()
         for name, value, n in counts.sort("strategy", "value").iter_rows():
             result[name][key][value] = int(n)
-    rings = (
-        false_positives.filter(pl.col("ring_id").is_not_null())
-        .group_by("strategy", "ring_id")
-        .len()
-        .sort(["strategy", "len", "ring_id"], descending=[False, True, False])
-        .group_by("strategy", maintain_order=True)
-        .head(top)
-    )
-    for name, ring, n in rings.iter_rows():
-        result[name]["by_ring"].append({"ring_id": ring, "sellers": int(n)})
+    tops = [("by_ring", "ring_id")] + ([("by_legit_group", "legit_group")] if truth else [])
+    for key, column in tops:
+        for name, value, n in _top(false_positives, column, top).iter_rows():
+            result[name][key].append({column: value, "sellers": int(n)})
     return result
 
 
@@ -684,12 +688,165 @@ def _empty_breakdown(truth: bool) -> dict[str, Any]:
     empty: dict[str, Any] = {"n": 0, "in_no_ring": 0, "rings": 0, "by_binding_kind": {}}
     empty["by_ring"] = []
     if truth:
-        empty["by_legit_group"] = {}
+        empty["by_legit_group_kind"] = {}
+        empty["by_legit_group"] = []
     return empty
 
 
 def _as_utc(moment: datetime) -> datetime:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+@dataclass(frozen=True)
+class _Figures:
+    """Everything measured on the hit table, by strategy (and run)."""
+
+    truth: bool
+    totals: dict[str, int]
+    run_totals: dict[Any, dict[str, int]]
+    tallies: dict[Any, dict[str, int]]
+    run_tallies: dict[Any, dict[str, int]]
+    alone: dict[Any, dict[str, int]]
+    shared: dict[tuple[str, str], int]
+    hit_rings: dict[str, int]
+    top_rings: dict[str, list[dict[str, Any]]]
+    false_positives: dict[str, dict[str, dict[str, Any]]]
+
+
+def _measure(
+    facts: pl.DataFrame,
+    hits: pl.DataFrame,
+    evaluated: Sequence[str],
+    deciding: Sequence[str],
+    truth: bool,
+    top: int,
+) -> _Figures:
+    denominators = [
+        pl.len().alias("sellers"),
+        (pl.col("label") == 1).sum().alias("known_bad"),
+        (pl.col("label") == 0).sum().alias("known_good"),
+    ]
+    if truth:
+        denominators += [
+            pl.col("is_bad").is_not_null().sum().alias("truth_sellers"),
+            pl.col("is_bad").sum().alias("truth_bad"),
+        ]
+    run_totals = _by_strategy(facts.group_by("run_index").agg(denominators), "run_index")
+    rings = (
+        hits.filter(pl.col("ring_id").is_not_null())
+        .group_by("strategy", "ring_id")
+        .agg(pl.len().alias("hits"), (pl.col("label") == 1).sum().alias("known_bad_hits"))
+        .sort(["strategy", "hits", "ring_id"], descending=[False, True, False])
+    )
+    top_rings: dict[str, list[dict[str, Any]]] = {}
+    for name, ring, n, bad in rings.group_by("strategy", maintain_order=True).head(top).rows():
+        top_rings.setdefault(name, []).append(
+            {"ring_id": ring, "hits": int(n), "known_bad_hits": int(bad)}
+        )
+    false_positives = {"known_good": _breakdown(hits.filter(pl.col("label") == 0), truth, top)}
+    if truth:
+        false_positives["truth_legit"] = _breakdown(hits.filter(~pl.col("is_bad")), truth, top)
+    return _Figures(
+        truth=truth,
+        totals={k: int(v) for k, v in _added(*run_totals.values()).items()},
+        run_totals=run_totals,
+        tallies=_by_strategy(hits.group_by("strategy").agg(_tallies(truth)), "strategy"),
+        run_tallies=_by_strategy(
+            hits.group_by("strategy", "run_index").agg(_tallies(truth)), "strategy", "run_index"
+        ),
+        alone=_by_strategy(_incremental(hits, deciding, truth), "strategy"),
+        shared=_overlaps(hits, evaluated),
+        hit_rings={str(k): int(v) for k, v in rings.group_by("strategy").len().iter_rows()},
+        top_rings=top_rings,
+        false_positives=false_positives,
+    )
+
+
+def _describe(strategies: StrategySet) -> dict[str, dict[str, Any]]:
+    """What each entry is: the model bands, then every strategy of the file."""
+    described = {
+        band: {
+            "kind": "model",
+            "action": decision,
+            "scope": "seller",
+            "status": _MODEL_STATUS,
+            "when": f"model_decision = '{decision}'",
+            "description": _MODEL_DESCRIPTION[band],
+            "owner": "",
+        }
+        for band, decision in MODEL_BANDS.items()
+    }
+    for strategy in strategies.strategies:
+        described[strategy.name] = {
+            "kind": "strategy",
+            "action": strategy.action,
+            "scope": strategy.scope,
+            "status": strategy.status,
+            "when": strategy.when,
+            "description": strategy.description,
+            "owner": strategy.owner,
+        }
+    return described
+
+
+def _entry(
+    name: str, figures: _Figures, evaluated: Sequence[str], ordered: Sequence[RunTables]
+) -> dict[str, Any]:
+    """The statistics of one evaluated strategy or model band."""
+    truth, totals = figures.truth, figures.totals
+    counts = figures.tallies.get(name, {})
+    entry = _measures(counts, totals, truth)
+    entry["cumulative"] = None
+    if name in MODEL_BANDS:
+        bands = list(MODEL_BANDS)
+        above = [figures.tallies.get(band, {}) for band in bands[: bands.index(name) + 1]]
+        entry["cumulative"] = _measures(_added(*above), totals, truth)
+    entry["hit_rings"] = figures.hit_rings.get(name, 0)
+    entry["top_rings"] = figures.top_rings.get(name, [])
+    size = counts.get("hits", 0)
+    entry["overlap"] = {
+        other: _ratio(
+            figures.shared.get((name, other), 0),
+            size
+            + figures.tallies.get(other, {}).get("hits", 0)
+            - figures.shared.get((name, other), 0),
+        )
+        for other in evaluated
+        if other != name
+    }
+    flagged = sum(figures.tallies.get(band, {}).get("hits", 0) for band in MODEL_BANDS)
+    with_model = sum(figures.shared.get((name, band), 0) for band in MODEL_BANDS)
+    entry["overlap_model"] = _ratio(with_model, size + flagged - with_model)
+    alone = figures.alone.get(name, {})
+    entry |= {
+        "incremental_hits": alone.get("hits", 0),
+        "incremental_known_bad": alone.get("known_bad_hits", 0),
+        "incremental_recall": _ratio(alone.get("known_bad_hits", 0), totals["known_bad"]),
+        "incremental_false_positives": alone.get("known_good_hits", 0),
+    }
+    if truth:
+        entry |= {
+            "truth_incremental_bad": alone.get("truth_bad_hits", 0),
+            "truth_incremental_recall": _ratio(alone.get("truth_bad_hits", 0), totals["truth_bad"]),
+            "truth_incremental_false_positives": alone.get("truth_legit_hits", 0),
+        }
+    entry["false_positives"] = {
+        basis: by_strategy.get(name, _empty_breakdown(truth))
+        for basis, by_strategy in figures.false_positives.items()
+    }
+    entry["per_run"] = []
+    for index, run in enumerate(ordered):
+        measured = _measures(
+            figures.run_tallies.get((name, index), {}), figures.run_totals[index], truth
+        )
+        entry["per_run"].append(
+            {
+                "run": run.run,
+                "as_of": _as_utc(run.as_of).isoformat(),
+                **{k: v for k, v in measured.items() if not k.endswith("_interval")},
+            }
+        )
+    return entry
 
 
 def backtest(
@@ -713,7 +870,8 @@ def backtest(
         Optionally a truth table (``seller_id``, ``is_bad``, optionally ``legit_group``):
         every figure is then also measured against it.
     top
-        How many rings ``top_rings`` and each false-positive ``by_ring`` list.
+        How many rings ``top_rings`` lists, and how many rings and legit groups each
+        false-positive breakdown lists.
 
     Returns
     -------
@@ -738,7 +896,6 @@ def backtest(
         raise InputError(f"run {repeated[0]!r} is given more than once")
     ordered = sorted(runs, key=lambda r: (_as_utc(r.as_of), r.run))
     truth_table = _truth_table(truth, "truth") if truth is not None else None
-    has_truth = truth_table is not None
 
     facts_parts, hit_parts = [], []
     for index, run in enumerate(ordered):
@@ -746,149 +903,32 @@ def backtest(
         facts = _seller_facts(run, index, labels, truth_table)
         hit_parts.append(_run_hits(strategies, run, labels, facts))
         facts_parts.append(facts)
-    facts = pl.concat(facts_parts)
     hits = pl.concat(hit_parts)
 
     evaluated = [*MODEL_BANDS, *(s.name for s in strategies.evaluated)]
     deciding = [*MODEL_BANDS, *(s.name for s in strategies.evaluated if s.status == "active")]
-
-    # Denominators per run and in all.
-    run_exprs = [
-        pl.len().alias("sellers"),
-        (pl.col("label") == 1).sum().alias("known_bad"),
-        (pl.col("label") == 0).sum().alias("known_good"),
-    ]
-    if has_truth:
-        run_exprs += [
-            pl.col("is_bad").is_not_null().sum().alias("truth_sellers"),
-            pl.col("is_bad").sum().alias("truth_bad"),
-        ]
-    per_run_totals = _by_strategy(facts.group_by("run_index").agg(run_exprs), "run_index")
-    totals = _added(*per_run_totals.values()) if per_run_totals else {}
-
-    tallies = _by_strategy(hits.group_by("strategy").agg(_tallies(has_truth)), "strategy")
-    run_tallies = _by_strategy(
-        hits.group_by("strategy", "run_index").agg(_tallies(has_truth)), "strategy", "run_index"
-    )
-    only = _by_strategy(_incremental(hits, deciding, has_truth), "strategy")
-    shared = _overlaps(hits, evaluated)
-    ring_rows = (
-        hits.filter(pl.col("ring_id").is_not_null())
-        .group_by("strategy", "ring_id")
-        .agg(pl.len().alias("hits"), (pl.col("label") == 1).sum().alias("known_bad_hits"))
-        .sort(["strategy", "hits", "ring_id"], descending=[False, True, False])
-    )
-    hit_rings = dict(ring_rows.group_by("strategy").len().iter_rows())
-    top_rings: dict[str, list[dict[str, Any]]] = {}
-    for name, ring, n, bad in ring_rows.group_by("strategy", maintain_order=True).head(top).rows():
-        top_rings.setdefault(name, []).append(
-            {"ring_id": ring, "hits": int(n), "known_bad_hits": int(bad)}
-        )
-    known_fp = _breakdown(hits.filter(pl.col("label") == 0), has_truth, top)
-    truth_fp = _breakdown(hits.filter(~pl.col("is_bad")), has_truth, top) if has_truth else {}
-
-    flagged = sum(tallies.get(band, {}).get("hits", 0) for band in MODEL_BANDS)
+    has_truth = truth_table is not None
+    figures = _measure(pl.concat(facts_parts), hits, evaluated, deciding, has_truth, top)
     entries = []
-    meta = {
-        **{
-            band: {
-                "kind": "model",
-                "action": decision,
-                "scope": "seller",
-                "status": _MODEL_STATUS,
-                "when": f"model_decision = '{decision}'",
-                "description": _MODEL_DESCRIPTION[band],
-                "owner": "",
-            }
-            for band, decision in MODEL_BANDS.items()
-        },
-    }
-    for strategy in strategies.strategies:
-        meta[strategy.name] = {
-            "kind": "strategy",
-            "action": strategy.action,
-            "scope": strategy.scope,
-            "status": strategy.status,
-            "when": strategy.when,
-            "description": strategy.description,
-            "owner": strategy.owner,
-        }
-    for name in [*MODEL_BANDS, *strategies.names]:
-        entry: dict[str, Any] = {"name": name, **meta[name], "evaluated": name in evaluated}
-        if name not in evaluated:
-            entries.append(entry)
-            continue
-        counts = tallies.get(name, {})
-        entry |= _measures(counts, totals, has_truth)
-        entry["cumulative"] = None
-        if name in MODEL_BANDS:
-            above = list(MODEL_BANDS)[: list(MODEL_BANDS).index(name) + 1]
-            entry["cumulative"] = _measures(
-                _added(*(tallies.get(band, {}) for band in above)), totals, has_truth
-            )
-        entry["hit_rings"] = int(hit_rings.get(name, 0))
-        entry["top_rings"] = top_rings.get(name, [])
-        size = counts.get("hits", 0)
-        overlap = {}
-        for other in evaluated:
-            if other == name:
-                continue
-            both = shared.get((name, other), 0)
-            union = size + tallies.get(other, {}).get("hits", 0) - both
-            overlap[other] = _ratio(both, union)
-        entry["overlap"] = overlap
-        with_model = sum(shared.get((name, band), 0) for band in MODEL_BANDS)
-        entry["overlap_model"] = _ratio(with_model, size + flagged - with_model)
-        alone = only.get(name, {})
-        entry |= {
-            "incremental_hits": alone.get("hits", 0),
-            "incremental_known_bad": alone.get("known_bad_hits", 0),
-            "incremental_recall": _ratio(alone.get("known_bad_hits", 0), totals["known_bad"]),
-            "incremental_false_positives": alone.get("known_good_hits", 0),
-        }
-        if has_truth:
-            entry |= {
-                "truth_incremental_bad": alone.get("truth_bad_hits", 0),
-                "truth_incremental_recall": _ratio(
-                    alone.get("truth_bad_hits", 0), totals["truth_bad"]
-                ),
-                "truth_incremental_false_positives": alone.get("truth_legit_hits", 0),
-            }
-        entry["false_positives"] = {"known_good": known_fp.get(name, _empty_breakdown(has_truth))}
-        if has_truth:
-            entry["false_positives"]["truth_legit"] = truth_fp.get(
-                name, _empty_breakdown(has_truth)
-            )
-        per_run = []
-        for index, run in enumerate(ordered):
-            measured = _measures(
-                run_tallies.get((name, index), {}), per_run_totals[index], has_truth
-            )
-            per_run.append(
-                {
-                    "run": run.run,
-                    "as_of": _as_utc(run.as_of).isoformat(),
-                    **{k: v for k, v in measured.items() if not k.endswith("_interval")},
-                }
-            )
-        entry["per_run"] = per_run
+    for name, described in _describe(strategies).items():
+        entry = {"name": name, **described, "evaluated": name in evaluated}
+        if name in evaluated:
+            entry |= _entry(name, figures, evaluated, ordered)
         entries.append(entry)
-
-    run_docs = []
-    for index, run in enumerate(ordered):
-        run_docs.append(
-            {
-                "run": run.run,
-                "as_of": _as_utc(run.as_of).isoformat(),
-                **{k: int(v) for k, v in per_run_totals[index].items()},
-                "labels": dict(run.labels_file),
-                "thresholds": dict(run.thresholds),
-            }
-        )
+    run_docs = [
+        {
+            "run": run.run,
+            "as_of": _as_utc(run.as_of).isoformat(),
+            **{k: int(v) for k, v in figures.run_totals[index].items()},
+            "labels": dict(run.labels_file),
+            "thresholds": dict(run.thresholds),
+        }
+        for index, run in enumerate(ordered)
+    ]
     document = {
         "strategies": entries,
         "runs": run_docs,
-        "totals": {k: int(v) for k, v in totals.items()},
+        "totals": figures.totals,
         "strategies_file": {"path": strategies.path, "sha256": strategies.sha256},
         "truth": {"sellers": truth_table.height} if truth_table is not None else None,
         "confidence": CONFIDENCE,

@@ -113,11 +113,12 @@ def _counts(counts: object, limit: int = 4) -> str:
     return shown + (f" <span class='sub'>+{more} more</span>" if more > 0 else "")
 
 
-def _rings(rings: object, key: str) -> str:
+def _rings(rings: object, key: str, name: str = "ring_id") -> str:
+    """Rings (or legit groups) with a count each, one a line."""
     if not isinstance(rings, Sequence) or not rings:
         return "–"
     return "<br>".join(
-        f"<code class='ring'>{esc(r.get('ring_id'))}</code>&nbsp;{int(r.get(key) or 0):,}"
+        f"<code class='ring'>{esc(r.get(name))}</code>&nbsp;{int(r.get(key) or 0):,}"
         for r in rings
         if isinstance(r, Mapping)
     )
@@ -302,7 +303,8 @@ def _false_positives(entries: Sequence[Mapping[str, Any]], truth: bool) -> str:
                 f"<br><span class='sub'>{_num(fp.get('in_no_ring'))} in no ring</span></td>"
             )
             if basis == "truth_legit":
-                cells.append(f"<td>{_counts(fp.get('by_legit_group'))}</td>")
+                groups = _rings(fp.get("by_legit_group"), "sellers", "legit_group")
+                cells.append(f"<td>{_counts(fp.get('by_legit_group_kind'))}<br>{groups}</td>")
             cells.append(f"<td>{_counts(fp.get('by_binding_kind'))}</td>")
             cells.append(f"<td>{_rings(fp.get('by_ring'), 'sellers')}</td>")
         rows.append(f"<tr data-strategy='{esc(entry['name'])}'>{''.join(cells)}</tr>")
