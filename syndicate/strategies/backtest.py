@@ -78,9 +78,12 @@ __all__ = [
     "STRATEGIES_JSON",
     "Backtest",
     "RunTables",
+    "StrategyHits",
     "backtest",
     "backtest_hits_schema",
     "backtest_runs",
+    "evaluate_runs",
+    "measure_hits",
     "read_known_labels",
     "read_run",
     "read_truth",
@@ -888,32 +891,73 @@ def backtest(
         No runs, two runs of one name, a table without the columns read, bad labels or
         truth.
     """
+    return measure_hits(strategies, evaluate_runs(strategies, runs, truth), top=top)
+
+
+@dataclass(frozen=True, eq=False)
+class StrategyHits:
+    """Where the strategies and the model's bands fire, in every run (:func:`evaluate_runs`).
+
+    Attributes
+    ----------
+    runs : tuple of RunTables
+        The runs, ordered by ``as_of``, then name.
+    sellers : DataFrame
+        One row per run × seller: ``key``, ``run_index``, ``seller_id``, ``ring_id``,
+        ``model_decision``, ``binding_kind``, ``label`` (and ``is_bad``, ``legit_group``).
+    hits : DataFrame
+        One row per run × seller × strategy fired (model bands first), with the seller's
+        columns of ``sellers``.
+    truth : bool
+        Whether a truth table was given.
+    """
+
+    runs: tuple[RunTables, ...]
+    sellers: pl.DataFrame
+    hits: pl.DataFrame
+    truth: bool
+
+
+def evaluate_runs(
+    strategies: StrategySet, runs: Sequence[RunTables], truth: pl.DataFrame | None = None
+) -> StrategyHits:
+    """The first step of :func:`backtest`: evaluate every strategy and band on every run.
+
+    Raises
+    ------
+    ConfigError, SchemaError, InputError
+        As :func:`backtest`.
+    """
     if not runs:
         raise InputError("no runs to backtest")
     names = [run.run for run in runs]
     repeated = sorted({name for name in names if names.count(name) > 1})
     if repeated:
         raise InputError(f"run {repeated[0]!r} is given more than once")
-    ordered = sorted(runs, key=lambda r: (_as_utc(r.as_of), r.run))
+    ordered = tuple(sorted(runs, key=lambda r: (_as_utc(r.as_of), r.run)))
     truth_table = _truth_table(truth, "truth") if truth is not None else None
-
     facts_parts, hit_parts = [], []
     for index, run in enumerate(ordered):
         labels = _model_labels(run).collect()
         facts = _seller_facts(run, index, labels, truth_table)
         hit_parts.append(_run_hits(strategies, run, labels, facts))
         facts_parts.append(facts)
-    hits = pl.concat(hit_parts)
+    return StrategyHits(ordered, pl.concat(facts_parts), pl.concat(hit_parts), truth is not None)
 
-    evaluated = [*MODEL_BANDS, *(s.name for s in strategies.evaluated)]
+
+def measure_hits(
+    strategies: StrategySet, evaluated: StrategyHits, *, top: int = TOP_RINGS
+) -> Backtest:
+    """The second step of :func:`backtest`: every statistic of every strategy and band."""
+    ordered, hits, has_truth = evaluated.runs, evaluated.hits, evaluated.truth
+    names = [*MODEL_BANDS, *(s.name for s in strategies.evaluated)]
     deciding = [*MODEL_BANDS, *(s.name for s in strategies.evaluated if s.status == "active")]
-    has_truth = truth_table is not None
-    figures = _measure(pl.concat(facts_parts), hits, evaluated, deciding, has_truth, top)
+    figures = _measure(evaluated.sellers, hits, names, deciding, has_truth, top)
     entries = []
     for name, described in _describe(strategies).items():
-        entry = {"name": name, **described, "evaluated": name in evaluated}
-        if name in evaluated:
-            entry |= _entry(name, figures, evaluated, ordered)
+        entry = {"name": name, **described, "evaluated": name in names}
+        if name in names:
+            entry |= _entry(name, figures, names, ordered)
         entries.append(entry)
     run_docs = [
         {
@@ -925,16 +969,17 @@ def backtest(
         }
         for index, run in enumerate(ordered)
     ]
+    truth_sellers = figures.totals.get("truth_sellers")
     document = {
         "strategies": entries,
         "runs": run_docs,
         "totals": figures.totals,
         "strategies_file": {"path": strategies.path, "sha256": strategies.sha256},
-        "truth": {"sellers": truth_table.height} if truth_table is not None else None,
+        "truth": {"sellers_covered": truth_sellers} if has_truth else None,
         "confidence": CONFIDENCE,
         "deciding": deciding,
     }
-    return Backtest(document, _hit_table(hits, ordered, evaluated, has_truth))
+    return Backtest(document, _hit_table(hits, ordered, names, has_truth))
 
 
 def _hit_table(
