@@ -45,7 +45,7 @@ import pytest
 from syndicate.cli import main
 from syndicate.errors import ConfigError, InputError, SchemaError
 from syndicate.io import file_sha256
-from syndicate.strategies import RunTables, backtest, wilson_interval
+from syndicate.strategies import RunTables, backtest_strategies, wilson_interval
 from syndicate.strategies.apply import HITS_SCHEMA
 from syndicate.strategies.backtest import backtest_runs, read_run, write_backtest
 from syndicate.strategies.file import load_strategies, parse_strategies
@@ -166,7 +166,7 @@ def strategies() -> Any:
 @pytest.fixture(scope="module")
 def result(strategies: Any) -> Any:
     frames = market()
-    return backtest(strategies, [tables(frames)], frames["truth"])
+    return backtest_strategies(strategies, [tables(frames)], frames["truth"])
 
 
 def close(value: float | None, expected: float, tol: float = 1e-6) -> bool:
@@ -218,7 +218,8 @@ def test_an_unlabelled_hit_counts_in_hits_but_not_in_precision() -> None:
         .otherwise(pl.col("orders_30d"))
         .alias("orders_30d")
     )
-    entry = backtest(parse_strategies(STRATEGIES), [tables(frames)]).strategy("big-orders")
+    result = backtest_strategies(parse_strategies(STRATEGIES), [tables(frames)])
+    entry = result.strategy("big-orders")
     assert (entry["hits"], entry["labelled_hits"], entry["precision"]) == (3, 2, 1.0)
 
 
@@ -432,7 +433,7 @@ def test_runs_are_ordered_by_as_of_and_pooled(strategies: Any) -> None:
         tables(frames, "runs/b-later", AS_OF),
         tables(earlier, "runs/z-earlier", datetime(2026, 2, 28, tzinfo=UTC)),
     ]
-    result = backtest(strategies, runs)
+    result = backtest_strategies(strategies, runs)
     assert [r["run"] for r in result.document["runs"]] == ["runs/z-earlier", "runs/b-later"]
     syndicate = result.strategy("model:syndicate")
     # 3 hits in the later run only; 5 known bad in each run.
@@ -455,7 +456,7 @@ def test_runs_are_ordered_by_as_of_and_pooled(strategies: Any) -> None:
 def test_two_runs_of_one_name_are_refused(strategies: Any) -> None:
     frames = market()
     with pytest.raises(InputError, match="'runs/r1' is given more than once"):
-        backtest(strategies, [tables(frames), tables(frames)])
+        backtest_strategies(strategies, [tables(frames), tables(frames)])
 
 
 def test_a_run_made_with_strategies_is_measured_on_the_models_own_decisions(
@@ -468,7 +469,9 @@ def test_a_run_made_with_strategies_is_measured_on_the_models_own_decisions(
         pl.lit("strategy:x").alias("decision_source"),
         pl.lit([], dtype=pl.List(pl.String)).alias("strategies"),
     )
-    again = backtest(strategies, [tables(frames | {"labels": combined})], frames["truth"])
+    again = backtest_strategies(
+        strategies, [tables(frames | {"labels": combined})], frames["truth"]
+    )
     assert again.document == result.document
 
 
@@ -478,7 +481,7 @@ def test_results_do_not_depend_on_row_order(strategies: Any, result: Any) -> Non
             name: frame.sample(fraction=1.0, shuffle=True, seed=seed)
             for name, frame in market().items()
         }
-        shuffled = backtest(strategies, [tables(frames)], frames["truth"])
+        shuffled = backtest_strategies(strategies, [tables(frames)], frames["truth"])
         assert shuffled.document == result.document
         assert shuffled.hits.equals(result.hits)
 
@@ -494,7 +497,7 @@ def test_conflicting_labels_are_dropped_as_the_run_drops_them(strategies: Any) -
             ),
         ]
     )
-    entry = backtest(strategies, [tables(frames)]).strategy("model:review")
+    entry = backtest_strategies(strategies, [tables(frames)]).strategy("model:review")
     assert (entry["labelled_hits"], entry["known_bad_hits"]) == (1, 0)
 
 
@@ -502,17 +505,17 @@ def test_bad_known_labels_and_truth_are_refused(strategies: Any) -> None:
     frames = market()
     frames["known"] = frames["known"].with_columns(pl.lit(2, pl.Int8).alias("label"))
     with pytest.raises(SchemaError, match="'label' must be 0 or 1"):
-        backtest(strategies, [tables(frames)])
+        backtest_strategies(strategies, [tables(frames)])
     frames = market()
     with pytest.raises(SchemaError, match="missing columns \\['is_bad'\\]"):
-        backtest(strategies, [tables(frames)], frames["truth"].drop("is_bad"))
+        backtest_strategies(strategies, [tables(frames)], frames["truth"].drop("is_bad"))
 
 
 def test_a_strategy_reading_an_unknown_column_names_itself_and_the_run() -> None:
     frames = market()
     file = parse_strategies('[[strategy]]\nname = "typo"\nwhen = "n_devise > 1"\naction = "review"')
     with pytest.raises(ConfigError, match=r"strategy 'typo': unknown column 'n_devise'.*runs/r1"):
-        backtest(file, [tables(frames)])
+        backtest_strategies(file, [tables(frames)])
 
 
 # --- run folders and the command line --------------------------------------------------------
@@ -554,7 +557,7 @@ def test_a_run_folder_gives_what_the_frames_give(
     truth = tmp_path / "truth.parquet"
     frames["truth"].write_parquet(truth)
     from_folder = backtest_runs([run_folder], load_strategies(strategies_file), truth=truth)
-    from_frames = backtest(
+    from_frames = backtest_strategies(
         load_strategies(strategies_file), [tables(frames, str(run_folder))], frames["truth"]
     )
     assert from_folder.hits.equals(from_frames.hits)

@@ -13,7 +13,7 @@ import polars as pl
 import pytest
 
 from syndicate.htmlkit import CSP
-from syndicate.strategies import backtest, render_report
+from syndicate.strategies import backtest_strategies, render_report
 from syndicate.strategies.backtest import write_backtest
 from syndicate.strategies.file import parse_strategies
 from tests.conftest import open_page
@@ -39,7 +39,9 @@ def hostile_market() -> dict[str, pl.DataFrame]:
 def document() -> dict[str, Any]:
     frames = hostile_market()
     earlier = tables(frames, HOSTILE_RUN, datetime(2026, 2, 28, tzinfo=UTC))
-    result = backtest(parse_strategies(STRATEGIES), [tables(frames), earlier], frames["truth"])
+    result = backtest_strategies(
+        parse_strategies(STRATEGIES), [tables(frames), earlier], frames["truth"]
+    )
     return result.document
 
 
@@ -85,13 +87,15 @@ def test_same_document_same_bytes(document: dict[str, Any], page: str) -> None:
         for name, frame in hostile_market().items()
     }
     earlier = tables(frames, HOSTILE_RUN, datetime(2026, 2, 28, tzinfo=UTC))
-    again = backtest(parse_strategies(STRATEGIES), [earlier, tables(frames)], frames["truth"])
+    again = backtest_strategies(
+        parse_strategies(STRATEGIES), [earlier, tables(frames)], frames["truth"]
+    )
     assert render_report(again.document) == page
 
 
 def test_one_run_draws_no_chart() -> None:
     frames = market()
-    result = backtest(parse_strategies(STRATEGIES), [tables(frames)])
+    result = backtest_strategies(parse_strategies(STRATEGIES), [tables(frames)])
     page = render_report(result.document)
     assert "class='chart'" not in page and "truth precision" not in page
 
@@ -99,7 +103,7 @@ def test_one_run_draws_no_chart() -> None:
 @pytest.fixture(scope="module")
 def report_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     frames = hostile_market()
-    result = backtest(
+    result = backtest_strategies(
         parse_strategies(STRATEGIES),
         [tables(frames), tables(frames, HOSTILE_RUN, datetime(2026, 2, 28, tzinfo=UTC))],
         frames["truth"],

@@ -1,8 +1,9 @@
 """Backtesting strategies on past runs: what each one would have caught, and at what cost.
 
-:func:`backtest` evaluates the strategies of a :class:`~syndicate.strategies.file.StrategySet`
-on the tables of one or more runs (:class:`RunTables`) and measures every one against the
-run's known labels (and against a truth table when one is given). The model's own decisions
+:func:`backtest_strategies` evaluates the strategies of a
+:class:`~syndicate.strategies.file.StrategySet` on the tables of one or more runs
+(:class:`RunTables`) and measures every one against the run's known labels (and against a
+truth table when one is given). The model's own decisions
 are measured the same way, as two strategies: ``model:syndicate`` (the sellers the model
 decided ``syndicate``) and ``model:review`` (those it decided ``review``), each band with
 its own precision and, beside it, the cumulative one (``model:review`` cumulative: every
@@ -79,9 +80,9 @@ __all__ = [
     "Backtest",
     "RunTables",
     "StrategyHits",
-    "backtest",
     "backtest_hits_schema",
     "backtest_runs",
+    "backtest_strategies",
     "evaluate_runs",
     "measure_hits",
     "read_known_labels",
@@ -392,7 +393,7 @@ def read_run(
     known: pl.DataFrame | None = None,
     labels_file: Mapping[str, Any] | None = None,
 ) -> RunTables:
-    """A run folder's tables for :func:`backtest` (scanned lazily).
+    """A run folder's tables for :func:`backtest_strategies` (scanned lazily).
 
     Parameters
     ----------
@@ -447,7 +448,7 @@ def read_run(
 
 @dataclass(frozen=True, eq=False)
 class Backtest:
-    """What :func:`backtest` measured.
+    """What :func:`backtest_strategies` measured.
 
     Attributes
     ----------
@@ -852,7 +853,7 @@ def _entry(
     return entry
 
 
-def backtest(
+def backtest_strategies(
     strategies: StrategySet,
     runs: Sequence[RunTables],
     truth: pl.DataFrame | None = None,
@@ -921,12 +922,12 @@ class StrategyHits:
 def evaluate_runs(
     strategies: StrategySet, runs: Sequence[RunTables], truth: pl.DataFrame | None = None
 ) -> StrategyHits:
-    """The first step of :func:`backtest`: evaluate every strategy and band on every run.
+    """The first step of :func:`backtest_strategies`: evaluate every strategy and band on every run.
 
     Raises
     ------
     ConfigError, SchemaError, InputError
-        As :func:`backtest`.
+        As :func:`backtest_strategies`.
     """
     if not runs:
         raise InputError("no runs to backtest")
@@ -948,7 +949,8 @@ def evaluate_runs(
 def measure_hits(
     strategies: StrategySet, evaluated: StrategyHits, *, top: int = TOP_RINGS
 ) -> Backtest:
-    """The second step of :func:`backtest`: every statistic of every strategy and band."""
+    """The second step of :func:`backtest_strategies`: every statistic of every strategy and
+    model band."""
     ordered, hits, has_truth = evaluated.runs, evaluated.hits, evaluated.truth
     names = [*MODEL_BANDS, *(s.name for s in strategies.evaluated)]
     deciding = [*MODEL_BANDS, *(s.name for s in strategies.evaluated if s.status == "active")]
@@ -1016,14 +1018,15 @@ def backtest_runs(
     labels: TableSource | None = None,
     truth: TableSource | None = None,
 ) -> Backtest:
-    """:func:`backtest` on run folders: each run against its own labels file, or ``labels``.
+    """:func:`backtest_strategies` on run folders: each run against its own labels file, or
+    against ``labels``.
 
     Raises
     ------
     InputFileError
         As :func:`read_run`; a folder given twice.
     ConfigError, SchemaError
-        As :func:`backtest`.
+        As :func:`backtest_strategies`.
     """
     seen: set[Path] = set()
     for folder in folders:
@@ -1039,7 +1042,7 @@ def backtest_runs(
             described |= {"path": os.fspath(labels), "sha256": file_sha256(Path(labels))}
     runs = [read_run(folder, known=known, labels_file=described) for folder in folders]
     table = read_truth(truth) if truth is not None else None
-    return backtest(strategies, runs, table)
+    return backtest_strategies(strategies, runs, table)
 
 
 def write_backtest(result: Backtest, out: str | os.PathLike[str]) -> dict[str, Path]:

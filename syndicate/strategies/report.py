@@ -1,7 +1,7 @@
 """The backtest report: one offline, self-contained HTML page, readable in a minute.
 
 :func:`render_report` turns a backtest's ``strategies.json`` document
-(:func:`syndicate.strategies.backtest.backtest`) into a page with, top to bottom:
+(:func:`syndicate.strategies.backtest.backtest_strategies`) into a page with, top to bottom:
 
 1. a header: the runs, the strategies file, the labels and truth measured against;
 2. the strategies table, the model's bands first: hits, precision and recall with their
@@ -420,7 +420,7 @@ def render_report(document: Mapping[str, Any]) -> str:
     Parameters
     ----------
     document
-        ``strategies.json`` as :func:`syndicate.strategies.backtest.backtest` makes it.
+        ``strategies.json`` as :func:`syndicate.strategies.backtest.backtest_strategies` makes it.
 
     Returns
     -------
