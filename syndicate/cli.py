@@ -547,12 +547,14 @@ def _cmd_strategies_backtest(args: argparse.Namespace, reporter: Reporter) -> in
             f"  {entry['name']:<24} hits {entry['hits']:>9,}  precision "
             f"{_fmt(entry['precision'])}  recall {_fmt(entry['recall'])}  incremental recall "
             f"{_fmt(entry['incremental_recall'])}, FP {entry['incremental_false_positives']:,}"
+            + (f"  truth precision {_fmt(entry['truth_precision'])}" if args.truth else "")
         )
         cumulative = entry.get("cumulative")
         if cumulative and cumulative["hits"] != entry["hits"]:
             say.detail(
                 f"  {'':<24} cumulative {cumulative['hits']:>5,}  precision "
                 f"{_fmt(cumulative['precision'])}  recall {_fmt(cumulative['recall'])}"
+                + (f"  truth precision {_fmt(cumulative['truth_precision'])}" if args.truth else "")
             )
     for path in paths.values():
         say.result(f"  {path}")
