@@ -1042,7 +1042,10 @@ def backtest_runs(
             described |= {"path": os.fspath(labels), "sha256": file_sha256(Path(labels))}
     runs = [read_run(folder, known=known, labels_file=described) for folder in folders]
     table = read_truth(truth) if truth is not None else None
-    return backtest_strategies(strategies, runs, table)
+    result = backtest_strategies(strategies, runs, table)
+    if isinstance(truth, str | os.PathLike):
+        result.document["truth"]["path"] = os.fspath(truth)
+    return result
 
 
 def write_backtest(result: Backtest, out: str | os.PathLike[str]) -> dict[str, Path]:

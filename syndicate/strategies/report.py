@@ -178,7 +178,9 @@ def _header(document: Mapping[str, Any]) -> str:
     ]
     if truth is not None:
         facts.append(
-            f"<span>truth: {_num(totals.get('truth_sellers'))} sellers covered, "
+            "<span>truth"
+            + (f" <code>{esc(truth['path'])}</code>" if truth.get("path") else "")
+            + f": {_num(totals.get('truth_sellers'))} sellers covered, "
             f"{_num(totals.get('truth_bad'))} truly bad</span>"
         )
     return (
