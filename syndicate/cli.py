@@ -326,6 +326,57 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_common(monitor)
 
+    strategies = commands.add_parser(
+        "strategies",
+        help="governance strategies: backtest a strategies file on past runs",
+        description="Work with a strategies file ([[strategy]] rules written as safe SQL "
+        "conditions over feature and ring columns).",
+    )
+    strategy_commands = strategies.add_subparsers(
+        dest="strategies_command", metavar="COMMAND", required=True
+    )
+    backtest = strategy_commands.add_parser(
+        "backtest",
+        help="measure each strategy and the model's bands on past runs",
+        description=(
+            "Evaluate every strategy of the file (and the model's syndicate and review "
+            "decisions, as model:syndicate and model:review) on run folders, ordered by their "
+            "as-of time, and measure them against each run's known labels (the labels file "
+            "its run.json names, which must be unchanged) or --labels, and --truth: hits, "
+            "precision and recall with Wilson 95%% intervals, overlaps, incremental recall and "
+            "false positives, the false-positive breakdown and the hits per run. Writes "
+            "strategies.json, strategy_hits.parquet and report.html into --out."
+        ),
+        epilog="Exit codes: 0 success, 2 bad input (a strategy that reads an unknown column is "
+        "named), 1 internal error.",
+    )
+    backtest.add_argument(
+        "--run",
+        type=Path,
+        action="append",
+        required=True,
+        metavar="DIR",
+        help="a run folder (repeatable)",
+    )
+    backtest.add_argument(
+        "--strategies", type=Path, required=True, metavar="F", help="the strategies file (TOML)"
+    )
+    backtest.add_argument(
+        "--labels",
+        type=Path,
+        metavar="P",
+        help="known labels (seller_id, label) to measure every run against, instead of each "
+        "run's own labels file",
+    )
+    backtest.add_argument(
+        "--truth",
+        type=Path,
+        metavar="P",
+        help="ground truth (seller_id, is_bad, optionally legit_group): also measure against it",
+    )
+    backtest.add_argument("--out", type=Path, required=True, metavar="DIR", help="output folder")
+    _add_common(backtest)
+
     viz = commands.add_parser(
         "viz",
         help="(re)draw the investigator pages of a run",
@@ -474,6 +525,48 @@ def _cmd_monitor(args: argparse.Namespace, reporter: Reporter) -> int:
     for path in monitored.paths.values():
         say.result(f"  {path}")
     return EXIT_ALERT if args.fail_on_alert and latest.height else EXIT_OK
+
+
+def _cmd_strategies_backtest(args: argparse.Namespace, reporter: Reporter) -> int:
+    from syndicate.io import ensure_output_dir, refuse_foreign_files
+    from syndicate.strategies.backtest import BACKTEST_OUTPUTS, backtest_runs, write_backtest
+    from syndicate.strategies.file import load_strategies
+
+    strategies = load_strategies(args.strategies)
+    refuse_foreign_files(ensure_output_dir(args.out), BACKTEST_OUTPUTS)
+    with reporter.step(f"Backtesting on {counted(len(args.run), 'run')}"):
+        result = backtest_runs(args.run, strategies, labels=args.labels, truth=args.truth)
+    with reporter.step("Writing strategies.json, strategy_hits.parquet and report.html"):
+        paths = write_backtest(result, args.out)
+    totals = result.document["totals"]
+    say = _Summary(quiet=args.quiet)
+    n_strategies = counted(len(strategies.strategies), "strategy", "strategies")
+    say.result(
+        f"syndicate strategies backtest: {n_strategies} and the model's bands over "
+        f"{counted(len(args.run), 'run')} "
+        f"({totals['sellers']:,} {'run × sellers' if len(args.run) > 1 else 'sellers'}, "
+        f"{totals['known_bad']:,} known bad)"
+    )
+    for entry in result.strategies:
+        if not entry["evaluated"]:
+            say.detail(f"  {entry['name']:<24} off: not evaluated")
+            continue
+        say.detail(
+            f"  {entry['name']:<24} hits {entry['hits']:>9,}  precision "
+            f"{_fmt(entry['precision'])}  recall {_fmt(entry['recall'])}  incremental recall "
+            f"{_fmt(entry['incremental_recall'])}, FP {entry['incremental_false_positives']:,}"
+            + (f"  truth precision {_fmt(entry['truth_precision'])}" if args.truth else "")
+        )
+        cumulative = entry.get("cumulative")
+        if cumulative and cumulative["hits"] != entry["hits"]:
+            say.detail(
+                f"  {'':<24} cumulative {cumulative['hits']:>5,}  precision "
+                f"{_fmt(cumulative['precision'])}  recall {_fmt(cumulative['recall'])}"
+                + (f"  truth precision {_fmt(cumulative['truth_precision'])}" if args.truth else "")
+            )
+    for path in paths.values():
+        say.result(f"  {path}")
+    return EXIT_OK
 
 
 def _print_rejects(pipeline: PipelineResult, say: _Summary) -> None:
@@ -860,6 +953,7 @@ _COMMANDS = {
     "evaluate": _cmd_evaluate,
     "monitor": _cmd_monitor,
     "run": _cmd_run,
+    "strategies": _cmd_strategies_backtest,
     "synth": _cmd_synth,
     "viz": _cmd_viz,
 }

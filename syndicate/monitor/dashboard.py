@@ -24,7 +24,6 @@ A series is one path however many runs there are; labels are drawn only on the f
 
 from __future__ import annotations
 
-import html
 import math
 import os
 from collections.abc import Iterable, Mapping, Sequence
@@ -37,6 +36,10 @@ from urllib.parse import quote
 import polars as pl
 
 from syndicate.errors import SchemaError
+from syndicate.htmlkit import CSP as _CSP
+from syndicate.htmlkit import esc as _esc
+from syndicate.htmlkit import finite as _finite
+from syndicate.htmlkit import nice_ticks as _nice_ticks
 from syndicate.io import record_written, refuse_foreign_files, write_text_atomic
 from syndicate.monitor.alerts import RATE_METRICS
 from syndicate.terminal import counted
@@ -118,7 +121,6 @@ _OPTIONAL: dict[str, dict[str, Any]] = {
     "runs": {"as_of": _TIME},
 }
 
-_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
 _CSS = """
 body{font-family:system-ui,sans-serif;margin:0;color:#222;font-size:14px}
 header{padding:10px 18px;border-bottom:1px solid #ddd}
@@ -153,17 +155,6 @@ details table{margin:4px 0 8px;font-size:13px}
 
 
 # --- formatting -----------------------------------------------------------------------------
-
-
-def _esc(value: object) -> str:
-    return html.escape("" if value is None else str(value), quote=True)
-
-
-def _finite(value: object) -> float | None:
-    """``value`` as a float, or None when it is null, NaN or infinite."""
-    if isinstance(value, int | float) and math.isfinite(value):
-        return float(value)
-    return None
 
 
 def _fmt_value(value: object, is_rate: bool) -> str:
@@ -399,21 +390,6 @@ class _Frame:
 
 _BIG = _Frame(560, 210, 54, 14, 10, 26, 5, 4)
 _SMALL = _Frame(300, 120, 48, 10, 8, 22, 2, 3)
-
-
-def _nice_ticks(low: float, high: float, count: int) -> tuple[list[float], float]:
-    """Round tick values within [low, high] and their step: the widest step of 1, 2 or 5
-    times a power of ten that gives at least ``count - 1`` ticks (and at least two)."""
-    wanted = max(count - 1, 2)
-    exponent = math.floor(math.log10(high - low))
-    steps = [m * 10.0**e for e in range(exponent, exponent - 4, -1) for m in (5, 2, 1)]
-    ticks: list[float] = []
-    for step in steps:
-        first, last = math.ceil(low / step - 1e-9), math.floor(high / step + 1e-9)
-        ticks = [round(k * step, 12) for k in range(first, last + 1)]
-        if len(ticks) >= wanted:
-            return ticks, step
-    return ticks, steps[-1]
 
 
 def _tick_text(value: float, step: float, is_rate: bool) -> str:

@@ -15,6 +15,16 @@ if TYPE_CHECKING:
         apply_ring_decisions,
         strategy_hits,
     )
+    from syndicate.strategies.backtest import (
+        MODEL_BANDS,
+        Backtest,
+        RunTables,
+        backtest_runs,
+        backtest_strategies,
+        read_run,
+        wilson_interval,
+        write_backtest,
+    )
     from syndicate.strategies.conditions import (
         ALLOWED_FUNCTIONS,
         MAX_CONDITION_CHARS,
@@ -25,6 +35,7 @@ if TYPE_CHECKING:
         compile_condition,
     )
     from syndicate.strategies.file import Strategy, StrategySet, load_strategies
+    from syndicate.strategies.report import render_report
 
 _WHERE = {
     "ALLOWED_FUNCTIONS": "conditions",
@@ -40,6 +51,15 @@ _WHERE = {
     "apply_decisions": "apply",
     "apply_ring_decisions": "apply",
     "strategy_hits": "apply",
+    "MODEL_BANDS": "backtest",
+    "Backtest": "backtest",
+    "RunTables": "backtest",
+    "backtest_runs": "backtest",
+    "backtest_strategies": "backtest",
+    "read_run": "backtest",
+    "wilson_interval": "backtest",
+    "write_backtest": "backtest",
+    "render_report": "report",
 }
 
 __all__ = [
@@ -47,15 +67,24 @@ __all__ = [
     "MAX_CONDITION_CHARS",
     "MAX_DEPTH",
     "MAX_NESTING",
+    "MODEL_BANDS",
+    "Backtest",
     "Condition",
+    "RunTables",
     "Strategy",
     "StrategySet",
     "apply_decisions",
     "apply_ring_decisions",
+    "backtest_runs",
+    "backtest_strategies",
     "check_syntax",
     "compile_condition",
     "load_strategies",
+    "read_run",
+    "render_report",
     "strategy_hits",
+    "wilson_interval",
+    "write_backtest",
 ]
 
 
