@@ -92,11 +92,14 @@ def ring_names(columns: Iterable[str]) -> dict[str, str]:
 
 def seller_table(features: pl.DataFrame, labels: pl.DataFrame) -> pl.DataFrame:
     """The rows seller-scope conditions read: features plus the model's score and decision."""
+    sources = dict(SELLER_SCORE_COLUMNS)
+    if "model_decision" in labels.columns:  # labels of a run that applied strategies
+        sources["model_decision"] = "model_decision"
     scores = labels.select(
         "seller_id",
         *(
             pl.col(source).alias(name)
-            for name, source in SELLER_SCORE_COLUMNS.items()
+            for name, source in sources.items()
             if source in labels.columns and name not in features.columns
         ),
     )
@@ -143,21 +146,18 @@ def strategy_hits(
     the strategies, then by ``seller_id``. ``off`` strategies are not evaluated.
     """
     sellers = seller_table(features, labels)
+    if "ring_id" not in sellers.columns:  # a feature table may carry it already
+        sellers = sellers.join(labels.select("seller_id", "ring_id"), on="seller_id", how="left")
     ring_rows = ring_table(rings)
     compiled = compile_strategies(strategies, sellers.schema, rings.schema)
     membership = labels.select("seller_id", "ring_id").filter(pl.col("ring_id").is_not_null())
-    ring_of = labels.select("seller_id", "ring_id")
     parts: list[pl.DataFrame] = []
     for order, (strategy, condition) in enumerate(compiled):
         if strategy.scope == "ring":
             fired = ring_rows.filter(condition.expr).select("ring_id")
             hit = membership.join(fired, on="ring_id", how="semi")
         else:
-            hit = (
-                sellers.filter(condition.expr)
-                .select("seller_id")
-                .join(ring_of, on="seller_id", how="left")
-            )
+            hit = sellers.filter(condition.expr).select("seller_id", "ring_id")
         parts.append(
             hit.select(
                 pl.lit(order, pl.UInt32).alias("order"),

@@ -430,7 +430,8 @@ class _Compiler:
             items.append(literal)
         if kind == "number" and any(isinstance(v, float) for v in items):
             value, items = value.cast(pl.Float64), [float(v) for v in items]  # type: ignore[arg-type]
-        found = value.is_in(pl.Series(items, dtype=_series_dtype(kind))) if items else pl.lit(False)
+        choices = pl.Series(items, dtype=_series_dtype(kind)).implode()  # one list, not a column
+        found = value.is_in(choices) if items else pl.lit(False)
         # SQL: a NULL value is never known to be in the list, and a miss against a list that
         # holds NULL is unknown rather than false.
         found = pl.when(value.is_null()).then(None).otherwise(found)
