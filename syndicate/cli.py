@@ -464,7 +464,11 @@ def _cmd_demo(args: argparse.Namespace, reporter: Reporter) -> int:
         f"among flagged sellers: {_fmt(summary['flagged_truly_bad'])}"
     )
     _print_run(result.pipeline, result.out, say)
-    say.result(f"Inputs:  {result.out / 'input'}/ (sellers, links, labels and the ground truth)")
+    say.result(
+        f"Inputs:  {result.out / 'input'}/ (sellers, links, labels, the ground truth and the "
+        "example strategies.toml)"
+    )
+    say.result(f"Backtest of the example strategies: {result.outputs['backtest']}")
     return EXIT_OK
 
 

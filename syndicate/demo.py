@@ -124,6 +124,7 @@ def run_demo(
     with report.step(f"Generating a synthetic marketplace of {n_sellers:,} sellers"):
         market = generate_marketplace(camouflage_config(camouflage, n_sellers=n_sellers, seed=seed))
         files = write_marketplace(market, folder / "input")
+        files["strategies"] = _write_example_strategies(folder / "input")
     run = run_job(
         sellers=files["sellers"],
         links=files["links"],
@@ -132,11 +133,18 @@ def run_demo(
         config=Config(seed=seed),
         reporter=report,
         command=command,
+        strategies=files["strategies"],
     )
+    with report.step("Backtesting the example strategies"):
+        from syndicate.strategies.backtest import backtest_runs, write_backtest
+
+        assert run.pipeline.strategies is not None
+        tested = backtest_runs([folder], run.pipeline.strategies, truth=files["truth"])
+        backtest = write_backtest(tested, folder / "backtest")
     pipeline = run.pipeline
     found = pipeline.rings_found.members.filter(pl.col("ring_id").is_not_null())
     recovery = ring_recovery(found.select("seller_id", "ring_id"), *truth_groups(market.truth))
-    outputs = dict(run.paths)
+    outputs = {**run.paths, "backtest": backtest["report"]}
     result = DemoResult(
         folder, files, outputs, market, pipeline.inputs, pipeline, recovery, dict(report.timings)
     )
@@ -144,6 +152,17 @@ def run_demo(
     write_json_atomic({"seed": seed, "timings_s": report.timings, **result.summary()}, summary_path)
     outputs["summary.json"] = summary_path
     return result
+
+
+def _write_example_strategies(folder: Path) -> Path:
+    """``folder/strategies.toml``: the example strategies (never over a file of the user's)."""
+    from syndicate.io import record_written, refuse_foreign_files, write_text_atomic
+    from syndicate.strategies.example import EXAMPLE_STRATEGIES
+
+    refuse_foreign_files(folder, ["strategies.toml"])
+    path = write_text_atomic(EXAMPLE_STRATEGIES, folder / "strategies.toml")
+    record_written(folder, [path])
+    return path
 
 
 @dataclass(frozen=True)

@@ -93,6 +93,20 @@ def test_demo_runs_and_says_where_to_look(
         "seller_id",
         "record",
     ]
+    # The example strategies: shipped, applied and backtested.
+    shipped = out_dir / "input" / "strategies.toml"
+    assert (out_dir / "strategies.toml").read_bytes() == shipped.read_bytes()
+    manifest = json.loads((out_dir / "run.json").read_text())
+    fired = {s["name"]: s["hits"] for s in manifest["strategies"]["strategies"]}
+    assert set(fired) == {"payout-bad-neighbour", "fast-ring", "high-returns"}
+    assert labels["strategies"].explode().drop_nulls().value_counts().height <= 3
+    backtest = json.loads((out_dir / "backtest" / "strategies.json").read_text())
+    names = [entry["name"] for entry in backtest["strategies"]]
+    assert names == ["model:syndicate", "model:review", *fired]
+    assert [e["hits"] for e in backtest["strategies"][2:]] == list(fired.values())
+    assert f"Backtest of the example strategies: {out_dir / 'backtest' / 'report.html'}" in (
+        captured.out
+    )
 
 
 def test_demo_on_a_marketplace_too_small_for_rings(
