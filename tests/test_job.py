@@ -14,8 +14,8 @@ from polars.testing import assert_frame_equal
 from syndicate.cli import main
 from syndicate.features import SELLER_FEATURES
 from syndicate.graphs.communities import ring_id_for
-from syndicate.job import RUN_OUTPUTS, run_job
 from syndicate.io import file_sha256
+from syndicate.job import RUN_OUTPUTS, run_job
 from syndicate.lineage import RING_STATUSES
 from syndicate.pipeline import RINGS_COLUMNS
 from syndicate.runfolder import recover
