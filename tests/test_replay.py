@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import logging
 import shutil
+import subprocess
+import sys
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -197,9 +199,16 @@ def test_every_policy_and_data_differ_the_parts_add_up_and_match_real_runs(
     )
     assert split.data_changes == ()
     assert split.skipped == {}
+    assert split.part_changes == {
+        "model": ("model retrained",),
+        "thresholds": ("syndicate threshold 0.600 → 0.500", "review threshold 0.300 → 0.250"),
+        "strategies": ("strategy big-ring went live",),
+    }
     for part in split.metrics:
         rr, pp = part.run_data_run_policy, part.previous_data_previous_policy
         assert part.policy_effect + part.data_effect == pytest.approx(rr - pp, abs=1e-15)
+        assert set(part.policy_parts) == {"model", "thresholds", "strategies"}
+        assert sum(part.policy_parts.values()) == pytest.approx(part.policy_effect, abs=1e-15)
         assert part.residual == pytest.approx(0.0, abs=1e-15), part.metric
         assert rr == pytest.approx(_whole(runs["d"], part.metric), abs=1e-15)
     syndicate = split.metric("syndicate_rate")
@@ -213,10 +222,12 @@ def test_every_policy_and_data_differ_the_parts_add_up_and_match_real_runs(
         assert part.previous_data_run_policy == pytest.approx(
             _whole(runs["a_through_d"], metric), abs=1e-15
         )
-    assert "points from our own change (model retrained, syndicate threshold" in (
+    assert syndicate.policy_effect != 0.0
+    # A ring strategy that decides review leaves syndicate_rate alone on either data.
+    assert syndicate.policy_parts["strategies"] == 0.0
+    assert "syndicate threshold 0.600 → 0.500 and review threshold 0.300 → 0.250 +" in (
         split.sentence("syndicate_rate")
     )
-    assert syndicate.policy_effect != 0.0
 
 
 def test_a_cold_start_policy_replays_with_structure_scores(runs: dict[str, Path]) -> None:
@@ -431,6 +442,30 @@ def test_sentences_name_the_changes_and_the_points() -> None:
     )
     with pytest.raises(KeyError, match="review_rate"):
         split.metric("review_rate")
+    # Two parts changed: each one's share, the largest first.
+    both = replace(
+        split,
+        changes=("model retrained", "strategy big-new-ring went live"),
+        part_changes={
+            "model": ("model retrained",),
+            "strategies": ("strategy big-new-ring went live",),
+        },
+        metrics=(replace(part, policy_parts={"model": -0.001, "strategies": 0.022}),),
+    )
+    assert both.sentence("syndicate_rate") == (
+        "syndicate_rate: +2.10 points from our own change (strategy big-new-ring went live "
+        "+2.20; model retrained -0.10), +0.30 from the data"
+    )
+
+
+def test_importing_the_replay_loads_no_model_libraries() -> None:
+    # The monitor imports it on every run; scikit-learn and skops load when a replay
+    # needs a model.
+    code = "import json, sys, syndicate.monitor.replay; print(json.dumps(sorted(sys.modules)))"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    loaded = json.loads(done.stdout)
+    heavy = ("sklearn", "skops", "sqlglot", "syndicate.model", "syndicate.scoring")
+    assert [m for m in loaded if m.split(".")[0] in heavy or m in heavy] == []
 
 
 # ---------------------------------------------------------------------------------------
@@ -471,4 +506,5 @@ def test_a_strategy_going_live_on_day_8_is_the_jump_of_that_day(tmp_path: Path) 
     assert jump.recorded_change is not None and jump.recorded_change > 0.005
     assert jump.residual == pytest.approx(0.0, abs=1e-15)
     assert jump.policy_effect >= 0.9 * jump.recorded_change
+    assert jump.policy_parts["strategies"] >= 0.9 * jump.recorded_change  # not the retrain
     assert split.metric("bad_seller_onboarding_rate").residual == pytest.approx(0.0, abs=1e-15)

@@ -30,9 +30,20 @@ With ``m(data, policy)``, ``R`` the run and ``P`` the previous run, the split is
     policy effect = ½ [(m(R, pR) − m(R, pP)) + (m(P, pR) − m(P, pP))]
     data effect   = ½ [(m(R, pR) − m(P, pR)) + (m(R, pP) − m(P, pP))]
 
-and the two add up to the replayed change ``m(R, pR) − m(P, pP)`` exactly. The recorded
+and the two add up to the replayed change ``m(R, pR) − m(P, pP)`` exactly. When more than
+one part of the policy changed (the model, the thresholds, the strategies: a daily retrain
+and a strategy going live), the policy effect is split among them the same way, the parts
+being Shapley's players: each data goes through the previous policy with every subset of
+the run's changed parts (at most 8 policies; each model predicts once per data). The recorded
 change (from the runs' ``metrics.parquet``) and the residual (recorded − replayed) show how
 faithfully the replay rebuilt each run's own decisions: 0 when it did.
+
+What the replay cannot see: the residual checks the two runs' own combinations, not the
+crossed ones. Crossed, a retrained model scores the other run's labelled sellers in
+sample (it may have been trained on them), where their own run had out-of-fold scores;
+this leans the crossed values, by a few labelled sellers at most (0.01 points of
+``syndicate_rate`` on the 100k demo). Config changes outside the policy (``data_changes``:
+the graph, the rings, the seed) change the tables the policies see, so they count as data.
 
 Heavy modules (scikit-learn, skops) load only when a replay needs a model.
 """
@@ -43,7 +54,7 @@ import json
 import logging
 import math
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -61,6 +72,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DEFAULT_METRICS",
+    "POLICY_PARTS",
     "REPLAY_METRICS",
     "MetricSplit",
     "Policy",
@@ -80,6 +92,9 @@ REPLAY_METRICS: Mapping[str, str] = {
     "bad_seller_onboarding_rate": "new sellers decided syndicate or known bad / new sellers",
     "strategy_hit_rate": "sellers any strategy fired on (shadow ones too) / sellers",
 }
+
+#: The parts of a policy; the policy effect is split among those that changed.
+POLICY_PARTS: tuple[str, ...] = ("model", "thresholds", "strategies")
 
 #: What :func:`replay_split` splits unless told otherwise.
 DEFAULT_METRICS: tuple[str, ...] = (
@@ -309,12 +324,31 @@ def _strategy_changes(before: StrategySet | None, after: StrategySet | None) -> 
     return [change for change in changes if change is not None]
 
 
+def _changed_parts(before: Policy, after: Policy) -> dict[str, list[str]]:
+    """The parts of the policy that changed (of :data:`POLICY_PARTS`), with their changes."""
+    parts = {
+        "model": _model_change(before, after),
+        "thresholds": _threshold_changes(before, after),
+        "strategies": _strategy_changes(before.strategies, after.strategies),
+    }
+    return {part: changes for part, changes in parts.items() if changes}
+
+
 def _policy_changes(before: Policy, after: Policy) -> list[str]:
-    return [
-        *_model_change(before, after),
-        *_threshold_changes(before, after),
-        *_strategy_changes(before.strategies, after.strategies),
-    ]
+    return [change for changes in _changed_parts(before, after).values() for change in changes]
+
+
+def _mixed(before: Policy, after: Policy, taken: frozenset[str]) -> Policy:
+    """``before`` with the parts named in ``taken`` from ``after``."""
+    model = after if "model" in taken else before
+    thresholds = after if "thresholds" in taken else before
+    return Policy(
+        model_sha256=model.model_sha256,
+        model_source=model.model_source,
+        syndicate_threshold=thresholds.syndicate_threshold,
+        review_threshold=thresholds.review_threshold,
+        strategies=(after if "strategies" in taken else before).strategies,
+    )
 
 
 def policy_changes(run: str | os.PathLike[str], previous: str | os.PathLike[str]) -> list[str]:
@@ -348,6 +382,11 @@ def _flat(mapping: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
     return flat
 
 
+def _shown(value: object, width: int = 40) -> str:
+    text = json.dumps(value, ensure_ascii=False)
+    return text if len(text) <= width else f"{text[: width - 1]}…"
+
+
 def _config_changes(before: Mapping[str, Any], after: Mapping[str, Any]) -> list[str]:
     """Config keys outside the policy that differ (they change what the policy sees)."""
     old = _flat(before.get("config") or {})
@@ -356,7 +395,7 @@ def _config_changes(before: Mapping[str, Any], after: Mapping[str, Any]) -> list
     for key in sorted(set(old) | set(new)):
         if key.split(".")[0] in _POLICY_SECTIONS or old.get(key) == new.get(key):
             continue
-        changes.append(f"{key} {json.dumps(old.get(key))} → {json.dumps(new.get(key))}")
+        changes.append(f"{key} {_shown(old.get(key))} → {_shown(new.get(key))}")
     return changes
 
 
@@ -384,6 +423,10 @@ previous_data_previous_policy : float
         ``m(P, pR)``, ``m(P, pP)``.
     policy_effect, data_effect : float
         The Shapley split (module docstring); they add up to ``replayed_change``.
+    policy_parts : dict of str to float
+        The policy effect split among the parts of the policy that changed
+        (:data:`POLICY_PARTS`), again by Shapley, the parts being the players: they add
+        up to ``policy_effect``.
     replayed_change : float
         ``m(R, pR) − m(P, pP)``.
     recorded_change : float or None
@@ -403,10 +446,12 @@ previous_data_previous_policy : float
     replayed_change: float
     recorded_change: float | None
     residual: float | None
+    policy_parts: Mapping[str, float] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         """Plain data, for JSON."""
-        return {name: getattr(self, name) for name in self.__dataclass_fields__}
+        fields = {name: getattr(self, name) for name in self.__dataclass_fields__}
+        return {**fields, "policy_parts": dict(self.policy_parts)}
 
 
 @dataclass(frozen=True)
@@ -419,6 +464,9 @@ class ReplaySplit:
         The two run folders, as given.
     changes : tuple of str
         What changed in the policy (:func:`policy_changes`).
+    part_changes : dict of str to tuple of str
+        The same changes by part of the policy (:data:`POLICY_PARTS`), for the parts that
+        changed.
     data_changes : tuple of str
         Config keys outside the policy that changed (``rings.leiden_resolution 0.35 →
         0.5``): they change the tables the policies see, so their effect is part of the
@@ -435,6 +483,7 @@ class ReplaySplit:
     data_changes: tuple[str, ...]
     metrics: tuple[MetricSplit, ...]
     skipped: Mapping[str, str] = field(default_factory=dict)
+    part_changes: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
     def metric(self, name: str) -> MetricSplit:
         """The split of one metric.
@@ -450,25 +499,49 @@ class ReplaySplit:
         why = self.skipped.get(name, "it was not asked for")
         raise KeyError(f"{name!r} was not replayed: {why}")
 
-    def because(self) -> str:
-        """The policy's changes as a phrase: the first few, then how many more."""
-        named = list(self.changes[:_NAMED_CHANGES])
-        rest = len(self.changes) - len(named)
+    def because(self, changes: Sequence[str] | None = None) -> str:
+        """The policy's changes (or ``changes``) as a phrase: the first few, then how many
+        more."""
+        given = self.changes if changes is None else changes
+        named = list(given[:_NAMED_CHANGES])
+        rest = len(given) - len(named)
         if rest:
             named.append(f"{rest} more")
         if len(named) <= 1:
             return "".join(named)
         return f"{', '.join(named[:-1])} and {named[-1]}"
 
+    def _our_change(self, split: MetricSplit) -> str:
+        """What our change was, with each part's share when more than one part changed."""
+        parts = [part for part in POLICY_PARTS if part in split.policy_parts]
+        if len(parts) < 2 or set(parts) - set(self.part_changes):
+            return self.because()
+        ranked = sorted(parts, key=lambda part: -abs(split.policy_parts[part]))
+        return "; ".join(
+            f"{self.because(self.part_changes[part])} {_points(split.policy_parts[part])}"
+            for part in ranked
+        )
+
     def sentence(self, name: str) -> str:
-        """One metric's split in words, e.g. ``syndicate_rate: +2.10 points from our own
-        change (strategy fast-ring went live), +0.30 from the data``."""
+        """One metric's split in words (a skipped one says why it was not replayed).
+
+        Examples
+        --------
+        >>> part = MetricSplit("syndicate_rate", 0.124, 0.102, 0.120, 0.100,
+        ...                    policy_effect=0.021, data_effect=0.003, replayed_change=0.024,
+        ...                    recorded_change=0.024, residual=0.0)
+        >>> split = ReplaySplit("runs/day-08", "runs/day-07",
+        ...                     ("strategy fast-ring went live",), (), (part,))
+        >>> split.sentence("syndicate_rate")
+        'syndicate_rate: +2.10 points from our own change (strategy fast-ring went live), \
++0.30 from the data'
+        """
         if name in self.skipped:
             return f"{name}: not replayed ({self.skipped[name]})"
         split = self.metric(name)
         text = (
             f"{name}: {_points(split.policy_effect)} points from our own change "
-            f"({self.because()}), {_points(split.data_effect)} from the data"
+            f"({self._our_change(split)}), {_points(split.data_effect)} from the data"
         )
         if split.residual is not None and abs(split.residual) >= 5e-5:  # 0.005 points
             text += (
@@ -490,6 +563,7 @@ class ReplaySplit:
             "run": self.run,
             "previous": self.previous,
             "changes": list(self.changes),
+            "part_changes": {part: list(changes) for part, changes in self.part_changes.items()},
             "data_changes": list(self.data_changes),
             "metrics": [split.as_dict() for split in self.metrics],
             "skipped": dict(self.skipped),
@@ -501,7 +575,7 @@ class ReplaySplit:
 # one run's data
 
 
-def _located(recorded: str, folder: Path, accept: Any) -> Path | None:
+def _located(recorded: str, folder: Path, accept: Callable[[Path], bool]) -> Path | None:
     """The first reading of a recorded path that ``accept`` takes: as it stands (absolute,
     or from this process's working directory), then from each folder above the run folder
     (a run records paths from the directory it started in, which is not written down)."""
@@ -824,23 +898,50 @@ def _values(
 # the split
 
 
+def _subsets(parts: Sequence[str]) -> list[frozenset[str]]:
+    subsets = [frozenset[str]()]
+    for part in parts:
+        subsets += [subset | {part} for subset in subsets]
+    return subsets
+
+
+def _shapley(parts: Sequence[str], value: Mapping[frozenset[str], float]) -> dict[str, float]:
+    """Each part's Shapley value of the game ``value`` over subsets of ``parts``."""
+    n = len(parts)
+    shares = {}
+    for part in parts:
+        share = 0.0
+        for subset in _subsets([p for p in parts if p != part]):
+            size = len(subset)
+            weight = math.factorial(size) * math.factorial(n - size - 1) / math.factorial(n)
+            share += weight * (value[subset | {part}] - value[subset])
+        shares[part] = share
+    return shares
+
+
 def _split(
     metric: str,
-    grid: Mapping[tuple[str, str], Mapping[str, float | None]],
+    grid: Mapping[tuple[str, frozenset[str]], Mapping[str, float | None]],
+    parts: Sequence[str],
     recorded: tuple[float | None, float | None],
     runs: Mapping[str, _Run],
 ) -> MetricSplit | str:
-    """The split of ``metric`` from the four combinations, or why there is none."""
-    values = {pair: grid[pair][metric] for pair in grid}
-    empty = [runs[data].given for (data, _), value in values.items() if value is None]
+    """The split of ``metric`` from the grid of (data, parts of the run's policy taken), or
+    why there is none. The empty set is the previous run's policy, all parts the run's."""
+    empty = [runs[data].given for (data, _), values in grid.items() if values[metric] is None]
     if empty:
         counted = "new sellers" if metric == "bad_seller_onboarding_rate" else "sellers"
         return f"{empty[0]} has no {counted} to count it over"
-    rr, rp = values["run", "run"], values["run", "previous"]
-    pr, pp = values["previous", "run"], values["previous", "previous"]
-    assert rr is not None and rp is not None and pr is not None and pp is not None
+    value = {key: float(values[metric] or 0.0) for key, values in grid.items()}
+    every, none = frozenset(parts), frozenset[str]()
+    rr, rp = value["run", every], value["run", none]
+    pr, pp = value["previous", every], value["previous", none]
     policy_effect = ((rr - rp) + (pr - pp)) / 2
     data_effect = ((rr - pr) + (rp - pp)) / 2
+    by_data = [
+        _shapley(parts, {key[1]: v for key, v in value.items() if key[0] == data})
+        for data in ("run", "previous")
+    ]
     now, before = recorded
     change = None if now is None or before is None else now - before
     return MetricSplit(
@@ -854,6 +955,7 @@ def _split(
         replayed_change=rr - pp,
         recorded_change=change,
         residual=None if change is None else change - (rr - pp),
+        policy_parts={part: (by_data[0][part] + by_data[1][part]) / 2 for part in parts},
     )
 
 
@@ -905,12 +1007,12 @@ def replay_split(
             f"metric {unknown[0]!r} cannot be replayed; choose from {', '.join(REPLAY_METRICS)}"
         )
     runs = {"run": _Run.read(run), "previous": _Run.read(previous)}
-    changes = _policy_changes(runs["previous"].policy, runs["run"].policy)
-    if not changes:
+    parts = _changed_parts(runs["previous"].policy, runs["run"].policy)
+    if not parts:
         logger.info("%s and %s decide with the same policy: nothing to replay", previous, run)
         return None
     try:
-        return _replay(runs, tuple(changes), metrics)
+        return _replay(runs, parts, metrics)
     except ReplayError as exc:
         if strict:
             raise
@@ -919,7 +1021,7 @@ def replay_split(
 
 
 def _replay(
-    runs: Mapping[str, _Run], changes: tuple[str, ...], metrics: Sequence[str]
+    runs: Mapping[str, _Run], parts: Mapping[str, list[str]], metrics: Sequence[str]
 ) -> ReplaySplit:
     skipped: dict[str, str] = {}
     onboarding: dict[str, pl.DataFrame | None] = {"run": None, "previous": None}
@@ -930,16 +1032,22 @@ def _replay(
             skipped["bad_seller_onboarding_rate"] = str(exc)
     wanted = [metric for metric in metrics if metric not in skipped]
     models = _Models()
-    grid: dict[tuple[str, str], Mapping[str, float | None]] = {}
+    scores: dict[tuple[str, str], pl.DataFrame] = {}
+    grid: dict[tuple[str, frozenset[str]], Mapping[str, float | None]] = {}
+    before, after = runs["previous"].policy, runs["run"].policy
     for data in ("run", "previous"):
-        for policy in ("run", "previous"):
-            scores = _scores(runs[data], runs[policy], models)
-            decided, fired = _decisions(runs[data], runs[policy].policy, scores)
-            grid[data, policy] = _values(decided, fired, onboarding[data], wanted)
+        for taken in _subsets(list(parts)):  # the previous policy, with parts of the run's
+            scorer = "run" if "model" in taken else "previous"
+            if (data, scorer) not in scores:  # one prediction per (data, model)
+                scores[data, scorer] = _scores(runs[data], runs[scorer], models)
+            decided, fired = _decisions(
+                runs[data], _mixed(before, after, taken), scores[data, scorer]
+            )
+            grid[data, taken] = _values(decided, fired, onboarding[data], wanted)
     splits = []
     for metric in wanted:
         recorded = (runs["run"].recorded(metric), runs["previous"].recorded(metric))
-        split = _split(metric, grid, recorded, runs)
+        split = _split(metric, grid, list(parts), recorded, runs)
         if isinstance(split, str):
             skipped[metric] = split
         else:
@@ -947,8 +1055,9 @@ def _replay(
     return ReplaySplit(
         run=runs["run"].given,
         previous=runs["previous"].given,
-        changes=changes,
+        changes=tuple(change for changes in parts.values() for change in changes),
         data_changes=tuple(_config_changes(runs["previous"].manifest, runs["run"].manifest)),
         metrics=tuple(splits),
         skipped={metric: skipped[metric] for metric in metrics if metric in skipped},
+        part_changes={part: tuple(changes) for part, changes in parts.items()},
     )
