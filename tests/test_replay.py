@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import shutil
@@ -295,7 +296,7 @@ def _folder(
     strategies = None
     if rules is not None:
         (folder / "strategies.toml").write_text(rules, encoding="utf-8")
-        strategies = {"sha256": read_rules_sha(folder / "strategies.toml")}
+        strategies = {"sha256": _sha256(folder / "strategies.toml")}
     manifest = {
         "model": {"source": "cold_start" if sha is None else source, "sha256": sha},
         "thresholds": {"syndicate": syndicate, "review": review, "source": "config"},
@@ -305,9 +306,7 @@ def _folder(
     return folder
 
 
-def read_rules_sha(path: Path) -> str:
-    import hashlib
-
+def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
