@@ -305,7 +305,7 @@ def build_parser() -> argparse.ArgumentParser:
             "and rings, and write history.parquet, alerts.parquet and dashboard.html."
         ),
         epilog="Exit codes: 0 success, 2 bad input, 3 with --fail-on-alert when the latest run "
-        "has an alert.",
+        "has an alert that our own change (cause policy) does not explain.",
     )
     monitor.add_argument(
         "--runs", type=Path, nargs="+", required=True, metavar="DIR", help="run folders"
@@ -314,7 +314,8 @@ def build_parser() -> argparse.ArgumentParser:
     monitor.add_argument(
         "--fail-on-alert",
         action="store_true",
-        help="exit 3 when the latest run has an alert (for cron and schedulers)",
+        help="exit 3 when the latest run has an alert our own change does not explain "
+        "(for cron and schedulers)",
     )
     monitor.add_argument("--config", type=Path, metavar="F", help="TOML config file ([monitor])")
     monitor.add_argument(
@@ -510,6 +511,8 @@ def _print_alerts(monitored: MonitorResult, say: _Summary, limit: int = 8) -> No
 
 
 def _cmd_monitor(args: argparse.Namespace, reporter: Reporter) -> int:
+    import polars as pl
+
     from syndicate.config import Config
     from syndicate.monitor.watch import monitor_runs
 
@@ -528,7 +531,10 @@ def _cmd_monitor(args: argparse.Namespace, reporter: Reporter) -> int:
     _print_alerts(monitored, say)
     for path in monitored.paths.values():
         say.result(f"  {path}")
-    return EXIT_ALERT if args.fail_on_alert and latest.height else EXIT_OK
+    # An alert our own change explains (a strategy going live, a retrained model) is on the
+    # dashboard, but it does not fail the job: the move is ours, not the sellers'.
+    paging = latest.filter(pl.col("cause").ne_missing("policy"))
+    return EXIT_ALERT if args.fail_on_alert and paging.height else EXIT_OK
 
 
 def _cmd_strategies_backtest(args: argparse.Namespace, reporter: Reporter) -> int:

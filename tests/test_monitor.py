@@ -120,3 +120,62 @@ def test_decision_alerts_name_the_threshold_move_behind_them() -> None:
     ]
     # Outside the baseline window the move is no longer the explanation.
     assert threshold_moves(alerts, runs, window=1)["explanation"][0] == "review_rate rose"
+
+
+def test_a_strategy_going_live_on_a_quiet_day_is_our_change_not_the_data(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Eleven quiet days (no attack, no campaign), the model retrained every day; on day 10 a
+    # strategy goes live that decides syndicate every seller next to a known-bad one. The
+    # syndicate rate jumps; the monitor says the jump is ours, and --fail-on-alert does not
+    # page for it.
+    from syndicate.config import Config
+    from syndicate.daily import DaysConfig, generate_days, write_days
+    from syndicate.job import run_job
+
+    history = generate_days(
+        DaysConfig(days=11, base_sellers=2000, attack_day=None, benign_day=None, seed=0)
+    )
+    days = write_days(history, tmp_path / "input")
+    rules = tmp_path / "rules.toml"
+    rules.write_text(
+        '[[strategy]]\nname = "known-bad-neighbours"\nwhen = "nbr1_known_bad >= 1"\n'
+        'action = "syndicate"\n'
+    )
+    config = Config(n_estimators=20, importance_repeats=0)
+    runs: list[Path] = []
+    for day, folder in enumerate(days):
+        runs.append(
+            run_job(
+                sellers=folder / "sellers.parquet",
+                links=folder / "links.parquet",
+                labels=folder / "labels.parquet",
+                out=tmp_path / "runs" / folder.name,
+                previous=runs[-1] if runs else None,
+                as_of=history.as_of(day),
+                config=config,
+                strategies=rules if day == 10 else None,
+            ).out
+        )
+    out = tmp_path / "monitor"
+    argv = ["monitor", "--quiet", "--out", str(out), "--runs", *map(str, runs)]
+    assert main([*argv, "--fail-on-alert"]) == 0
+    alerts = pl.read_parquet(out / "alerts.parquet")
+    jump = alerts.filter(
+        (pl.col("metric") == "syndicate_rate") & pl.col("segment_kind").is_null()
+    ).row(0, named=True)
+    assert jump["run"] == str(runs[10]) and jump["direction"] == "up"
+    assert jump["cause"] == "policy"
+    assert "from our own change (" in jump["explanation"]
+    assert "strategy known-bad-neighbours went live" in jump["explanation"]
+    same = alerts.filter(pl.col("incident") == jump["incident"])
+    assert set(same["cause"]) == {"policy"}  # its segments too
+    assert alerts.filter(pl.col("run") == str(runs[10]))["cause"].null_count() == (
+        alerts.filter(
+            (pl.col("run") == str(runs[10]))
+            & ~pl.col("metric").is_in(
+                ["syndicate_rate", "review_rate", "bad_seller_onboarding_rate"]
+            )
+        ).height
+    )
+    capsys.readouterr()

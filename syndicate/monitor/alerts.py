@@ -216,6 +216,7 @@ ALERTS_SCHEMA: Mapping[str, pl.DataType] = MappingProxyType(
         "first_as_of": pl.Datetime("us", "UTC"),
         "drivers": pl.List(_DRIVER),
         "segments": pl.List(_SEGMENT),
+        "cause": pl.String(),
     }
 )
 

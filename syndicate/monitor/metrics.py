@@ -23,8 +23,9 @@ Strategies
     A run with a strategies file also has ``strategy_hit_rate`` and the matured shares of
     the sellers each strategy fired on in the previous run (segment kind ``strategy``, one
     row per strategy that runs, ``shadow`` ones too; the whole-marketplace row counts the
-    sellers any strategy fired on), and the segmented metrics are also broken down by
-    ``decision_source`` (``model``, ``cold_start``, ``strategy:<name>``).
+    sellers any strategy fired on). The segmented metrics are also broken down by
+    ``decision_source`` (``model``, ``cold_start``, ``strategy:<name>``; in every run, so the
+    day a strategy goes live has a baseline to be told from).
 """
 
 from __future__ import annotations
@@ -165,7 +166,7 @@ def _seller_table(facts: RunFacts, segments: Sequence[str]) -> pl.DataFrame:
     """One row per seller: flags the metrics count, and the segment columns as text."""
     known = facts.known.group_by("seller_id").agg(pl.col("label").max())
     status = facts.rings.select("ring_id", pl.col("status").alias("ring_status"))
-    sources = ["decision_source"] if facts.strategies is not None else []
+    sources = ["decision_source"] if "decision_source" in facts.labels.columns else []
     labels = facts.labels.select("seller_id", "ring_id", "decision", *sources)
     columns = [c for c in segments if c in facts.sellers.columns]
     table = (
@@ -302,8 +303,9 @@ def run_metrics(facts: RunFacts, segments: Sequence[str] = ()) -> pl.DataFrame:
                 whole.append(_whole(f"matured_{decision}_known_{name}", held, decided.height))
     parts = [total, pl.DataFrame(whole, schema=_ROW_SCHEMA)]
     kinds = [*(c for c in segments if c in facts.sellers.columns), "ring_status"]
-    if facts.strategies is not None:
+    if "decision_source" in table.columns:  # every run since strategies exist
         kinds.append("decision_source")
+    if facts.strategies is not None:
         parts.append(_strategy_rows(facts, n_sellers))
     for kind in kinds:
         parts.append(_rates(table, [kind]))

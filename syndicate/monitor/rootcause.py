@@ -387,9 +387,15 @@ def _explain_rate(
     segment_rows = rows.filter(
         pl.col("segment_kind").is_not_null() & (pl.col("segment_kind") != "ring")
     )
+    before = segment_rows.filter(pl.col("run").is_in(baseline_runs))
+    # A kind of segment the baseline runs lack (a column new in the sellers table) has no
+    # shares or rates to compare with: it is left out rather than read as all new.
+    known_kinds = before.get_column("segment_kind").unique().to_list()
     segments = decompose_rate_change(
-        segment_rows.filter(pl.col("run").is_in(baseline_runs)),
-        segment_rows.filter(pl.col("run") == alert["run"]),
+        before,
+        segment_rows.filter(
+            (pl.col("run") == alert["run"]) & pl.col("segment_kind").is_in(known_kinds)
+        ),
     )
 
     rise = numerator - alert["baseline"] * denominator  # over what the baseline rate predicts
@@ -555,8 +561,9 @@ def explain_alerts(
             sentence, drivers = _explain_count(alert, rows, run_rings, settings)
             segments = _no_segments()
         for name in ALERTS_SCHEMA:
-            if name not in ("explanation", "drivers", "segments"):
+            if name not in ("explanation", "drivers", "segments", "cause"):
                 out[name].append(alert[name])
+        out["cause"].append(None)  # the replay decides it (syndicate.monitor.watch)
         out["explanation"].append(sentence)
         out["drivers"].append(drivers.to_dicts())
         out["segments"].append(segments.to_dicts())

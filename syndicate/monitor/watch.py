@@ -15,10 +15,12 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 
 from syndicate.config import Config
+from syndicate.errors import InputError
 from syndicate.io import (
     ensure_output_dir,
     record_written,
@@ -31,11 +33,13 @@ from syndicate.monitor.history import read_history, run_rings
 from syndicate.monitor.rootcause import explain_alerts
 
 __all__ = [
+    "CAUSES",
     "DECISION_METRICS",
     "MONITOR_OUTPUTS",
     "MonitorResult",
     "alert_settings",
     "monitor_runs",
+    "replay_causes",
     "threshold_moves",
 ]
 
@@ -112,6 +116,79 @@ def threshold_moves(alerts: pl.DataFrame, runs: pl.DataFrame, window: int) -> pl
     return alerts.with_columns(pl.Series("explanation", explanations, dtype=pl.String))
 
 
+#: Alert causes: our own change of policy (model, thresholds, strategies) or the sellers.
+CAUSES = ("policy", "data")
+
+
+def replay_causes(alerts: pl.DataFrame, runs: pl.DataFrame) -> pl.DataFrame:
+    """Each incident on a metric a replay can rebuild gets a ``cause``, and its alerts the split.
+
+    At the incident's first run, when our policy (the model, the thresholds, the strategies:
+    :func:`syndicate.monitor.replay.policy_changes`) changed since the run before, the move
+    is split by replay (:func:`syndicate.monitor.replay.replay_split`) into our change and
+    the data's: ``cause`` is ``policy`` when our change moved the metric the way it went by
+    at least as much as the data did, else ``data``; without a change of ours it is
+    ``data``. The incident's alerts (segments too) gain the split's sentence ("+2.10 points
+    from our own change (strategy fast-ring went live), +0.30 from the data"). Metrics a
+    replay cannot rebuild, or a replay that fails (a run folder without its model), keep a
+    null ``cause`` and say why.
+    """
+    from syndicate.monitor.replay import REPLAY_METRICS, ReplayError, policy_changes, replay_split
+
+    if alerts.height == 0 or runs.height < 2:
+        return alerts
+    folders = runs["folder"].to_list()
+    position = {run: i for i, run in enumerate(runs["run"].to_list())}
+    firsts = (
+        alerts.filter(pl.col("metric").is_in(list(REPLAY_METRICS)))
+        .sort("as_of", "run")
+        .group_by("incident", maintain_order=True)
+        .agg(pl.col("run").first(), pl.col("metric").first(), pl.col("value", "baseline").first())
+    )
+    wanted: dict[str, set[str]] = {}
+    for run, metric in firsts.select("run", "metric").iter_rows():
+        wanted.setdefault(run, set()).add(metric)
+    said: dict[str, tuple[str | None, str]] = {}
+    splits: dict[str, Any] = {}
+    for run, metrics in wanted.items():
+        index = position.get(run, 0)
+        if index == 0:
+            continue
+        here, before = folders[index], folders[index - 1]
+        try:
+            if not policy_changes(here, before):
+                splits[run] = None
+                continue
+            splits[run] = replay_split(here, before, metrics=sorted(metrics), strict=True)
+        except (ReplayError, InputError, OSError) as exc:
+            splits[run] = str(exc)
+    for incident, run, metric, value, baseline in firsts.iter_rows():
+        split = splits.get(run, "no run before it to replay against")
+        if split is None:
+            said[incident] = ("data", "")
+            continue
+        if isinstance(split, str):
+            said[incident] = (None, f"; replay not possible: {split}")
+            continue
+        try:
+            part = split.metric(metric)
+        except KeyError as exc:
+            said[incident] = (None, f"; replay not possible: {exc.args[0]}")
+            continue
+        rose = (value or 0.0) >= (baseline or 0.0)
+        ours = part.policy_effect if rose else -part.policy_effect
+        theirs = part.data_effect if rose else -part.data_effect
+        cause = "policy" if ours > 0 and ours >= theirs else "data"
+        said[incident] = (cause, f"; replay against the run before: {split.sentence(metric)}")
+    causes = [said.get(incident, (None, "")) for incident in alerts["incident"].to_list()]
+    return alerts.with_columns(
+        pl.Series("cause", [cause for cause, _ in causes], dtype=pl.String),
+        (pl.col("explanation") + pl.Series([text for _, text in causes], dtype=pl.String)).alias(
+            "explanation"
+        ),
+    )
+
+
 def _relative(target: Path, start: Path) -> str:
     """``target`` as a link from a page in ``start`` (relative when both are local)."""
     try:
@@ -144,6 +221,7 @@ def monitor_runs(
     rings = {run: run_rings(where[run]) for run in sorted(alerting)}
     alerts = explain_alerts(evaluations, history.metrics, rings, settings)
     alerts = threshold_moves(alerts, history.runs, settings.window)
+    alerts = replay_causes(alerts, history.runs)
     ensure_output_dir(folder)
     runs = history.runs.select(
         "run",
