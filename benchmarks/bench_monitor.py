@@ -2,7 +2,9 @@
 
 Quiet histories (``--quiet-days`` days, no attack, no campaign, several seeds) go through
 the daily job (``run_job`` with ``--previous`` and ``--as-of``) and ``monitor_runs``; the
-script prints the alerts on rate metrics per 30 quiet days (target: at most one). One
+script prints the incidents on rate metrics per 30 quiet days (target: at most one), by
+cause: ``policy`` (the replay split puts the move on our own change, such as a retrained
+model or a threshold drawn afresh), ``data``, or not replayed. One
 history with an attack and a campaign prints what the monitor said on those days
 (target: an onboarding-rate alert naming the new rings on the attack day, none on the
 campaign day). ``--speed`` times ``syndicate monitor`` over 30 run folders of 100k
@@ -62,13 +64,12 @@ def daily_runs(config: DaysConfig, folder: Path) -> tuple[list[Path], dict[str, 
 
 def quiet(seeds: list[int], n_days: int, base: int) -> None:
     print(f"quiet histories: {n_days} days, base {base:,} sellers, seeds {seeds}")
-    moved_header = "of them after a threshold move"
     print(
-        f"{'seed':>4}  {'rate alerts':>11}  {'rate incidents':>14}  {moved_header:>30}  "
-        f"{'count alerts':>12}  s"
+        f"{'seed':>4}  {'rate alerts':>11}  {'rate incidents':>14}  {'cause policy':>12}  "
+        f"{'cause data':>10}  {'not replayed':>12}  {'count alerts':>12}  s"
     )
     per_30: list[float] = []
-    unexplained: list[float] = []
+    paging: list[float] = []
     for seed in seeds:
         with tempfile.TemporaryDirectory() as tmp:
             clock = time.perf_counter()
@@ -78,23 +79,28 @@ def quiet(seeds: list[int], n_days: int, base: int) -> None:
             runs, _ = daily_runs(config, Path(tmp))
             alerts = monitor_runs(runs, Path(tmp) / "monitor").alerts
             rates = alerts.filter(pl.col("metric").is_in(sorted(RATE_METRICS)))
-            incidents = rates["incident"].n_unique() if rates.height else 0
-            moved = rates.filter(pl.col("explanation").str.contains("threshold moved"))
-            by_move = moved["incident"].n_unique() if moved.height else 0
-            per_30.append(incidents * 30 / n_days)
-            unexplained.append((incidents - by_move) * 30 / n_days)
+            incidents = rates.unique("incident")
+            causes = dict(incidents.group_by("cause").len().iter_rows())
+            per_30.append(incidents.height * 30 / n_days)
+            # What pages someone (--fail-on-alert): incidents our own change does not explain.
+            paging.append((incidents.height - causes.get("policy", 0)) * 30 / n_days)
             print(
-                f"{seed:>4}  {rates.height:>11}  {incidents:>14}  {by_move:>30}  "
-                f"{alerts.height - rates.height:>12}  {time.perf_counter() - clock:.0f}"
+                f"{seed:>4}  {rates.height:>11}  {incidents.height:>14}  "
+                f"{causes.get('policy', 0):>12}  {causes.get('data', 0):>10}  "
+                f"{causes.get(None, 0):>12}  {alerts.height - rates.height:>12}  "
+                f"{time.perf_counter() - clock:.0f}"
             )
-            for row in rates.iter_rows(named=True):
-                print(f"      {row['as_of']:%m-%d} {row['metric']} {row['segment'] or ''}")
+            for row in incidents.sort("as_of").iter_rows(named=True):
+                print(
+                    f"      {row['as_of']:%m-%d} {row['metric']} ({row['cause']}): "
+                    f"{row['explanation'][:220]}"
+                )
     mean = sum(per_30) / len(per_30)
     print(f"rate-metric incidents per 30 quiet days: mean {mean:.2f}, worst {max(per_30):.2f}")
-    rest = sum(unexplained) / len(unexplained)
+    rest = sum(paging) / len(paging)
     print(
-        f"  not following a move of the decision thresholds: mean {rest:.2f}, "
-        f"worst {max(unexplained):.2f}"
+        f"  not explained by our own change (cause policy; these page with --fail-on-alert): "
+        f"mean {rest:.2f}, worst {max(paging):.2f}"
     )
     print("target: at most 1")
 
