@@ -126,12 +126,14 @@ def replay_causes(alerts: pl.DataFrame, runs: pl.DataFrame) -> pl.DataFrame:
     At the incident's first run, when our policy (the model, the thresholds, the strategies:
     :func:`syndicate.monitor.replay.policy_changes`) changed since the run before, the move
     is split by replay (:func:`syndicate.monitor.replay.replay_split`) into our change and
-    the data's: ``cause`` is ``policy`` when our change moved the metric the way it went by
-    at least as much as the data did, else ``data``; without a change of ours it is
-    ``data``. The incident's alerts (segments too) gain the split's sentence ("+2.10 points
-    from our own change (strategy fast-ring went live), +0.30 from the data"). Metrics a
-    replay cannot rebuild, or a replay that fails (a run folder without its model), keep a
-    null ``cause`` and say why.
+    the data's: ``cause`` is ``policy`` when our change moved the metric the way it went, at
+    least as far as the data did and by at least half of the move against the baseline,
+    else ``data``; without a change of ours it is ``data``. The replay splits the whole
+    marketplace, so an incident is judged by its first whole-marketplace alert; one seen
+    only in segments keeps a null ``cause``. The incident's alerts (segments too) gain the
+    split's sentence ("+2.10 points from our own change (strategy fast-ring went live),
+    +0.30 from the data"). Metrics a replay cannot rebuild, or a replay that fails (a run
+    folder without its model), keep a null ``cause`` and say why.
     """
     from syndicate.monitor.replay import REPLAY_METRICS, ReplayError, policy_changes, replay_split
 
@@ -139,8 +141,12 @@ def replay_causes(alerts: pl.DataFrame, runs: pl.DataFrame) -> pl.DataFrame:
         return alerts
     folders = runs["folder"].to_list()
     position = {run: i for i, run in enumerate(runs["run"].to_list())}
+    # The replay splits the whole marketplace: an incident is judged by its first
+    # whole-marketplace alert (one that only ever alerted in a segment is not judged).
     firsts = (
-        alerts.filter(pl.col("metric").is_in(list(REPLAY_METRICS)))
+        alerts.filter(
+            pl.col("metric").is_in(list(REPLAY_METRICS)) & pl.col("segment_kind").is_null()
+        )
         .sort("as_of", "run")
         .group_by("incident", maintain_order=True)
         .agg(pl.col("run").first(), pl.col("metric").first(), pl.col("value", "baseline").first())
@@ -175,10 +181,12 @@ def replay_causes(alerts: pl.DataFrame, runs: pl.DataFrame) -> pl.DataFrame:
         except KeyError as exc:
             said[incident] = (None, f"; replay not possible: {exc.args[0]}")
             continue
-        rose = (value or 0.0) >= (baseline or 0.0)
-        ours = part.policy_effect if rose else -part.policy_effect
-        theirs = part.data_effect if rose else -part.data_effect
-        cause = "policy" if ours > 0 and ours >= theirs else "data"
+        move = (value or 0.0) - (baseline or 0.0)
+        ours = part.policy_effect if move >= 0 else -part.policy_effect
+        theirs = part.data_effect if move >= 0 else -part.data_effect
+        # Ours when our change went the way of the move, at least as far as the data did,
+        # and covers at least half of the move against the baseline.
+        cause = "policy" if ours > 0 and ours >= theirs and ours >= abs(move) / 2 else "data"
         said[incident] = (cause, f"; replay against the run before: {split.sentence(metric)}")
     causes = [said.get(incident, (None, "")) for incident in alerts["incident"].to_list()]
     return alerts.with_columns(
