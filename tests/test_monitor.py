@@ -174,3 +174,66 @@ def test_a_strategy_going_live_on_a_quiet_day_is_our_change_not_the_data(
     on_day = alerts.filter((pl.col("run") == str(runs[10])) & pl.col("metric").is_in(replayable))
     assert on_day["cause"].null_count() == 0
     capsys.readouterr()
+
+
+def test_an_incident_cause_follows_the_replay_split(monkeypatch: pytest.MonkeyPatch) -> None:
+    from syndicate.monitor import replay, watch
+
+    # Four incidents on the decision metrics, each first seen on run d1 (d0 before it); the
+    # replay's split is set by hand below. r2 is review_rate falling while ours pushed it up.
+    runs = pl.DataFrame({"run": ["d0", "d1"], "folder": ["f0", "f1"]})
+    alerts = pl.DataFrame(
+        {
+            "as_of": [START + timedelta(days=1)] * 5,
+            "run": ["d1"] * 5,
+            "metric": ["syndicate_rate", "syndicate_rate", "review_rate",
+                       "bad_seller_onboarding_rate", "review_rate"],
+            "segment_kind": [None, "category", None, None, None],
+            "segment": [None, "toys", None, None, None],
+            "value": [0.05, 0.09, 0.02, 0.10, 0.01],
+            "baseline": [0.02, 0.03, 0.01, 0.04, 0.03],  # review_rate: up; the last one: down
+            "incident": ["s|1", "s|1", "r|1", "b|1", "r2|1"],
+            "explanation": ["e"] * 5,
+        }
+    )  # fmt: skip
+
+    def part(metric: str, ours: float, theirs: float) -> replay.MetricSplit:
+        return replay.MetricSplit(metric, 0, 0, 0, 0, ours, theirs, ours + theirs, None, None)
+
+    split = replay.ReplaySplit(
+        "f1",
+        "f0",
+        ("strategy x went live",),
+        (),
+        (
+            part("syndicate_rate", 0.025, 0.005),  # ours, and 0.025 >= half of the 0.03 move
+            part("review_rate", 0.004, 0.001),  # ours the larger, but under half of 0.01
+            part("bad_seller_onboarding_rate", 0.01, 0.05),  # the data's
+        ),
+    )
+    monkeypatch.setattr(replay, "policy_changes", lambda run, before: ["strategy x went live"])
+    monkeypatch.setattr(replay, "replay_split", lambda run, before, metrics, strict: split)
+    out = watch.replay_causes(alerts, runs)
+    causes = dict(zip(out["incident"], out["cause"], strict=True))
+    assert causes == {"s|1": "policy", "r|1": "data", "b|1": "data", "r2|1": "data"}
+    assert (
+        "+2.50 points from our own change (strategy x went live), +0.50 from the data"
+        in (
+            out["explanation"][1]  # the segment alert of the incident says it too
+        )
+    )
+    # Nothing of ours changed: the data's. A replay that cannot run: no cause, and why.
+    monkeypatch.setattr(replay, "policy_changes", lambda run, before: [])
+    assert set(watch.replay_causes(alerts, runs)["cause"]) == {"data"}
+
+    def fail(run: str, before: str, metrics: object, strict: bool) -> None:
+        raise replay.ReplayError("f1: the model file is missing")
+
+    monkeypatch.setattr(replay, "policy_changes", lambda run, before: ["model retrained"])
+    monkeypatch.setattr(replay, "replay_split", fail)
+    failed = watch.replay_causes(alerts, runs)
+    assert failed["cause"].null_count() == 5
+    assert failed["explanation"][0] == "e; replay not possible: f1: the model file is missing"
+    # An incident seen only in a segment is not judged.
+    only_segment = alerts.filter(pl.col("segment_kind").is_not_null())
+    assert watch.replay_causes(only_segment, runs)["cause"].to_list() == [None]
