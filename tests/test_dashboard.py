@@ -626,3 +626,12 @@ def test_random_row_orders_of_a_year_give_one_page() -> None:
         seed = rng.randrange(1_000)
         shuffled = {n: f.sample(fraction=1.0, shuffle=True, seed=seed) for n, f in frames.items()}
         assert render(shuffled) == expected
+
+
+def test_an_alert_says_whether_its_move_is_our_change(frames: dict[str, pl.DataFrame]) -> None:
+    alerts = frames["alerts"]
+    causes = ["policy", *[None] * (alerts.height - 1)]
+    page = render({**frames, "alerts": alerts.with_columns(pl.Series("cause", causes))})
+    table = page[page.index("<table id='alerts'>") :]
+    assert table.count("our change</span>") == 1 and "the data</span>" not in table
+    assert "our change</span>" not in render(frames)  # without the column: nothing

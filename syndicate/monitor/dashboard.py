@@ -117,8 +117,16 @@ _OPTIONAL: dict[str, dict[str, Any]] = {
         "first_as_of": _TIME,
         "drivers": pl.List(pl.Struct({"ring_id": _TEXT})),
         "segments": pl.List(pl.Struct({"segment_kind": _TEXT})),
+        "cause": _TEXT,
     },
     "runs": {"as_of": _TIME},
+}
+
+#: What an alert's ``cause`` (the replay split, :func:`syndicate.monitor.watch.replay_causes`)
+#: adds under its severity.
+_CAUSE_NOTE = {
+    "policy": "<br><span class='note cause'>our change</span>",
+    "data": "<br><span class='note cause'>the data</span>",
 }
 
 _CSS = """
@@ -744,7 +752,8 @@ def _alerts_table(
             f"{_fmt_value(row['value'], is_rate)} vs {_fmt_value(row['baseline'], is_rate)}"
             f"<br><span class='note'>band {_fmt_band(row['lower'], row['upper'], is_rate)}"
             "</span></td>"
-            f"<td class='status-alert {_esc(severity or '')}'>{_esc(severity or '–')}</td>"
+            f"<td class='status-alert {_esc(severity or '')}'>{_esc(severity or '–')}"
+            f"{_CAUSE_NOTE.get(row.get('cause') or '', '')}</td>"
             f"<td class='incident'>{incident}</td>"
             f"<td class='explanation'>{_esc(row['explanation'] or '–')}</td></tr>"
             "<tr class='drill'><td colspan='7'><details>"
