@@ -412,3 +412,37 @@ def test_alerts_lie_outside_the_band() -> None:
         ).height
         == 0
     )
+
+
+def test_sellers_arriving_a_ring_at_a_time_widen_the_rate_test() -> None:
+    # 12 of 200 new sellers in rings every day, as 3 rings of 4; then 36 (3 rings of 12).
+    # Clustering of the trailing runs: (3 * 4**2) / 12 = 4, so the test is on 36/4 = 9 of
+    # 200/4 = 50 at the baseline rate 6%: p = P(Bin(50, 0.06) >= 9) = 0.00267, no alert
+    # at p_value 0.0005. The same counts without ring rows (singletons) are p = 3.6e-9.
+    from scipy.stats import binom
+
+    def day(d: int, ring_sizes: list[int]) -> list[dict[str, object]]:
+        n = float(sum(ring_sizes))
+        at = MONDAY + timedelta(days=d)
+        rows: list[dict[str, object]] = [
+            {"as_of": at, "run": f"d{d:02d}", "metric": "ring_onboarding_rate",
+             "segment_kind": None, "segment": None, "numerator": n, "denominator": 200.0,
+             "value": n / 200},
+        ]  # fmt: skip
+        rows += [
+            {"as_of": at, "run": f"d{d:02d}", "metric": "ring_onboarding_rate",
+             "segment_kind": "ring", "segment": f"ring-{d:02d}{i}", "numerator": float(size),
+             "denominator": 200.0, "value": size / 200}
+            for i, size in enumerate(ring_sizes)
+        ]  # fmt: skip
+        return rows
+
+    rows = [row for d in range(11) for row in day(d, [4, 4, 4])] + day(11, [12, 12, 12])
+    history = pl.DataFrame(rows, schema=HISTORY_SCHEMA)
+    last = evaluate_history(history).filter(pl.col("run") == "d11").row(0, named=True)
+    assert last["p_value"] == pytest.approx(binom.sf(8, 50, 0.06), rel=1e-9)
+    assert last["status"] == "ok"
+    singletons = history.filter(pl.col("segment_kind").is_null())
+    alone = evaluate_history(singletons).filter(pl.col("run") == "d11").row(0, named=True)
+    assert alone["p_value"] == pytest.approx(binom.sf(35, 200, 0.06), rel=1e-9)
+    assert alone["status"] == "alert"

@@ -18,7 +18,9 @@ robust baseline made of *earlier* runs only:
   the baseline rate given the denominator (``p_value``): a binomial tail in the direction of
   the move (doubled for metrics watched both ways), quasi-binomial when the series varies more
   than binomial noise from run to run (numerator and denominator divided by the dispersion
-  ``(spread / binomial spread)^2``, as when sellers arrive a ring at a time), so 1 of 20 new
+  ``(spread / binomial spread)^2``, as when sellers arrive a ring at a time, and never below
+  the clustering of the trailing runs' numerators into rings, ``(Σ n_r² + singletons) /
+  numerator``, from the ``ring`` rows of the onboarding rates), so 1 of 20 new
   sellers does not alert like 1,000 of 20,000; for rates, a numerator at least ``min_excess``
   sellers off what the baseline rate predicts; ``|value - baseline|`` of at least
   ``min_abs_effect_rate`` (rates) or ``min_abs_effect_count`` (counts) and at least
@@ -674,41 +676,49 @@ def _judge(frame: pl.DataFrame, settings: AlertSettings) -> pl.DataFrame:
     pooled_den = pl.col("baseline_denominators").fill_null(0)
     pooled = (pl.col("baseline_numerators").fill_null(0) + 0.5) / (pooled_den + 1)
     edge = 0.5 / (pooled_den + 1)
-    frame = frame.with_columns(
-        (pl.max_horizontal(*floors) * widen).alias("spread"),
-        pl.when(pl.col("value") > baseline)
-        .then(pl.lit("up"))
-        .when(pl.col("value") < baseline)
-        .then(pl.lit("down"))
-        .alias("direction"),
-        # The rate the numerator is tested against: the baseline, or the pooled rate of the
-        # baseline runs where the median is 0 or 1 (sparse series), kept half an event off
-        # 0 and 1 so that a rate of zero so far is not infinitely sure.
-        pl.when(is_rate & baseline.is_not_null())
-        .then(
-            pl.when((baseline > 0) & (baseline < 1))
-            .then(baseline)
-            .otherwise(pooled)
-            .clip(lower_bound=edge, upper_bound=1 - edge)
-        )
-        .alias("test_rate"),
-    ).with_columns(
-        ((pl.col("value") - baseline) / pl.col("spread")).alias("score"),
-        # Extra-binomial variation of the series: (robust spread / binomial spread)^2.
-        pl.when(is_rate)
-        .then(
-            (
-                pl.col("mad_sd")
-                / (
-                    pl.col("test_rate")
-                    * (1 - pl.col("test_rate"))
-                    / pl.col("typical_denominator").clip(lower_bound=1)
-                ).sqrt()
+    frame = (
+        frame.with_columns(
+            (pl.max_horizontal(*floors) * widen).alias("spread"),
+            pl.when(pl.col("value") > baseline)
+            .then(pl.lit("up"))
+            .when(pl.col("value") < baseline)
+            .then(pl.lit("down"))
+            .alias("direction"),
+            # The rate the numerator is tested against: the baseline, or the pooled rate of the
+            # baseline runs where the median is 0 or 1 (sparse series), kept half an event off
+            # 0 and 1 so that a rate of zero so far is not infinitely sure.
+            pl.when(is_rate & baseline.is_not_null())
+            .then(
+                pl.when((baseline > 0) & (baseline < 1))
+                .then(baseline)
+                .otherwise(pooled)
+                .clip(lower_bound=edge, upper_bound=1 - edge)
             )
-            .pow(2)
-            .clip(lower_bound=1.0)
+            .alias("test_rate"),
         )
-        .alias("dispersion"),
+        .with_columns(
+            ((pl.col("value") - baseline) / pl.col("spread")).alias("score"),
+            # Extra-binomial variation of the series: (robust spread / binomial spread)^2.
+            pl.when(is_rate)
+            .then(
+                (
+                    pl.col("mad_sd")
+                    / (
+                        pl.col("test_rate")
+                        * (1 - pl.col("test_rate"))
+                        / pl.col("typical_denominator").clip(lower_bound=1)
+                    ).sqrt()
+                )
+                .pow(2)
+                .clip(lower_bound=1.0)
+            )
+            .alias("dispersion"),
+        )
+        .with_columns(
+            pl.max_horizontal("dispersion", pl.col("clustering").fill_null(1.0)).alias("dispersion")
+            if "clustering" in frame.columns
+            else pl.col("dispersion"),
+        )
     )
     rates = frame.get_column("is_rate").to_numpy()
     p, low, high = _binomial(
@@ -820,6 +830,66 @@ def _incidents(frame: pl.DataFrame, gap: int) -> pl.DataFrame:
     return frame.join(alerts.select("row", "incident"), on="row", how="left")
 
 
+def _clustering(history: pl.DataFrame, run_order: pl.DataFrame, window: int) -> pl.DataFrame:
+    """Per metric and run, how clustered the numerators of the trailing runs were.
+
+    Sellers of a ring arrive together: a metric whose numerator is made of rings of sizes
+    ``n_r`` (the ``ring`` rows of the onboarding rates) and singletons varies like a
+    compound count, whose variance is ``E[S²] / E[S]`` times a binomial one. That factor,
+    ``(Σ n_r² + singletons) / numerator``, pooled over the ``window`` runs before each run
+    (never the run itself, whose own rings would excuse it), is the ``clustering`` the rate
+    test's dispersion never goes below. A median-based spread cannot see it: most days have
+    no big ring, and the days that do are what the median sets aside.
+    """
+    rings = history.filter(pl.col("segment_kind") == "ring")
+    if rings.height == 0:
+        return pl.DataFrame(
+            schema={"metric": pl.String, "run_index": pl.Int64, "clustering": pl.Float64}
+        )
+    whole = history.filter(pl.col("segment_kind").is_null()).select(
+        "as_of", "run", "metric", pl.col("numerator").fill_null(0.0).alias("total")
+    )
+    per_run = (
+        rings.group_by("as_of", "run", "metric")
+        .agg(
+            pl.col("numerator").fill_null(0.0).sum().alias("in_rings"),
+            pl.col("numerator").fill_null(0.0).pow(2).sum().alias("squares"),
+        )
+        .join(whole, on=["as_of", "run", "metric"], how="right")
+        .with_columns(pl.col("in_rings", "squares").fill_null(0.0))
+        .with_columns(
+            (pl.col("squares") + (pl.col("total") - pl.col("in_rings")).clip(lower_bound=0)).alias(
+                "weighted"
+            )
+        )
+        .join(run_order, on=["as_of", "run"], how="inner")
+        .filter(pl.col("metric").is_in(rings.get_column("metric").unique().to_list()))
+        .select("metric", "run_index", "weighted", "total")
+    )
+    # Every run of every metric, so the trailing sums count runs, not rows.
+    grid = (
+        per_run.select("metric")
+        .unique()
+        .join(run_order.select("run_index"), how="cross")
+        .join(per_run, on=["metric", "run_index"], how="left")
+        .with_columns(pl.col("weighted", "total").fill_null(0.0))
+        .sort("metric", "run_index")
+    )
+    trailing = {
+        name: pl.col(name).rolling_sum(window, min_samples=1).shift(1).over("metric")
+        for name in ("weighted", "total")
+    }
+    return grid.select(
+        "metric",
+        "run_index",
+        pl.when(trailing["total"] > 0)
+        .then(trailing["weighted"] / trailing["total"])
+        .otherwise(None)
+        .clip(lower_bound=1.0)
+        .alias("clustering"),
+    )
+
+
 def evaluate_history(history: pl.DataFrame, settings: AlertSettings | None = None) -> pl.DataFrame:
     """Judge every run of every series of ``history`` against its trailing baseline.
 
@@ -880,6 +950,9 @@ def evaluate_history(history: pl.DataFrame, settings: AlertSettings | None = Non
         .join(series, on=list(_KEYS), how="left", nulls_equal=True)
         .sort("series", "run_index")
         .with_row_index("row")
+    )
+    rows = rows.join(
+        _clustering(typed, run_order, settings.window), on=["metric", "run_index"], how="left"
     )
     judged = _incidents(_judge(_baselines(rows, settings), settings), settings.incident_gap)
     return judged.select(
