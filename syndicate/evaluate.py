@@ -181,18 +181,33 @@ class Evaluation:
     curve: dict[str, np.ndarray]
 
 
-def _truth_table(truth: pl.DataFrame) -> pl.DataFrame:
-    missing = [c for c in ("seller_id", "ring", "is_bad") if c not in truth.columns]
+def truth_table(
+    truth: pl.DataFrame, *, origin: str = "truth", with_ring: bool = True
+) -> pl.DataFrame:
+    """A checked truth table: ``seller_id``, ``ring`` (``with_ring``), ``is_bad`` (Boolean),
+    ``legit_group`` (text or null). Messages start with ``origin``.
+
+    Raises
+    ------
+    SchemaError
+        A needed column is missing, ``is_bad`` is not Boolean or 0/1 or is null, or a
+        seller is listed twice.
+    """
+    needed = ("seller_id", "ring", "is_bad") if with_ring else ("seller_id", "is_bad")
+    missing = [c for c in needed if c not in truth.columns]
     if missing:
-        raise SchemaError(f"truth table lacks columns {missing} (needs seller_id, ring, is_bad)")
+        raise SchemaError(
+            f"{origin} table lacks columns {missing} (needs {', '.join(needed)}; "
+            f"got {truth.columns})"
+        )
     bad = truth["is_bad"]
     if bad.dtype != pl.Boolean and (
         not bad.dtype.is_integer() or not bad.drop_nulls().is_in([0, 1]).all()
     ):
-        raise SchemaError(f"truth column 'is_bad' must be boolean or 0/1; got {bad.dtype}")
+        raise SchemaError(f"{origin} column 'is_bad' must be boolean or 0/1; got {bad.dtype}")
     if bad.null_count():
         rows = truth.with_row_index("row").filter(pl.col("is_bad").is_null())["row"].head(5)
-        raise SchemaError(f"truth column 'is_bad' is null in rows {rows.to_list()}")
+        raise SchemaError(f"{origin} column 'is_bad' is null in rows {rows.to_list()}")
     legit = (
         pl.col("legit_group").cast(pl.String)
         if "legit_group" in truth.columns
@@ -200,13 +215,13 @@ def _truth_table(truth: pl.DataFrame) -> pl.DataFrame:
     )
     table = truth.select(
         pl.col("seller_id").cast(pl.String).str.strip_chars(),
-        pl.col("ring").cast(pl.String),
+        *([pl.col("ring").cast(pl.String)] if with_ring else []),
         pl.col("is_bad").cast(pl.Boolean),
         legit,
     )
-    duplicated = table.filter(pl.col("seller_id").is_duplicated())["seller_id"]
+    duplicated = table.filter(pl.col("seller_id").is_duplicated())["seller_id"].sort()
     if duplicated.len():
-        raise SchemaError(f"truth lists seller {duplicated[0]!r} more than once")
+        raise SchemaError(f"{origin} lists seller {duplicated[0]!r} more than once")
     return table
 
 
@@ -412,7 +427,7 @@ def evaluate_run(
         else None
     )
     frame, origin = to_polars(truth, table="truth", string_columns=("seller_id", "ring"))
-    known = _truth_table(frame)
+    known = truth_table(frame)
     joined = labels.join(known, on="seller_id", how="inner")
     not_in_truth = labels.height - joined.height
     if joined.height == 0:

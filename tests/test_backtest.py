@@ -507,7 +507,7 @@ def test_bad_known_labels_and_truth_are_refused(strategies: Any) -> None:
     with pytest.raises(SchemaError, match="'label' must be 0 or 1"):
         backtest_strategies(strategies, [tables(frames)])
     frames = market()
-    with pytest.raises(SchemaError, match="missing columns \\['is_bad'\\]"):
+    with pytest.raises(SchemaError, match=r"lacks columns \['is_bad'\]"):
         backtest_strategies(strategies, [tables(frames)], frames["truth"].drop("is_bad"))
 
 

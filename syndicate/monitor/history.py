@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 
@@ -20,7 +21,7 @@ from syndicate.errors import InputFileError
 from syndicate.monitor.metrics import METRICS_SCHEMA
 from syndicate.runfolder import pending_commits
 
-__all__ = ["HISTORY_SCHEMA", "History", "read_history", "run_rings"]
+__all__ = ["HISTORY_SCHEMA", "History", "manifest_as_of", "read_history", "run_rings"]
 
 HISTORY_SCHEMA: dict[str, pl.DataType] = {
     "as_of": pl.Datetime("us", "UTC"),
@@ -53,22 +54,37 @@ def _thresholds(folder: Path) -> tuple[float | None, float | None]:
     )
 
 
-def _as_of(folder: Path) -> datetime:
-    manifest = folder / "run.json"
-    try:
-        recorded = json.loads(manifest.read_text(encoding="utf-8")).get("as_of")
-    except (OSError, ValueError, AttributeError) as exc:
-        raise InputFileError(f"{manifest}: cannot be read as a run manifest ({exc})") from exc
+def manifest_as_of(manifest: Mapping[str, Any], where: str | os.PathLike[str]) -> datetime:
+    """The as-of time a ``run.json`` records, aware (a naive time is UTC).
+
+    Raises
+    ------
+    InputFileError
+        It records none (a run of a syndicate before monitoring), or not an ISO 8601 time;
+        the message names ``where``.
+    """
+    recorded = manifest.get("as_of")
     if not isinstance(recorded, str):
         raise InputFileError(
-            f"{manifest}: has no as_of (written by a syndicate before monitoring); run "
+            f"{where}: has no as_of (written by a syndicate before monitoring); run "
             "syndicate run into it again"
         )
     try:
         moment = datetime.fromisoformat(recorded)
     except ValueError as exc:
-        raise InputFileError(f"{manifest}: as_of {recorded!r} is not an ISO 8601 time") from exc
+        raise InputFileError(f"{where}: as_of {recorded!r} is not an ISO 8601 time") from exc
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _as_of(folder: Path) -> datetime:
+    manifest = folder / "run.json"
+    try:
+        recorded = json.loads(manifest.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise InputFileError(f"{manifest}: cannot be read as a run manifest ({exc})") from exc
+    if not isinstance(recorded, dict):
+        raise InputFileError(f"{manifest}: cannot be read as a run manifest (not an object)")
+    return manifest_as_of(recorded, manifest)
 
 
 def read_history(folders: Sequence[str | os.PathLike[str]]) -> History:

@@ -56,7 +56,7 @@ import math
 import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -64,6 +64,7 @@ import polars as pl
 
 from syndicate.errors import InputFileError, SyndicateError
 from syndicate.io import file_sha256
+from syndicate.monitor.history import manifest_as_of
 from syndicate.monitor.metrics import FIRST_RUN_WINDOW, naive_utc
 from syndicate.strategies.file import Strategy, StrategySet, parse_strategies
 
@@ -680,14 +681,10 @@ class _Run:
 
 
 def _as_of(manifest: Mapping[str, Any], folder: Path) -> datetime:
-    recorded = manifest.get("as_of")
     try:
-        moment = datetime.fromisoformat(recorded) if isinstance(recorded, str) else None
-    except ValueError:
-        moment = None
-    if moment is None:
-        raise _Skip(f"{folder / 'run.json'} records no as-of time")
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+        return manifest_as_of(manifest, folder / "run.json")
+    except InputFileError:
+        raise _Skip(f"{folder / 'run.json'} records no as-of time") from None
 
 
 def _onboarding(run: _Run) -> pl.DataFrame:

@@ -269,31 +269,9 @@ def read_known_labels(source: TableSource) -> pl.DataFrame:
 
 def _truth_table(frame: pl.DataFrame, origin: str) -> pl.DataFrame:
     """``seller_id``, ``is_bad`` (Boolean), ``legit_group`` (text or null)."""
-    missing = [c for c in ("seller_id", "is_bad") if c not in frame.columns]
-    if missing:
-        raise SchemaError(
-            f"{origin}: missing columns {missing} (truth needs seller_id and is_bad; "
-            f"got {frame.columns})"
-        )
-    bad = frame["is_bad"]
-    if bad.dtype != pl.Boolean and (
-        not bad.dtype.is_integer() or not bad.drop_nulls().is_in([0, 1]).all()
-    ):
-        raise SchemaError(f"{origin}: column 'is_bad' must be boolean or 0/1; got {bad.dtype}")
-    legit = (
-        pl.col("legit_group").cast(pl.String)
-        if "legit_group" in frame.columns
-        else pl.lit(None, pl.String).alias("legit_group")
-    )
-    table = frame.select(
-        pl.col("seller_id").cast(pl.String).str.strip_chars(),
-        pl.col("is_bad").cast(pl.Boolean),
-        legit,
-    )
-    repeated = table.filter(pl.col("seller_id").is_duplicated())["seller_id"].sort()
-    if repeated.len():
-        raise SchemaError(f"{origin}: seller {repeated[0]!r} is listed more than once")
-    return table
+    from syndicate.evaluate import truth_table
+
+    return truth_table(frame, origin=origin, with_ring=False)
 
 
 def read_truth(source: TableSource) -> pl.DataFrame:
@@ -325,18 +303,9 @@ def _manifest(folder: Path) -> dict[str, Any]:
 
 
 def _as_of(manifest: Mapping[str, Any], folder: Path) -> datetime:
-    recorded = manifest.get("as_of")
-    where = str(folder / "run.json")
-    if not isinstance(recorded, str):
-        raise InputFileError(
-            f"{where!r}: has no as_of (written by a syndicate before monitoring); run syndicate "
-            "run into it again"
-        )
-    try:
-        moment = datetime.fromisoformat(recorded)
-    except ValueError:
-        raise InputFileError(f"{where!r}: as_of {recorded!r} is not an ISO 8601 time") from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    from syndicate.monitor.history import manifest_as_of
+
+    return manifest_as_of(manifest, repr(str(folder / "run.json")))
 
 
 def _run_labels(manifest: Mapping[str, Any], folder: Path) -> tuple[pl.DataFrame, dict[str, Any]]:
