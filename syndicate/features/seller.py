@@ -196,19 +196,68 @@ def feature_schema(sellers: pl.DataFrame) -> dict[str, pl.DataType]:
 
 
 def _identifier_counts(links: pl.DataFrame, linkage: LinkageGraph) -> pl.DataFrame:
+    per_kind = _distinct_per_kind(links)
+    shared = linkage.seller_identifiers.group_by("seller_id").agg(
+        (~pl.col("hub")).sum().alias("n_shared_identifiers"),
+        pl.col("hub").sum().alias("n_hub_identifiers"),
+    )
+    return per_kind.join(shared, on="seller_id", how="left")
+
+
+def _distinct_per_kind(links: pl.DataFrame) -> pl.DataFrame:
+    """``n_<kind>`` and ``n_other_identifiers`` per seller of ``links``.
+
+    Validated links are sorted by seller, kind and value, so a (seller, kind, value) is
+    new where it differs from the row before, and the counts are one ``bincount`` of the
+    new rows by (seller, kind) (a group-by with seven filtered ``n_unique`` took 1.5 s on
+    6.8M links). Links in another order, or with nulls, are grouped instead.
+    """
+    names = [*(f"n_{kind}" for kind in BUILT_IN_KINDS), "n_other_identifiers"]
+    seller, kind, value = pl.col("seller_id"), pl.col("kind"), pl.col("value")
+    columns = links.select(seller, kind, value)
+    if links.height == 0 or columns.null_count().row(0) != (0, 0, 0):
+        return _distinct_per_kind_grouped(links)
+    same_seller = seller.eq_missing(seller.shift())
+    same_kind = kind.eq_missing(kind.shift())
+    ordered = (seller > seller.shift()) | (
+        same_seller & ((kind > kind.shift()) | (same_kind & (value >= value.shift())))
+    )
+    # Built-in kinds are 0..5 (their column order), any other kind 6.
+    code = pl.sum_horizontal(
+        (kind == name).cast(pl.UInt8) * index for index, name in enumerate(BUILT_IN_KINDS)
+    ) + pl.when(kind.is_in(list(BUILT_IN_KINDS))).then(0).otherwise(len(BUILT_IN_KINDS))
+    flags = columns.select(
+        same_seller.alias("same_seller"),
+        (same_seller & same_kind & value.eq_missing(value.shift())).alias("repeat"),
+        ordered.alias("ordered"),
+        code.cast(pl.Int64).alias("code"),
+    )
+    if not flags["ordered"].slice(1).all():
+        return _distinct_per_kind_grouped(links)
+    first = ~flags["same_seller"].to_numpy()
+    seller_code = np.cumsum(first) - 1
+    n_sellers = int(seller_code[-1]) + 1
+    width = len(names)
+    new = ~flags["repeat"].to_numpy()
+    cells = seller_code[new] * width + flags["code"].to_numpy()[new]
+    counts = np.bincount(cells, minlength=n_sellers * width).reshape(n_sellers, width)
+    return pl.DataFrame(
+        {
+            "seller_id": links["seller_id"].filter(pl.Series(first)),
+            **{name: pl.Series(counts[:, i], dtype=pl.UInt32) for i, name in enumerate(names)},
+        }
+    )
+
+
+def _distinct_per_kind_grouped(links: pl.DataFrame) -> pl.DataFrame:
     known = pl.col("kind").is_in(list(BUILT_IN_KINDS))
-    per_kind = links.group_by("seller_id").agg(
+    return links.group_by("seller_id").agg(
         *[
             pl.col("value").filter(pl.col("kind") == kind).n_unique().alias(f"n_{kind}")
             for kind in BUILT_IN_KINDS
         ],
         pl.struct("kind", "value").filter(~known).n_unique().alias("n_other_identifiers"),
     )
-    shared = linkage.seller_identifiers.group_by("seller_id").agg(
-        (~pl.col("hub")).sum().alias("n_shared_identifiers"),
-        pl.col("hub").sum().alias("n_hub_identifiers"),
-    )
-    return per_kind.join(shared, on="seller_id", how="left")
 
 
 def _linked_by_kind(linkage: LinkageGraph) -> pl.DataFrame:
