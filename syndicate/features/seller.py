@@ -201,6 +201,8 @@ def _identifier_counts(links: pl.DataFrame, linkage: LinkageGraph) -> pl.DataFra
         (~pl.col("hub")).sum().alias("n_shared_identifiers"),
         pl.col("hub").sum().alias("n_hub_identifiers"),
     )
+    if _sorted_unique(per_kind["seller_id"]):
+        return _attach(per_kind, shared)
     return per_kind.join(shared, on="seller_id", how="left")
 
 
@@ -243,7 +245,7 @@ def _distinct_per_kind(links: pl.DataFrame) -> pl.DataFrame:
     counts = np.bincount(cells, minlength=n_sellers * width).reshape(n_sellers, width)
     return pl.DataFrame(
         {
-            "seller_id": links["seller_id"].filter(pl.Series(first)),
+            "seller_id": links["seller_id"].filter(pl.Series(first)).set_sorted(),
             **{name: pl.Series(counts[:, i], dtype=pl.UInt32) for i, name in enumerate(names)},
         }
     )
@@ -510,17 +512,20 @@ def seller_features(
     # values); sellers in no ring get 0.
     in_ring_only = ("ring_onboarding_spread_days", "age_vs_ring_median_days")
     own = tabular_columns(sellers)
-    frame = (
-        sellers.select("seller_id", *own)
-        .join(_identifier_counts(links, linkage), on="seller_id", how="left")
-        .join(_linked_by_kind(linkage), on="seller_id", how="left")
-        .join(_structure(linkage, rings), on="seller_id", how="left")
-        .join(_onboarding(sellers, rings), on="seller_id", how="left")
-        .join(_neighbourhood(sellers, linkage), on="seller_id", how="left")
-        .join(_blocks(rings), on="seller_id", how="left")
-    )
+    parts = [
+        _identifier_counts(links, linkage),
+        _linked_by_kind(linkage),
+        _structure(linkage, rings),
+        _onboarding(sellers, rings),
+        _neighbourhood(sellers, linkage),
+        _blocks(rings),
+    ]
     if labels is not None and labels.height:
-        frame = frame.join(_label_counts(labels, linkage, rings), on="seller_id", how="left")
+        parts.append(_label_counts(labels, linkage, rings))
+    frame = sellers.select("seller_id", *own)
+    aligned = _sorted_unique(frame["seller_id"])
+    for part in parts:
+        frame = _attach(frame, part) if aligned else frame.join(part, on="seller_id", how="left")
     schema = feature_schema(sellers)
     for name in schema:
         if name not in frame.columns:
@@ -538,6 +543,37 @@ def seller_features(
     return table.with_columns(
         pl.Series("anomaly_score", anomaly_scores(table, seed=seed, n_trees=anomaly_trees))
     )
+
+
+def _sorted_unique(ids: pl.Series) -> bool:
+    """Whether ``ids`` are known to be sorted (validated sellers are) and hold no repeats."""
+    if ids.null_count() or not ids.flags["SORTED_ASC"]:
+        return False
+    return ids.len() < 2 or not ids.slice(1).eq(ids.slice(0, ids.len() - 1)).any()
+
+
+def _attach(frame: pl.DataFrame, part: pl.DataFrame) -> pl.DataFrame:
+    """``frame.join(part, on="seller_id", how="left")`` for a frame of sorted, distinct ids.
+
+    The part's rows are placed by binary search into the frame's ids (or taken as they are
+    when the ids are the same), so the frame's own columns are not copied once per part
+    and no hash table of a million ids is built per join. A part with ids the frame does
+    not hold, or with repeated ids, is joined.
+    """
+    ids, other = frame["seller_id"], part["seller_id"]
+    columns = part.drop("seller_id").get_columns()
+    if other.equals(ids):
+        return frame.hstack(columns)
+    if other.null_count() == 0 and part.height <= frame.height:
+        at = ids.search_sorted(other).to_numpy().astype(np.int64)
+        inside = at < ids.len()
+        if inside.all() and (ids.gather(at) == other).all():
+            where = np.full(ids.len(), -1, dtype=np.int64)
+            where[at] = np.arange(part.height)
+            if np.count_nonzero(where >= 0) == part.height:  # no id twice
+                take = pl.Series(where).set(pl.Series(where < 0), None)
+                return frame.hstack([column.gather(take) for column in columns])
+    return frame.join(part, on="seller_id", how="left")
 
 
 def _blocks(rings: Rings) -> pl.DataFrame:
