@@ -414,6 +414,13 @@ def _record(refused: pl.DataFrame, payload: Sequence[str]) -> pl.Expr:
     return pl.concat_str(pl.lit("{"), pl.concat_str(fields, separator=","), pl.lit("}"))
 
 
+def _distinct_in_order(ids: pl.Series) -> bool:
+    """Whether ``ids`` are sorted, without nulls or repeats."""
+    if ids.null_count() or not ids.is_sorted():
+        return False
+    return ids.len() < 2 or not ids.slice(1).eq(ids.slice(0, ids.len() - 1)).any()
+
+
 def _refuse_duplicates(
     frame: pl.DataFrame,
     refusals: _Refusals,
@@ -430,6 +437,11 @@ def _refuse_duplicates(
     others, such as a link's ``key``) take no part in the comparison.
     """
     order = [id_col, *[c for c in frame.columns if c not in (_ROW, id_col, *derived)]]
+    ids = frame[id_col]
+    if _distinct_in_order(ids):
+        # Distinct ids already in order (a sellers table, usually): nothing repeats, and
+        # the sort would leave every row where it is.
+        return frame.with_columns(ids.set_sorted())
     ordered = frame.sort([*order, _ROW], nulls_last=True)
     repeat = pl.all_horizontal(pl.col(c).eq_missing(pl.col(c).shift()) for c in order)
     return refusals.split(
@@ -580,6 +592,8 @@ def _kinds(column: str) -> pl.Expr:
 def _kind_names(kinds: pl.Series) -> pl.Series:
     spellings = kinds.unique().drop_nulls()
     names = pl.Series([normalise_kind(kind) for kind in spellings.to_list()], dtype=pl.String)
+    if spellings.equals(names.alias(spellings.name)):  # every spelling is a name already
+        return kinds
     return kinds.replace_strict(spellings, names, default=None, return_dtype=pl.String)
 
 
