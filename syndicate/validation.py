@@ -40,7 +40,6 @@ __all__ = [
 ]
 
 _ROW = "__syndicate_row__"
-_EMPTY = "__syndicate_empty__"
 _TABLE = "__syndicate_table__"
 _SHOW = 5  # offending rows quoted in an error message
 
@@ -646,23 +645,21 @@ def _validate_links(
     empty_kind = pl.col("kind").is_null() | (pl.col("kind") == "")
     frame = refusals.split(frame, empty_kind, "null_kind", "links", "seller_id")
     empty_value = pl.col("value").is_null() | (pl.col("value").str.strip_chars() == "")
+    # Blank values are refused before the table grows a key (a filter copies the table).
+    frame = refusals.split(frame, empty_value, "null_value", "links", "seller_id")
     # Normalised before the duplicates are sorted out, so the order it leaves (grouped by
-    # kind) costs nothing; `key` is derived from kind and value and is not compared. Empty
-    # values are normalised too (to nothing) and refused with the unusable keys and the
-    # placeholders, in that order, by one filter.
+    # kind) costs nothing; `key` is derived from kind and value and is not compared.
     frame = normalise_links(
-        frame.with_columns(empty_value.alias(_EMPTY)),
+        frame,
         placeholders=config.placeholders,
         common_placeholders=config.common_placeholders,
     )
     unusable = frame.select(pl.col("key").is_null() | (pl.col("key") == "")).to_series()
     checks = [
-        (frame[_EMPTY], "null_value", columns),
         (unusable, "unusable_value", columns),
         (frame["placeholder"], "placeholder_value", columns),
     ]
-    frame = refusals.split_all(frame.drop(_EMPTY), checks, "links", "seller_id")
-    frame = frame.drop("placeholder")
+    frame = refusals.split_all(frame, checks, "links", "seller_id").drop("placeholder")
     frame = _refuse_duplicates(
         frame, refusals, "links", "seller_id", derived=("key",), known=known, payload=columns
     )
