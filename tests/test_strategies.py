@@ -363,3 +363,17 @@ def test_a_later_run_without_strategies_drops_the_copy(tmp_path: Path) -> None:
     assert run_cli(files, out, "--previous", str(out)) == 0
     assert not (out / "strategies.toml").exists()
     assert json.loads((out / "run.json").read_text())["strategies"] is None
+
+
+def test_a_strategies_file_of_the_users_in_the_run_folder_is_never_replaced(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    files = write_rings(tmp_path / "in", FIRST)
+    out = tmp_path / "out"
+    out.mkdir()
+    mine = out / "strategies.toml"
+    mine.write_text(entry("mine", "ring_id IS NULL", "review"))
+    for extra in ([], ["--strategies", str(mine)]):  # with or without using it
+        assert run_cli(files, out, *extra) == 2
+        assert "strategies.toml' stands where a run writes" in capsys.readouterr().err
+        assert mine.read_text() == entry("mine", "ring_id IS NULL", "review")
