@@ -32,7 +32,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from itertools import chain
 
-from pyspark.sql import Column, DataFrame
+from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
 from syndicate.config import Config
@@ -64,6 +64,12 @@ class SparkLinkage:
     seller_identifiers: DataFrame
     hubs: DataFrame
     edges: DataFrame
+    persisted: tuple[DataFrame, ...] = ()
+
+    def unpersist(self) -> None:
+        """Release the intermediate tables :func:`build_linkage` kept in memory."""
+        for frame in self.persisted:
+            frame.unpersist()
 
 
 def _by_kind(
@@ -76,29 +82,26 @@ def _by_kind(
     return F.coalesce(lookup[F.col(column)], F.lit(default))
 
 
-def shared_identifiers(
-    links: DataFrame, config: Config | None = None
-) -> tuple[DataFrame, DataFrame]:
-    """The shared part of the bipartite graph and its identifiers.
+def shared_identifiers(links: DataFrame, config: Config | None = None) -> DataFrame:
+    """The shared part of the bipartite graph, with the size of each identifier.
 
-    Returns ``(bipartite, stats)``: ``seller_id``, ``kind``, ``key`` (distinct, identifiers
-    of two sellers or more) and ``kind``, ``key``, ``n_sellers``. ``links`` carries
-    ``seller_id``, ``kind`` and ``key`` (validated links), or ``value`` (normalised here,
-    unusable links left out, as :func:`syndicate.graphs.linkage.identifier_table` does).
+    ``seller_id``, ``kind``, ``key``, ``n_sellers``: distinct seller–identifier pairs of the
+    identifiers held by two sellers or more. ``links`` carries ``seller_id``, ``kind`` and
+    ``key`` (validated links), or ``value`` (normalised here, unusable links left out, as
+    :func:`syndicate.graphs.linkage.identifier_table` does).
     """
     cfg = config or Config()
     if "key" not in links.columns:
         keyed = normalise_links(links.select("seller_id", "kind", "value"), config=cfg)
         usable = F.col("key").isNotNull() & (F.col("key") != "") & ~F.col("placeholder")
         links = keyed.where(usable)
-    distinct = links.select("seller_id", "kind", "key").distinct()
-    stats = (
-        distinct.groupBy("kind", "key")
-        .agg(F.count(F.lit(1)).alias("n_sellers"))
+    holders = Window.partitionBy("kind", "key")
+    return (
+        links.select("seller_id", "kind", "key")
+        .distinct()
+        .withColumn("n_sellers", F.count(F.lit(1)).over(holders))
         .where(F.col("n_sellers") >= 2)
     )
-    bipartite = distinct.join(stats.select("kind", "key"), on=["kind", "key"], how="left_semi")
-    return bipartite.select("seller_id", "kind", "key"), stats
 
 
 def hold_back_hubs(stats: DataFrame, config: Config) -> DataFrame:
@@ -170,12 +173,14 @@ def build_linkage(
     budget); the returned DataFrames are lazy.
     """
     cfg = config or Config()
-    bipartite, stats = shared_identifiers(links, cfg)
-    marked = hold_back_hubs(stats, cfg)
+    # Persisted: each is read by several outputs (and the self-join reads `bipartite` twice).
+    bipartite = shared_identifiers(links, cfg).persist()
+    stats = bipartite.select("kind", "key", "n_sellers").distinct()
+    marked = hold_back_hubs(stats, cfg).persist()
     hubs = marked.where(F.col("reason").isNotNull()).select("kind", "key", "n_sellers", "reason")
     kept = marked.where(F.col("reason").isNull())
     kind_weight = _by_kind(cfg.kind_weights, cfg.default_kind_weight).cast("double")
-    shared = bipartite.join(kept.select("kind", "key", "n_sellers"), on=["kind", "key"]).select(
+    shared = bipartite.join(kept.select("kind", "key"), on=["kind", "key"]).select(
         "seller_id",
         "kind",
         "key",
@@ -215,7 +220,7 @@ def build_linkage(
     identifiers = marked.select(
         "kind", "key", "n_sellers", F.col("reason").isNotNull().alias("hub")
     )
-    seller_identifiers = bipartite.join(
+    seller_identifiers = bipartite.drop("n_sellers").join(
         identifiers.select("kind", "key", "hub"), on=["kind", "key"]
     ).select("seller_id", "kind", "key", "hub")
     return SparkLinkage(
@@ -223,5 +228,6 @@ def build_linkage(
         seller_identifiers=seller_identifiers,
         hubs=hubs,
         edges=seller_edges,
+        persisted=(bipartite, marked),
     )
 
