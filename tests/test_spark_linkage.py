@@ -31,7 +31,9 @@ def inputs() -> MarketplaceInputs:
 
 
 def _to_polars(frame: Any, order: list[str]) -> pl.DataFrame:
-    return pl.from_arrow(frame.toArrow()).sort(order)  # type: ignore[return-value]
+    table = pl.from_arrow(frame.toArrow())
+    assert isinstance(table, pl.DataFrame)
+    return table.sort(order)
 
 
 def _spark_links(spark: Any, links: pl.DataFrame) -> Any:
@@ -47,13 +49,13 @@ def _assert_same_graph(spark_graph: Any, polars_graph: Any) -> None:
     ):
         expected = getattr(polars_graph, name).sort(order)
         got = _to_polars(getattr(spark_graph, name), order).select(expected.columns)
-        assert got.cast(expected.schema).equals(expected), name  # type: ignore[arg-type]
+        assert got.cast(dict(expected.schema)).equals(expected), name
     expected = polars_graph.edges
     got = _to_polars(spark_graph.edges, ["src", "dst"]).select(expected.columns)
     exact = ["src", "dst", "n_shared", "kinds", "backbone"]
     assert got.select(exact).cast(expected.select(exact).schema).equals(expected.select(exact))
     gap = (got["weight"] - expected["weight"]).abs().max()
-    assert gap is not None and gap <= 1e-12, gap  # type: ignore[operator]
+    assert isinstance(gap, float) and gap <= 1e-12, gap
 
 
 def test_linkage_of_validated_links_equals_polars(spark: Any, inputs: MarketplaceInputs) -> None:
@@ -65,9 +67,7 @@ def test_linkage_of_validated_links_equals_polars(spark: Any, inputs: Marketplac
     _assert_same_graph(spark_graph, polars_graph)
 
 
-def test_tight_hub_rules_and_raw_values_equal_polars(
-    spark: Any, inputs: MarketplaceInputs
-) -> None:
+def test_tight_hub_rules_and_raw_values_equal_polars(spark: Any, inputs: MarketplaceInputs) -> None:
     # Raw values (normalised inside build_linkage by each engine), a low IP limit, the log
     # weighting, and a pair budget that falls inside the identifiers of one size: ties of
     # size are cut by (kind, key) in both engines.

@@ -57,7 +57,15 @@ class Components:
 
 
 def _save(frame: DataFrame, checkpoint: Literal["reliable", "local"]) -> DataFrame:
-    return frame.checkpoint(eager=True) if checkpoint == "reliable" else frame.localCheckpoint()
+    """Materialise ``frame`` once and cut its plan."""
+    if checkpoint == "local":
+        return frame.localCheckpoint(eager=True)
+    # Writing a checkpoint is a job of its own, which would compute the frame a second
+    # time: it is cached for the write and released after.
+    cached = frame.persist()
+    saved = cached.checkpoint(eager=True)
+    cached.unpersist()
+    return saved
 
 
 def _large_star(edges: DataFrame) -> DataFrame:
@@ -85,13 +93,15 @@ def _small_star(edges: DataFrame) -> DataFrame:
 
 
 def _are_stars(edges: DataFrame) -> bool:
-    """Whether every ``hi`` has one ``lo`` and no ``lo`` is a ``hi``."""
-    counts = edges.agg(F.count(F.lit(1)).alias("n"), F.count_distinct("hi").alias("his")).first()
-    assert counts is not None
-    if counts["n"] != counts["his"]:
-        return False
-    centres = edges.select(F.col("lo").alias("hi")).distinct()
-    return centres.join(edges.select("hi"), on="hi", how="left_semi").isEmpty()
+    """Whether every ``hi`` has one ``lo`` and no ``lo`` is a ``hi`` (one Spark job)."""
+    roles = edges.select(
+        F.col("hi").alias("node"), F.lit(1).alias("as_hi"), F.lit(0).alias("as_lo")
+    ).unionByName(
+        edges.select(F.col("lo").alias("node"), F.lit(0).alias("as_hi"), F.lit(1).alias("as_lo"))
+    )
+    counted = roles.groupBy("node").agg(F.sum("as_hi").alias("his"), F.max("as_lo").alias("lo"))
+    broken = (F.col("his") > 1) | ((F.col("his") == 1) & (F.col("lo") == 1))
+    return counted.where(broken).isEmpty()
 
 
 def connected_components(
@@ -130,7 +140,8 @@ def connected_components(
     """
     ends = edges.select(F.col(src).cast("long").alias("a"), F.col(dst).cast("long").alias("b"))
     nodes = _save(
-        ends.select(F.col("a").alias("node")).unionByName(ends.select(F.col("b").alias("node")))
+        ends.select(F.col("a").alias("node"))
+        .unionByName(ends.select(F.col("b").alias("node")))
         .distinct(),
         checkpoint,
     )

@@ -114,9 +114,7 @@ def hold_back_hubs(stats: DataFrame, config: Config) -> DataFrame:
     """
     limits = {kind: config.hub_limit(kind) for kind in config.hub_limits}
     limit = _by_kind(limits, config.default_hub_limit)
-    marked = stats.withColumn(
-        "reason", F.when(F.col("n_sellers") > limit, F.lit("kind_limit"))
-    )
+    marked = stats.withColumn("reason", F.when(F.col("n_sellers") > limit, F.lit("kind_limit")))
     sizes = (
         marked.where(F.col("reason").isNull())
         .groupBy("n_sellers")
@@ -127,7 +125,7 @@ def hold_back_hubs(stats: DataFrame, config: Config) -> DataFrame:
     # the list (smaller ones); the cut falls in the first size that no longer fits.
     after = 0
     cut: tuple[int, int] | None = None  # (size, how many of that size are held back)
-    for size, count in sorted(((int(r["n_sellers"]), int(r["count"])) for r in sizes)):
+    for size, count in sorted((int(r["n_sellers"]), int(r["count"])) for r in sizes):
         pairs = size * (size - 1) // 2
         if after + pairs * count > config.max_pairs:
             fitting = max(0, (config.max_pairs - after) // pairs)
@@ -188,7 +186,9 @@ def build_linkage(
         (F.col("n_sellers") > cfg.popular_limit).alias("popular"),
     )
     other = shared.select(
-        F.col("seller_id").alias("dst"), F.col("kind").alias("other_kind"), F.col("key").alias("other_key")
+        F.col("seller_id").alias("dst"),
+        F.col("kind").alias("other_kind"),
+        F.col("key").alias("other_key"),
     )
     pairs = (
         shared.join(
@@ -220,9 +220,11 @@ def build_linkage(
     identifiers = marked.select(
         "kind", "key", "n_sellers", F.col("reason").isNotNull().alias("hub")
     )
-    seller_identifiers = bipartite.drop("n_sellers").join(
-        identifiers.select("kind", "key", "hub"), on=["kind", "key"]
-    ).select("seller_id", "kind", "key", "hub")
+    seller_identifiers = (
+        bipartite.drop("n_sellers")
+        .join(identifiers.select("kind", "key", "hub"), on=["kind", "key"])
+        .select("seller_id", "kind", "key", "hub")
+    )
     return SparkLinkage(
         identifiers=identifiers,
         seller_identifiers=seller_identifiers,
@@ -230,4 +232,3 @@ def build_linkage(
         edges=seller_edges,
         persisted=(bipartite, marked),
     )
-

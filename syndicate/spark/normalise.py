@@ -120,7 +120,9 @@ def polars_class(name: str, *, negate: bool = False) -> str:
     else:
         patterns = {"whitespace": r"\s", "digit": r"\d", "word": r"\w", "invisible": INVISIBLE}
         if name not in patterns:
-            raise ValueError(f"unknown character class {name!r}; expected one of {sorted(patterns)}")
+            raise ValueError(
+                f"unknown character class {name!r}; expected one of {sorted(patterns)}"
+            )
         members = chars.str.contains(f"^{patterns[name]}$")
     ranges = _ranges([points[i] for i in members.arg_true().to_list()])
     if negate:
@@ -146,14 +148,23 @@ def _java_class(ranges: Sequence[tuple[int, int]], leaf: int = 8) -> str:
         return rf"\x{{{code:X}}}"
 
     if len(ranges) <= leaf:
-        return "[" + "".join(
-            point(low) if low == high else f"{point(low)}-{point(high)}" for low, high in ranges
-        ) + "]"
+        return (
+            "["
+            + "".join(
+                point(low) if low == high else f"{point(low)}-{point(high)}" for low, high in ranges
+            )
+            + "]"
+        )
     middle = len(ranges) // 2
     halves = (ranges[:middle], ranges[middle:])
-    return "[" + "".join(
-        f"[{point(half[0][0])}-{point(half[-1][1])}&&{_java_class(half, leaf)}]" for half in halves
-    ) + "]"
+    return (
+        "["
+        + "".join(
+            f"[{point(half[0][0])}-{point(half[-1][1])}&&{_java_class(half, leaf)}]"
+            for half in halves
+        )
+        + "]"
+    )
 
 
 def _strip(value: Column) -> Column:
@@ -193,9 +204,7 @@ def normalise_email(value: Column) -> Column:
     local = F.regexp_replace(F.regexp_extract(text, r"^([^@]*)@", 1), r"\+[^\n]*\z", "")
     domain = _strip(F.regexp_extract(text, r"@([^@]*)\z", 1))
     domain = F.when(domain == "googlemail.com", F.lit("gmail.com")).otherwise(domain)
-    local = F.when(domain == "gmail.com", F.replace(local, F.lit("."), F.lit(""))).otherwise(
-        local
-    )
+    local = F.when(domain == "gmail.com", F.replace(local, F.lit("."), F.lit(""))).otherwise(local)
     ats = F.char_length(text) - F.char_length(F.replace(text, F.lit("@"), F.lit("")))
     is_address = (ats == 1) & (F.char_length(local) > 0)
     return F.when(is_address, F.concat(local, F.lit("@"), domain)).otherwise(text)
@@ -212,8 +221,14 @@ def normalise_phone(
     n = F.char_length(digits)
     return (
         F.when(n < 7, F.lit(None).cast("string"))
-        .when(~international & digits.startswith("00"), F.concat(F.lit("+"), F.substring(digits, 3, 1 << 30)))
-        .when(~international & (n == national_digits), F.concat(F.lit("+" + default_country_code), digits))
+        .when(
+            ~international & digits.startswith("00"),
+            F.concat(F.lit("+"), F.substring(digits, 3, 1 << 30)),
+        )
+        .when(
+            ~international & (n == national_digits),
+            F.concat(F.lit("+" + default_country_code), digits),
+        )
         .otherwise(F.concat(F.lit("+"), digits))
     )
 

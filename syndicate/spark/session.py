@@ -7,6 +7,7 @@ On a cluster, build the session the cluster's way and pass it in; nothing in
 from __future__ import annotations
 
 import os
+import sys
 import tempfile
 
 from pyspark.sql import SparkSession
@@ -54,6 +55,9 @@ def local_session(
     """
     # Spark's own address lookup (which warns when the host name is a loopback address).
     os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+    # Python workers (pandas UDFs) run this interpreter, not whatever `python3` is on PATH
+    # (which may lack pandas and pyarrow).
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     builder = SparkSession.builder.appName(app).master(master)
     for key, value in LEAN_SETTINGS.items():
         builder = builder.config(key, value)
