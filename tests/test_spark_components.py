@@ -34,13 +34,13 @@ def test_hand_built_graphs(spark: Any) -> None:
     #   two triangles 31-32-33 and 36-37-38 joined by nothing, and an isolated pair 41-40
     #   given three times and in both directions: components 31, 36 and 40;
     #   a self-loop on 50 alone: its own component;
-    #   a chain of 64 nodes 100-163 whose ids zig-zag (100, 163, 101, 162, ...): each node's
+    #   a chain of 16 nodes 100-115 whose ids zig-zag (100, 115, 101, 114, ...): each node's
     #   smallest neighbour is far from the minimum, so the stars need several rounds.
     path = [(14, 12), (12, 15), (15, 11), (11, 13)]
     star = [(25, leaf) for leaf in (21, 22, 23, 24, 26)]
     triangles = [(31, 32), (32, 33), (33, 31), (36, 37), (37, 38), (38, 36)]
     pair = [(41, 40), (40, 41), (41, 40)]
-    order = [100 + (i // 2 if i % 2 == 0 else 63 - i // 2) for i in range(64)]
+    order = [100 + (i // 2 if i % 2 == 0 else 15 - i // 2) for i in range(16)]
     chain = list(pairwise(order))
     labels, iterations = _labels(spark, [*path, *star, *triangles, *pair, (50, 50), *chain])
     expected = {
@@ -51,7 +51,7 @@ def test_hand_built_graphs(spark: Any) -> None:
         40: 40,
         41: 40,
         50: 50,
-        **dict.fromkeys(range(100, 164), 100),
+        **dict.fromkeys(range(100, 116), 100),
     }
     assert labels == expected
     assert iterations >= 3

@@ -71,7 +71,17 @@ def test_tight_hub_rules_and_raw_values_equal_polars(spark: Any, inputs: Marketp
     # Raw values (normalised inside build_linkage by each engine), a low IP limit, the log
     # weighting, and a pair budget that falls inside the identifiers of one size: ties of
     # size are cut by (kind, key) in both engines.
-    raw = inputs.links.select("seller_id", "kind", "value")
+    # A kind without a weight, limit or rule of its own rides along (default weight, default
+    # limit, the plain rule): loyalty cards shared by sellers 3 by 3.
+    sellers = inputs.sellers["seller_id"].head(30)
+    cards = pl.DataFrame(
+        {
+            "seller_id": sellers,
+            "kind": "loyalty_card",
+            "value": [f" Card-{i // 3} " for i in range(sellers.len())],
+        }
+    )
+    raw = pl.concat([inputs.links.select("seller_id", "kind", "value"), cards])
     loose = polars_build_linkage(raw, None, Config(hub_limits={"ip": 8}))
     sizes = loose.identifiers.filter(~pl.col("hub"))["n_sellers"].cast(pl.Int64)
     sizes = sizes.sort(descending=True)
@@ -85,6 +95,7 @@ def test_tight_hub_rules_and_raw_values_equal_polars(spark: Any, inputs: Marketp
     polars_graph = polars_build_linkage(raw, None, config)
     reasons = set(polars_graph.hubs["reason"])
     assert reasons == {"kind_limit", "pair_budget"}, reasons
+    assert "loyalty_card" in polars_graph.identifiers["kind"].to_list()
     of_tied_size = polars_graph.identifiers.filter(pl.col("n_sellers") == tied)
     assert of_tied_size["hub"].sum() == 1 and of_tied_size.height >= 3
     spark_graph = build_linkage(_spark_links(spark, raw), None, config)
