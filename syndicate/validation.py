@@ -363,28 +363,6 @@ class _Refusals:
         self.add(frame.filter(mask), reason, table, id_column, payload)
         return frame.filter(~mask)
 
-    def split_all(
-        self,
-        frame: pl.DataFrame,
-        checks: Sequence[tuple[pl.Series, str, Sequence[str] | None]],
-        table: str,
-        id_column: str,
-    ) -> pl.DataFrame:
-        """:meth:`split` for several ``(bad, reason, payload)`` checks at once, in order: a row
-        goes to the first check that refuses it, as if each check ran on the rows the
-        earlier ones left, and the table is filtered once (a filter of millions of links
-        copies every column)."""
-        taken: pl.Series | None = None
-        for bad, reason, payload in checks:
-            mask = bad.fill_null(False)
-            if taken is not None:
-                mask = mask & ~taken
-            if not mask.any():
-                continue
-            self.add(frame.filter(mask), reason, table, id_column, payload)
-            taken = mask if taken is None else taken | mask
-        return frame if taken is None else frame.filter(~taken)
-
     def add(
         self,
         refused: pl.DataFrame,
@@ -436,26 +414,14 @@ def _record(refused: pl.DataFrame, payload: Sequence[str]) -> pl.Expr:
     return pl.concat_str(pl.lit("{"), pl.concat_str(fields, separator=","), pl.lit("}"))
 
 
-def _distinct_in_order(ids: pl.Series) -> bool:
-    """Whether ``ids`` are sorted, without nulls or repeats."""
-    if ids.null_count() or not ids.is_sorted():
-        return False
-    return ids.len() < 2 or not ids.slice(1).eq(ids.slice(0, ids.len() - 1)).any()
-
-
 def _refuse_duplicates(
     frame: pl.DataFrame,
     refusals: _Refusals,
     table: str,
     id_col: str,
     derived: Sequence[str] = (),
-    known: pl.Series | None = None,
-    payload: Sequence[str] | None = None,
 ) -> pl.DataFrame:
     """Refuse repeated rows; the rest come back sorted by ``id_col``, the other columns, row.
-
-    With ``known`` (the seller ids), the rows left whose ``id_col`` is not known are
-    refused too (``unknown_seller``, recording ``payload``), by the same filter.
 
     Sorting puts copies side by side, so a copy is a row equal (nulls equal nulls) to the
     row before it, and the copy kept is the one with the smallest row number, whatever the
@@ -464,21 +430,16 @@ def _refuse_duplicates(
     others, such as a link's ``key``) take no part in the comparison.
     """
     order = [id_col, *[c for c in frame.columns if c not in (_ROW, id_col, *derived)]]
-    ids = frame[id_col]
-    checks: list[tuple[pl.Series, str, Sequence[str] | None]] = []
-    if _distinct_in_order(ids):
-        # Distinct ids already in order (a sellers table, usually): nothing repeats, and
-        # the sort would leave every row where it is.
-        ordered = frame.with_columns(ids.set_sorted())
-    else:
-        ordered = frame.sort([*order, _ROW], nulls_last=True)
-        repeat = pl.all_horizontal(pl.col(c).eq_missing(pl.col(c).shift()) for c in order)
-        copies = [c for c in frame.columns if c not in (_ROW, _TABLE, *derived)]
-        repeats = ordered.select(repeat & (pl.int_range(pl.len()) > 0)).to_series()
-        checks.append((repeats, "duplicate_row", copies))
-    if known is not None:
-        checks.append((~_is_known(ordered[id_col], known), "unknown_seller", payload))
-    return refusals.split_all(ordered, checks, table, id_col)
+    ordered = frame.sort([*order, _ROW], nulls_last=True)
+    repeat = pl.all_horizontal(pl.col(c).eq_missing(pl.col(c).shift()) for c in order)
+    return refusals.split(
+        ordered,
+        repeat & (pl.int_range(pl.len()) > 0),
+        "duplicate_row",
+        table,
+        id_col,
+        payload=[c for c in frame.columns if c not in (_ROW, _TABLE, *derived)],
+    )
 
 
 # ---------------------------------------------------------------------------------------
@@ -619,8 +580,6 @@ def _kinds(column: str) -> pl.Expr:
 def _kind_names(kinds: pl.Series) -> pl.Series:
     spellings = kinds.unique().drop_nulls()
     names = pl.Series([normalise_kind(kind) for kind in spellings.to_list()], dtype=pl.String)
-    if spellings.equals(names.alias(spellings.name)):  # every spelling is a name already
-        return kinds
     return kinds.replace_strict(spellings, names, default=None, return_dtype=pl.String)
 
 
@@ -645,7 +604,6 @@ def _validate_links(
     empty_kind = pl.col("kind").is_null() | (pl.col("kind") == "")
     frame = refusals.split(frame, empty_kind, "null_kind", "links", "seller_id")
     empty_value = pl.col("value").is_null() | (pl.col("value").str.strip_chars() == "")
-    # Blank values are refused before the table grows a key (a filter copies the table).
     frame = refusals.split(frame, empty_value, "null_value", "links", "seller_id")
     # Normalised before the duplicates are sorted out, so the order it leaves (grouped by
     # kind) costs nothing; `key` is derived from kind and value and is not compared.
@@ -654,15 +612,13 @@ def _validate_links(
         placeholders=config.placeholders,
         common_placeholders=config.common_placeholders,
     )
-    unusable = frame.select(pl.col("key").is_null() | (pl.col("key") == "")).to_series()
-    checks = [
-        (unusable, "unusable_value", columns),
-        (frame["placeholder"], "placeholder_value", columns),
-    ]
-    frame = refusals.split_all(frame, checks, "links", "seller_id").drop("placeholder")
-    frame = _refuse_duplicates(
-        frame, refusals, "links", "seller_id", derived=("key",), known=known, payload=columns
-    )
+    unusable = pl.col("key").is_null() | (pl.col("key") == "")
+    frame = refusals.split(frame, unusable, "unusable_value", "links", "seller_id", columns)
+    frame = refusals.split(
+        frame, pl.col("placeholder"), "placeholder_value", "links", "seller_id", columns
+    ).drop("placeholder")
+    frame = _refuse_duplicates(frame, refusals, "links", "seller_id", derived=("key",))
+    frame = _refuse_unknown(frame, ["seller_id"], known, refusals, "links", columns)
     # Sorted by `columns` (duplicates are found by sorting).
     return frame.select("seller_id", "kind", "value", "key", *columns[3:])
 

@@ -101,31 +101,6 @@ def test_identifier_counts_and_hub_exposure() -> None:
     assert column(frame, "linked_by_email") == dict.fromkeys(SELLERS, 0)  # hubs bind nobody
 
 
-@given(
-    st.lists(
-        st.tuples(
-            st.sampled_from(["a", "b", "c"]),
-            st.sampled_from(["device", "ip", "shoe", "hat", "email"]),
-            st.sampled_from(["x", "y", "X", "z"]),
-        ),
-        max_size=30,
-    )
-)
-@settings(max_examples=60, deadline=None)
-def test_distinct_per_kind_in_any_order(rows: list[tuple[str, str, str]]) -> None:
-    """Counting runs of sorted links gives what a group-by of distinct values gives, for
-    sorted (validated) links and in any other order (the group-by is used then)."""
-    from syndicate.features.seller import _distinct_per_kind, _distinct_per_kind_grouped
-
-    links = pl.DataFrame(rows, schema=["seller_id", "kind", "value"], orient="row")
-    expected = _distinct_per_kind_grouped(links).sort("seller_id")
-    for frame in (links, links.sort("seller_id", "kind", "value"), links.reverse()):
-        got = _distinct_per_kind(frame).sort("seller_id")
-        assert got.cast(dict.fromkeys(got.columns[1:], pl.UInt32)).equals(
-            expected.cast(dict.fromkeys(expected.columns[1:], pl.UInt32))
-        )
-
-
 def test_structure() -> None:
     frame = features()
     assert column(frame, "degree") == {"a": 2, "b": 2, "c": 3, "d": 1, "e": 1, "f": 1, "z": 0}

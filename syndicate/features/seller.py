@@ -196,70 +196,19 @@ def feature_schema(sellers: pl.DataFrame) -> dict[str, pl.DataType]:
 
 
 def _identifier_counts(links: pl.DataFrame, linkage: LinkageGraph) -> pl.DataFrame:
-    per_kind = _distinct_per_kind(links)
-    shared = linkage.seller_identifiers.group_by("seller_id").agg(
-        (~pl.col("hub")).sum().alias("n_shared_identifiers"),
-        pl.col("hub").sum().alias("n_hub_identifiers"),
-    )
-    if _sorted_unique(per_kind["seller_id"]):
-        return _attach(per_kind, shared)
-    return per_kind.join(shared, on="seller_id", how="left")
-
-
-def _distinct_per_kind(links: pl.DataFrame) -> pl.DataFrame:
-    """``n_<kind>`` and ``n_other_identifiers`` per seller of ``links``.
-
-    Validated links are sorted by seller, kind and value, so a (seller, kind, value) is
-    new where it differs from the row before, and the counts are one ``bincount`` of the
-    new rows by (seller, kind) (a group-by with seven filtered ``n_unique`` took 1.5 s on
-    6.8M links). Links in another order, or with nulls, are grouped instead.
-    """
-    names = [*(f"n_{kind}" for kind in BUILT_IN_KINDS), "n_other_identifiers"]
-    seller, kind, value = pl.col("seller_id"), pl.col("kind"), pl.col("value")
-    columns = links.select(seller, kind, value)
-    if links.height == 0 or columns.null_count().row(0) != (0, 0, 0):
-        return _distinct_per_kind_grouped(links)
-    same_seller = seller.eq_missing(seller.shift())
-    same_kind = kind.eq_missing(kind.shift())
-    ordered = (seller > seller.shift()) | (
-        same_seller & ((kind > kind.shift()) | (same_kind & (value >= value.shift())))
-    )
-    # Built-in kinds are 0..5 (their column order), any other kind 6.
-    code = pl.sum_horizontal(
-        (kind == name).cast(pl.UInt8) * index for index, name in enumerate(BUILT_IN_KINDS)
-    ) + pl.when(kind.is_in(list(BUILT_IN_KINDS))).then(0).otherwise(len(BUILT_IN_KINDS))
-    flags = columns.select(
-        same_seller.alias("same_seller"),
-        (same_seller & same_kind & value.eq_missing(value.shift())).alias("repeat"),
-        ordered.alias("ordered"),
-        code.cast(pl.Int64).alias("code"),
-    )
-    if not flags["ordered"].slice(1).all():
-        return _distinct_per_kind_grouped(links)
-    first = ~flags["same_seller"].to_numpy()
-    seller_code = np.cumsum(first) - 1
-    n_sellers = int(seller_code[-1]) + 1
-    width = len(names)
-    new = ~flags["repeat"].to_numpy()
-    cells = seller_code[new] * width + flags["code"].to_numpy()[new]
-    counts = np.bincount(cells, minlength=n_sellers * width).reshape(n_sellers, width)
-    return pl.DataFrame(
-        {
-            "seller_id": links["seller_id"].filter(pl.Series(first)).set_sorted(),
-            **{name: pl.Series(counts[:, i], dtype=pl.UInt32) for i, name in enumerate(names)},
-        }
-    )
-
-
-def _distinct_per_kind_grouped(links: pl.DataFrame) -> pl.DataFrame:
     known = pl.col("kind").is_in(list(BUILT_IN_KINDS))
-    return links.group_by("seller_id").agg(
+    per_kind = links.group_by("seller_id").agg(
         *[
             pl.col("value").filter(pl.col("kind") == kind).n_unique().alias(f"n_{kind}")
             for kind in BUILT_IN_KINDS
         ],
         pl.struct("kind", "value").filter(~known).n_unique().alias("n_other_identifiers"),
     )
+    shared = linkage.seller_identifiers.group_by("seller_id").agg(
+        (~pl.col("hub")).sum().alias("n_shared_identifiers"),
+        pl.col("hub").sum().alias("n_hub_identifiers"),
+    )
+    return per_kind.join(shared, on="seller_id", how="left")
 
 
 def _linked_by_kind(linkage: LinkageGraph) -> pl.DataFrame:
@@ -512,20 +461,17 @@ def seller_features(
     # values); sellers in no ring get 0.
     in_ring_only = ("ring_onboarding_spread_days", "age_vs_ring_median_days")
     own = tabular_columns(sellers)
-    parts = [
-        _identifier_counts(links, linkage),
-        _linked_by_kind(linkage),
-        _structure(linkage, rings),
-        _onboarding(sellers, rings),
-        _neighbourhood(sellers, linkage),
-        _blocks(rings),
-    ]
+    frame = (
+        sellers.select("seller_id", *own)
+        .join(_identifier_counts(links, linkage), on="seller_id", how="left")
+        .join(_linked_by_kind(linkage), on="seller_id", how="left")
+        .join(_structure(linkage, rings), on="seller_id", how="left")
+        .join(_onboarding(sellers, rings), on="seller_id", how="left")
+        .join(_neighbourhood(sellers, linkage), on="seller_id", how="left")
+        .join(_blocks(rings), on="seller_id", how="left")
+    )
     if labels is not None and labels.height:
-        parts.append(_label_counts(labels, linkage, rings))
-    frame = sellers.select("seller_id", *own)
-    aligned = _sorted_unique(frame["seller_id"])
-    for part in parts:
-        frame = _attach(frame, part) if aligned else frame.join(part, on="seller_id", how="left")
+        frame = frame.join(_label_counts(labels, linkage, rings), on="seller_id", how="left")
     schema = feature_schema(sellers)
     for name in schema:
         if name not in frame.columns:
@@ -543,37 +489,6 @@ def seller_features(
     return table.with_columns(
         pl.Series("anomaly_score", anomaly_scores(table, seed=seed, n_trees=anomaly_trees))
     )
-
-
-def _sorted_unique(ids: pl.Series) -> bool:
-    """Whether ``ids`` are known to be sorted (validated sellers are) and hold no repeats."""
-    if ids.null_count() or not ids.flags["SORTED_ASC"]:
-        return False
-    return ids.len() < 2 or not ids.slice(1).eq(ids.slice(0, ids.len() - 1)).any()
-
-
-def _attach(frame: pl.DataFrame, part: pl.DataFrame) -> pl.DataFrame:
-    """``frame.join(part, on="seller_id", how="left")`` for a frame of sorted, distinct ids.
-
-    The part's rows are placed by binary search into the frame's ids (or taken as they are
-    when the ids are the same), so the frame's own columns are not copied once per part
-    and no hash table of a million ids is built per join. A part with ids the frame does
-    not hold, or with repeated ids, is joined.
-    """
-    ids, other = frame["seller_id"], part["seller_id"]
-    columns = part.drop("seller_id").get_columns()
-    if other.equals(ids):
-        return frame.hstack(columns)
-    if other.null_count() == 0 and part.height <= frame.height:
-        at = ids.search_sorted(other).to_numpy().astype(np.int64)
-        inside = at < ids.len()
-        if inside.all() and (ids.gather(at) == other).all():
-            where = np.full(ids.len(), -1, dtype=np.int64)
-            where[at] = np.arange(part.height)
-            if np.count_nonzero(where >= 0) == part.height:  # no id twice
-                take = pl.Series(where).set(pl.Series(where < 0), None)
-                return frame.hstack([column.gather(take) for column in columns])
-    return frame.join(part, on="seller_id", how="left")
 
 
 def _blocks(rings: Rings) -> pl.DataFrame:

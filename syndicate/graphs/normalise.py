@@ -146,18 +146,14 @@ def _email_keys(values: pl.Series) -> pl.Series:
     # Each intermediate is computed once, column by column: as one nested expression the
     # shared parts were evaluated again in every branch (3x slower on a million rows).
     text = values.str.strip_chars().str.to_lowercase()
-    # Only a value with exactly one '@' can be an address, and there one split at the '@'
-    # gives what the regexes ^([^@]*)@ and @([^@]*)$ extract (at half their cost).
-    halves = text.str.split_exact("@", 1)
     parts = pl.DataFrame({"text": text}).with_columns(
-        local=_where_contains(halves.struct.field("field_0"), "+", _drop_tag),
-        domain=halves.struct.field("field_1").str.strip_chars(),
+        local=pl.col("text").str.extract(r"^([^@]*)@", 1).str.replace(r"\+.*$", ""),
+        domain=pl.col("text").str.extract(r"@([^@]*)$", 1).str.strip_chars(),
     )
     domain = pl.col("domain").replace("googlemail.com", "gmail.com")
-    parts = parts.with_columns(domain)
-    gmail = parts["domain"] == "gmail.com"
-    local = _where(parts["local"], gmail, lambda part: part.str.replace_all(".", "", literal=True))
-    parts = parts.with_columns(local.alias("local"))
+    gmail = domain == "gmail.com"
+    local = pl.when(gmail).then(pl.col("local").str.replace_all(".", "", literal=True))
+    parts = parts.with_columns(local.otherwise(pl.col("local")), domain)
     # A value without exactly one '@', or with nothing left before it, is not an address:
     # it is kept trimmed and case-folded, so it binds only identical spellings.
     is_address = (pl.col("text").str.count_matches("@", literal=True) == 1) & (
@@ -165,28 +161,6 @@ def _email_keys(values: pl.Series) -> pl.Series:
     )
     address = pl.concat_str(pl.col("local"), pl.lit("@"), pl.col("domain"))
     return parts.select(pl.when(is_address).then(address).otherwise(pl.col("text"))).to_series()
-
-
-def _drop_tag(local: pl.Series) -> pl.Series:
-    return local.str.replace(r"\+.*$", "")
-
-
-def _where_contains(
-    values: pl.Series, needle: str, change: Callable[[pl.Series], pl.Series]
-) -> pl.Series:
-    """``change`` applied to the values holding ``needle`` only (a change that leaves the
-    others as they are): most values need no rewriting, and a literal search is cheap."""
-    return _where(values, values.str.contains(needle, literal=True), change)
-
-
-def _where(
-    values: pl.Series, mask: pl.Series, change: Callable[[pl.Series], pl.Series]
-) -> pl.Series:
-    """``values`` with ``change`` applied where ``mask`` holds (null counts as false)."""
-    at = mask.fill_null(False).arg_true()
-    if at.len() == 0:
-        return values
-    return values.scatter(at, change(values.gather(at)))
 
 
 def normalise_phone(
@@ -211,12 +185,15 @@ def _phone_keys(values: pl.Series, default_country_code: str, national_digits: i
     zeros = ~international & digits.str.starts_with("00")
     national = ~international & (n == national_digits)
     # Fewer than 7 digits ('0', 'N/A', '123') is a placeholder, not a phone number: no key.
-    # "+" and the digits; "00" dropped from an international number written with it, the
-    # country code added to a national one: one concatenation, not one per case.
-    country = pl.when(national & ~zeros).then(pl.lit(default_country_code)).otherwise(pl.lit(""))
-    body = digits.str.slice(pl.when(zeros).then(2).otherwise(0))
-    number = pl.concat_str(pl.lit("+"), country, body)
-    key = pl.when(n < 7).then(pl.lit(None, dtype=pl.String)).otherwise(number)
+    key = (
+        pl.when(n < 7)
+        .then(pl.lit(None, dtype=pl.String))
+        .when(zeros)
+        .then(pl.concat_str(pl.lit("+"), digits.str.slice(2)))
+        .when(national)
+        .then(pl.concat_str(pl.lit("+" + default_country_code), digits))
+        .otherwise(pl.concat_str(pl.lit("+"), digits))
+    )
     return parts.select(key).to_series()
 
 
@@ -239,15 +216,7 @@ def normalise_address(value: pl.Expr) -> pl.Expr:
         [f" {short} " for short in _ADDRESS_WORDS.values()],
     )
     text = text.str.replace_all("  ", " ", literal=True).str.strip_chars()
-    return text.map_batches(_one_unit, return_dtype=pl.String, is_elementwise=True)
-
-
-def _one_unit(text: pl.Series) -> pl.Series:
-    """Repeated unit words ("apt #4" is "unit unit 4") become one."""
-    return _where_contains(text, "unit unit", lambda part: part.str.replace_all(_UNITS, "unit"))
-
-
-_UNITS = r"\bunit(?: unit)+\b"
+    return text.str.replace_all(r"\bunit(?: unit)+\b", "unit")
 
 
 #: The built-in normaliser of each kind; any other kind gets :func:`normalise_plain`.
