@@ -639,6 +639,34 @@ def test_rejects_of_links_follow_a_fixed_order_of_reasons() -> None:
     ]
 
 
+def test_each_link_is_refused_once_when_several_reasons_hold() -> None:
+    # Blank, unusable and placeholder values are refused together, and duplicates with
+    # unknown sellers together: a row still gets the first reason that holds, and copies
+    # of a refused row are refused for that reason, not as duplicates.
+    links = pl.DataFrame(
+        {
+            "seller_id": ["zz", "zz", "zz", "zz", "zz", "zz", "a", "a", "zz", "zz"],
+            "kind": ["ip", "ip", "phone", "phone", "ip", "ip", "ip", "ip", "ip", "ip"],
+            "value": [" ", " ", "12", "12", "n/a", "N/A", "5.6.7.8", "5.6.7.8", "9.9", "9.9"],
+        }
+    )
+    inputs = load_inputs(FOUR, links)
+    assert inputs.rejects.select("row", "reason").rows() == [
+        (0, "null_value"),
+        (1, "null_value"),
+        (2, "unusable_value"),
+        (3, "unusable_value"),
+        (4, "placeholder_value"),
+        (5, "placeholder_value"),
+        (7, "duplicate_row"),
+        (8, "unknown_seller"),
+        (9, "duplicate_row"),
+    ]
+    assert inputs.links.select("seller_id", "value").rows() == [("a", "5.6.7.8")]
+    records = [json.loads(r) for r in inputs.rejects["record"]]
+    assert all(set(r) == {"seller_id", "kind", "value"} for r in records)
+
+
 def test_edge_relations_are_normalised_like_kinds() -> None:
     edges = pl.DataFrame(
         {
