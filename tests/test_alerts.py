@@ -414,6 +414,66 @@ def test_alerts_lie_outside_the_band() -> None:
     )
 
 
+def _ring_days(days: dict[int, list[int]], denominator: float = 200.0) -> pl.DataFrame:
+    """ring_onboarding_rate of each day: the sum of its rings' sizes, and one row per ring."""
+    rows: list[dict[str, object]] = []
+    for d, ring_sizes in days.items():
+        at, run = MONDAY + timedelta(days=d), f"d{d:02d}"
+        n = float(sum(ring_sizes))
+        rows.append(
+            {"as_of": at, "run": run, "metric": "ring_onboarding_rate", "segment_kind": None,
+             "segment": None, "numerator": n, "denominator": denominator,
+             "value": n / denominator}
+        )  # fmt: skip
+        rows += [
+            {"as_of": at, "run": run, "metric": "ring_onboarding_rate", "segment_kind": "ring",
+             "segment": f"ring-{d:02d}{i}", "numerator": float(size),
+             "denominator": denominator, "value": size / denominator}
+            for i, size in enumerate(ring_sizes)
+        ]  # fmt: skip
+    return pl.DataFrame(rows, schema=HISTORY_SCHEMA)
+
+
+def test_rings_of_a_size_seen_before_are_ring_noise() -> None:
+    # Eleven days of 12 of 200 new sellers in rings, as one ring of 8 and four of 1: the
+    # trailing clustering is (64 + 4) / 12 = 5.67 and the largest ring so far is 8. A day
+    # of five rings of 8 (40 of 200) is clustered (5 * 64) / 40 = 8 in rings no larger than
+    # seen before: tested as 40/8 = 5 of 200/8 = 25 at the baseline 6%, p = P(Bin(25, 0.06)
+    # >= 5) = 0.0150, no alert. One ring of 40 is larger than any before: counted as a ring
+    # of 8 and 32 singletons, (64 + 32) / 40 = 2.4, below the trailing 5.67, which stays:
+    # p = I_0.06(40 / 5.67, (200 - 40) / 5.67 + 1) = 0.0041 (the same 40 as singletons
+    # would be P(Bin(200, 0.06) >= 40) = 1.8e-11).
+    from scipy.special import betainc
+    from scipy.stats import binom
+
+    window = {d: [8, 1, 1, 1, 1] for d in range(11)}
+    same_size = evaluate_history(_ring_days({**window, 11: [8] * 5}))
+    last = same_size.filter(pl.col("run") == "d11").row(0, named=True)
+    assert last["p_value"] == pytest.approx(binom.sf(4, 25, 0.06), rel=1e-9)
+    assert last["status"] == "ok"
+    phi = 68 / 12
+    one_big = evaluate_history(_ring_days({**window, 11: [40]}))
+    big = one_big.filter(pl.col("run") == "d11").row(0, named=True)
+    expected = betainc(40 / phi, (200 - 40) / phi + 1, 0.06)
+    assert big["p_value"] == pytest.approx(expected, rel=1e-9)
+
+
+def test_a_ring_larger_than_any_before_is_not_excused_by_its_size() -> None:
+    # The window's rings are of 1 to 3 (largest 3, trailing clustering (9 + 4 + 1) / 6 =
+    # 2.33, baseline 6 of 200 = 3%); a day with one ring of 30 and six rings of 1 (36 of
+    # 200) counts that ring as one of 3 and 27 singletons: (9 + 33) / 36 = 1.17, so the
+    # trailing 2.33 is the dispersion, p = I_0.03(36 / 2.33, (200 - 36) / 2.33 + 1) = 1.7e-8,
+    # an alert. Uncapped, its own clustering, (900 + 6) / 36 = 25.2, would have hidden it.
+    window = {d: [3, 2, 1] for d in range(11)}
+    history = _ring_days({**window, 11: [30, 1, 1, 1, 1, 1, 1]})
+    last = evaluate_history(history).filter(pl.col("run") == "d11").row(0, named=True)
+    from scipy.special import betainc
+
+    phi = 14 / 6
+    assert last["p_value"] == pytest.approx(betainc(36 / phi, (200 - 36) / phi + 1, 0.03), rel=1e-9)
+    assert last["status"] == "alert"
+
+
 def test_sellers_arriving_a_ring_at_a_time_widen_the_rate_test() -> None:
     # 12 of 200 new sellers in rings every day, as 3 rings of 4; then 36 (3 rings of 12).
     # Clustering of the trailing runs: (3 * 4**2) / 12 = 4, so the test is on 36/4 = 9 of

@@ -19,8 +19,9 @@ robust baseline made of *earlier* runs only:
   the move (doubled for metrics watched both ways), quasi-binomial when the series varies more
   than binomial noise from run to run (numerator and denominator divided by the dispersion
   ``(spread / binomial spread)^2``, as when sellers arrive a ring at a time, and never below
-  the clustering of the trailing runs' numerators into rings, ``(Σ n_r² + singletons) /
-  numerator``, from the ``ring`` rows of the onboarding rates), so 1 of 20 new
+  the clustering of the numerators into rings, ``(Σ n_r² + singletons) / numerator``, from
+  the ``ring`` rows of the onboarding rates: the trailing runs', or the run's own with each
+  ring counted at most at the largest of the trailing runs), so 1 of 20 new
   sellers does not alert like 1,000 of 20,000; for rates, a numerator at least ``min_excess``
   sellers off what the baseline rate predicts; ``|value - baseline|`` of at least
   ``min_abs_effect_rate`` (rates) or ``min_abs_effect_count`` (counts) and at least
@@ -831,63 +832,93 @@ def _incidents(frame: pl.DataFrame, gap: int) -> pl.DataFrame:
 
 
 def _clustering(history: pl.DataFrame, run_order: pl.DataFrame, window: int) -> pl.DataFrame:
-    """Per metric and run, how clustered the numerators of the trailing runs were.
+    """Per metric and run, how clustered into rings the numerators are.
 
     Sellers of a ring arrive together: a metric whose numerator is made of rings of sizes
     ``n_r`` (the ``ring`` rows of the onboarding rates) and singletons varies like a
-    compound count, whose variance is ``E[S²] / E[S]`` times a binomial one. That factor,
-    ``(Σ n_r² + singletons) / numerator``, pooled over the ``window`` runs before each run
-    (never the run itself, whose own rings would excuse it), is the ``clustering`` the rate
-    test's dispersion never goes below. A median-based spread cannot see it: most days have
-    no big ring, and the days that do are what the median sets aside.
+    compound count, whose variance is ``E[S²] / E[S]`` times a binomial one: the
+    ``clustering`` ``(Σ n_r² + singletons) / numerator`` that the rate test's dispersion
+    never goes below. It is the larger of two readings:
+
+    * the trailing one, pooled over the ``window`` runs before the run: how clustered the
+      numerators usually are (a median-based spread cannot see it: most days have no big
+      ring, and the days that do are what the median sets aside);
+    * the run's own, with each ring counted at most at the largest ring contribution of
+      those trailing runs (the part of a ring above it counts as singletons). A day on
+      which two rings of a size seen before happen to onboard is ordinary ring noise; a
+      ring larger than any of the window, or many rings at once, is not excused by its
+      own size.
     """
     rings = history.filter(pl.col("segment_kind") == "ring")
     if rings.height == 0:
         return pl.DataFrame(
             schema={"metric": pl.String, "run_index": pl.Int64, "clustering": pl.Float64}
         )
-    whole = history.filter(pl.col("segment_kind").is_null()).select(
-        "as_of", "run", "metric", pl.col("numerator").fill_null(0.0).alias("total")
+    metrics = rings.get_column("metric").unique().to_list()
+    whole = (
+        history.filter(pl.col("segment_kind").is_null() & pl.col("metric").is_in(metrics))
+        .join(run_order, on=["as_of", "run"], how="inner")
+        .select("metric", "run_index", pl.col("numerator").fill_null(0.0).alias("total"))
     )
-    per_run = (
-        rings.group_by("as_of", "run", "metric")
-        .agg(
-            pl.col("numerator").fill_null(0.0).sum().alias("in_rings"),
-            pl.col("numerator").fill_null(0.0).pow(2).sum().alias("squares"),
-        )
-        .join(whole, on=["as_of", "run", "metric"], how="right")
-        .with_columns(pl.col("in_rings", "squares").fill_null(0.0))
+    sizes = rings.join(run_order, on=["as_of", "run"], how="inner").select(
+        "metric", "run_index", pl.col("numerator").fill_null(0.0).alias("size")
+    )
+    per_run = sizes.group_by("metric", "run_index").agg(
+        pl.col("size").sum().alias("in_rings"),
+        pl.col("size").pow(2).sum().alias("squares"),
+        pl.col("size").max().alias("largest"),
+    )
+    # Every run of every metric, so the trailing sums count runs, not rows.
+    grid = (
+        pl.DataFrame({"metric": metrics}, schema={"metric": pl.String})
+        .join(run_order.select("run_index"), how="cross")
+        .join(whole, on=["metric", "run_index"], how="left")
+        .join(per_run, on=["metric", "run_index"], how="left")
+        .with_columns(pl.col("total", "in_rings", "squares", "largest").fill_null(0.0))
         .with_columns(
             (pl.col("squares") + (pl.col("total") - pl.col("in_rings")).clip(lower_bound=0)).alias(
                 "weighted"
             )
         )
-        .join(run_order, on=["as_of", "run"], how="inner")
-        .filter(pl.col("metric").is_in(rings.get_column("metric").unique().to_list()))
-        .select("metric", "run_index", "weighted", "total")
-    )
-    # Every run of every metric, so the trailing sums count runs, not rows.
-    grid = (
-        per_run.select("metric")
-        .unique()
-        .join(run_order.select("run_index"), how="cross")
-        .join(per_run, on=["metric", "run_index"], how="left")
-        .with_columns(pl.col("weighted", "total").fill_null(0.0))
         .sort("metric", "run_index")
     )
     trailing = {
         name: pl.col(name).rolling_sum(window, min_samples=1).shift(1).over("metric")
         for name in ("weighted", "total")
     }
+    grid = grid.with_columns(
+        pl.col("largest")
+        .rolling_max(window, min_samples=1)
+        .shift(1)
+        .over("metric")
+        .fill_null(1.0)
+        .clip(lower_bound=1.0)
+        .alias("cap")
+    )
+    capped = (
+        sizes.join(grid.select("metric", "run_index", "cap"), on=["metric", "run_index"])
+        .group_by("metric", "run_index")
+        .agg(
+            pl.min_horizontal("size", "cap").sum().alias("capped_in"),
+            pl.min_horizontal("size", "cap").pow(2).sum().alias("capped_squares"),
+        )
+    )
+    grid = grid.join(capped, on=["metric", "run_index"], how="left").with_columns(
+        pl.col("capped_in", "capped_squares").fill_null(0.0)
+    )
+    own = (
+        pl.col("capped_squares") + (pl.col("total") - pl.col("capped_in")).clip(lower_bound=0)
+    ) / pl.col("total")
     return grid.select(
         "metric",
         "run_index",
-        pl.when(trailing["total"] > 0)
-        .then(trailing["weighted"] / trailing["total"])
-        .otherwise(None)
+        pl.max_horizontal(
+            pl.when(trailing["total"] > 0).then(trailing["weighted"] / trailing["total"]),
+            pl.when(pl.col("total") > 0).then(own),
+        )
         .clip(lower_bound=1.0)
         .alias("clustering"),
-    )
+    ).sort("metric", "run_index")
 
 
 def evaluate_history(history: pl.DataFrame, settings: AlertSettings | None = None) -> pl.DataFrame:
