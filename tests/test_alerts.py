@@ -314,6 +314,36 @@ def test_segments_of_one_kind_share_the_p_value() -> None:
     assert last(evaluate_history(whole))["status"] == "alert"
 
 
+def test_every_segment_kind_of_a_metric_shares_one_correction() -> None:
+    # Segment "a" of five categories: 39 of 2,000 new sellers against 1% (20 a day before),
+    # p = 9.93e-5. Five segments share p_value 0.0005: 1e-4 each, an alert. With five
+    # ring-status segments of the same metric beside them, ten rows share it (5e-5 each):
+    # the same numbers do not alert, so one more segment kind brings no more alerts.
+    categories = [
+        history_of(
+            "bad_seller_onboarding_rate",
+            [20] * 8 + [39 if name == "a" else 20],
+            [2000.0] * 9,
+            kind="category",
+            segment=name,
+        )
+        for name in "abcde"
+    ]
+    statuses = [
+        history_of(
+            "bad_seller_onboarding_rate", [20] * 9, [2000.0] * 9, kind="ring_status", segment=name
+        )
+        for name in "vwxyz"
+    ]
+    a = pl.col("segment") == "a"
+    alone = last(evaluate_history(pl.concat(categories)).filter(a))
+    assert alone["p_value"] == pytest.approx(9.9313e-5, rel=1e-4)
+    assert alone["status"] == "alert"
+    beside = last(evaluate_history(pl.concat(categories + statuses)).filter(a))
+    assert beside["p_value"] == pytest.approx(alone["p_value"], rel=1e-12)
+    assert beside["status"] == "ok"
+
+
 def test_empty_history_and_schema_errors() -> None:
     empty = pl.DataFrame(schema=HISTORY_SCHEMA)
     assert evaluate_history(empty).schema == pl.Schema(dict(EVALUATION_SCHEMA))

@@ -27,9 +27,10 @@ robust baseline made of *earlier* runs only:
   ``min_abs_effect_rate`` (rates) or ``min_abs_effect_count`` (counts) and at least
   ``min_rel_effect`` of the baseline; and a move the way that matters for the metric
   (:data:`METRIC_DIRECTIONS`, overridable by ``directions``).
-* **Segments**: the m segments of one kind in a run are tested at ``p_value / m`` and at the z
-  of that tail (``segment_correction``), so twenty categories do not bring twenty times the
-  false alerts. Rows of segment_kind ``ring`` are not judged (they feed the root cause).
+* **Segments**: the m segment rows of a metric in a run (every segment of every kind) are
+  tested at ``p_value / m`` and at the z of that tail (``segment_correction``), so twenty
+  categories, or one more segment kind, do not bring more false alerts. Rows of
+  segment_kind ``ring`` are not judged (they feed the root cause).
 * Fewer than ``min_history`` earlier values: ``insufficient_history``, never an alert.
 * ``lower`` / ``upper`` bound the values that would not alert: the baseline ∓ ``z`` spreads,
   widened by the binomial interval, ``min_excess`` (rates) and the minimum effects.
@@ -281,8 +282,9 @@ class AlertSettings:
         Alerts of one metric (any segment) at most this many runs without one of them apart
         are one incident.
     segment_correction
-        The m segments of one kind in a run are tested at ``p_value / m`` and at the z of
-        the same normal tail over m (Bonferroni), so more categories bring no more alerts.
+        The m segment rows of a metric in a run (all its segment kinds) are tested at
+        ``p_value / m`` and at the z of the same normal tail over m (Bonferroni), so more
+        categories, or more segment kinds, bring no more alerts.
     ring_share
         Rings explain an alert when the new, grown and merged rings hold at least this share
         of the numerator's change.
@@ -634,19 +636,17 @@ def _edge(n: np.ndarray, rate: np.ndarray, side: np.ndarray, *, upper: bool) -> 
 
 
 def _thresholds(frame: pl.DataFrame, settings: AlertSettings) -> pl.DataFrame:
-    """``z`` and ``alpha`` (the p_value) of each row, corrected for its segment kind's size.
+    """``z`` and ``alpha`` (the p_value) of each row, corrected for the metric's segments.
 
-    With ``segment_correction``, each of the m segments of one kind in a run is tested at
-    ``p_value / m`` (Bonferroni), and at the z whose normal tail is that of ``z`` over m, so
-    a kind with more segments does not bring more false alerts.
+    With ``segment_correction``, each of the m segment rows of a metric in a run (every
+    segment of every kind) is tested at ``p_value / m`` (Bonferroni), and at the z whose
+    normal tail is that of ``z`` over m, so neither a kind with more segments nor one more
+    segment kind brings more false alerts. The whole marketplace is one test of its own.
     """
     from statistics import NormalDist
 
-    tests = (
-        pl.when(pl.col("segment_kind").is_null())
-        .then(1)
-        .otherwise(pl.len().over("run_index", "metric", "segment_kind"))
-    )
+    segment = pl.col("segment_kind").is_not_null()
+    tests = pl.when(segment).then(segment.sum().over("run_index", "metric")).otherwise(1)
     if not settings.segment_correction:
         tests = pl.lit(1)
     frame = frame.with_columns(tests.cast(pl.Float64).alias("tests"))
