@@ -288,21 +288,26 @@ def test_ring_rows_are_not_evaluated_and_nulls_never_alert() -> None:
     assert evaluations.schema == pl.Schema(dict(EVALUATION_SCHEMA))
 
 
+def _onboarding_segments(kind: str, names: str, last_of_a: int = 20) -> list[pl.DataFrame]:
+    """Nine runs of bad_seller_onboarding_rate per segment: 20 of 2,000 new sellers a day,
+    and ``last_of_a`` on the last run of segment ``a``."""
+    return [
+        history_of(
+            "bad_seller_onboarding_rate",
+            [20] * 8 + [last_of_a if name == "a" else 20],
+            [2000.0] * 9,
+            kind=kind,
+            segment=name,
+        )
+        for name in names
+    ]
+
+
 def test_segments_of_one_kind_share_the_p_value() -> None:
     # Five categories at 1% of 2,000; on the last run "a" has 37 bad new sellers: the
     # binomial tail P(X >= 37) = 0.00039 is below p_value = 0.0005 but not below
     # p_value / 5 = 0.0001, the threshold of each of five segments.
-    frames = [
-        history_of(
-            "bad_seller_onboarding_rate",
-            [20] * 8 + [37 if name == "a" else 20],
-            [2000.0] * 9,
-            kind="category",
-            segment=name,
-        )
-        for name in "abcde"
-    ]
-    history = pl.concat(frames)
+    history = pl.concat(_onboarding_segments("category", "abcde", last_of_a=37))
     a = pl.col("segment") == "a"
     row = last(evaluate_history(history).filter(a))
     assert row["p_value"] == pytest.approx(0.00039315, rel=1e-4)
@@ -319,22 +324,8 @@ def test_every_segment_kind_of_a_metric_shares_one_correction() -> None:
     # p = 9.93e-5. Five segments share p_value 0.0005: 1e-4 each, an alert. With five
     # ring-status segments of the same metric beside them, ten rows share it (5e-5 each):
     # the same numbers do not alert, so one more segment kind brings no more alerts.
-    categories = [
-        history_of(
-            "bad_seller_onboarding_rate",
-            [20] * 8 + [39 if name == "a" else 20],
-            [2000.0] * 9,
-            kind="category",
-            segment=name,
-        )
-        for name in "abcde"
-    ]
-    statuses = [
-        history_of(
-            "bad_seller_onboarding_rate", [20] * 9, [2000.0] * 9, kind="ring_status", segment=name
-        )
-        for name in "vwxyz"
-    ]
+    categories = _onboarding_segments("category", "abcde", last_of_a=39)
+    statuses = _onboarding_segments("ring_status", "vwxyz")
     a = pl.col("segment") == "a"
     alone = last(evaluate_history(pl.concat(categories)).filter(a))
     assert alone["p_value"] == pytest.approx(9.9313e-5, rel=1e-4)
