@@ -719,11 +719,11 @@ def _cmd_run(args: argparse.Namespace, reporter: Reporter) -> int:
 
 def _check_model_folder(model: Path) -> None:
     """``--model`` must name a ``model/`` folder: say so when it names a run folder."""
-    from syndicate.model import MODEL_FILE
+    from syndicate.modelfile import model_file
 
-    if (model / MODEL_FILE).is_file():
+    if model_file(model) is not None:
         return
-    if (model / "model" / MODEL_FILE).is_file():
+    if model_file(model / "model") is not None:
         raise InputFileError(
             f"--model {str(model)!r} is a run folder, not a model folder: did you mean "
             f"{str(model / 'model')!r}?"

@@ -33,6 +33,7 @@ from syndicate.io import (
     write_json_atomic,
     write_parquet_atomic,
 )
+from syndicate.modelfile import model_file
 from syndicate.runfolder import RUN_OUTPUTS, pending_commits
 
 if TYPE_CHECKING:
@@ -268,8 +269,8 @@ def run_job(
                     outputs=runfolder.describe_outputs(staging, produced),
                     timings=report.timings,
                 )
-                skops = staging / "model" / "model.skops"
-                manifest["model"]["sha256"] = file_sha256(skops) if skops.is_file() else None
+                saved_file = model_file(staging / "model")
+                manifest["model"]["sha256"] = file_sha256(saved_file) if saved_file else None
                 write_json_atomic(manifest, staging / "run.json")
                 produced.append("run.json")
                 runfolder.check_owned(folder)

@@ -42,14 +42,17 @@ from threadpoolctl import threadpool_limits
 
 from syndicate.errors import InputFileError, SyndicateError
 from syndicate.io import atomic_path, write_json_atomic
+from syndicate.modelfile import CARD_FILE, FOREST_FILE, MODEL_FILE, MODEL_FILES, model_file
 from syndicate.terminal import counted
 
 __all__ = [
     "BAD_RATE_CONFIDENCE",
     "BAD_RATE_FLOOR",
     "CARD_FILE",
+    "FOREST_FILE",
     "LEARNERS",
     "MODEL_FILE",
+    "MODEL_FILES",
     "BadRate",
     "SellerClassifier",
     "SellerModel",
@@ -61,14 +64,14 @@ __all__ = [
     "feature_matrix",
     "fit_seller_model",
     "load_model",
+    "model_file",
     "recall_at_k",
     "save_model",
     "still_supported",
     "thresholds_from_pr",
 ]
 
-MODEL_FILE = "model.skops"
-CARD_FILE = "model_card.json"
+
 #: Known-bad sellers a threshold must keep at or above it.
 MIN_SUPPORT = 5
 #: Rows per prediction task (a block's votes are summed in place, so memory stays small).
@@ -1096,15 +1099,36 @@ def _importance_table(names: list[str], importances: np.ndarray) -> list[dict[st
     return sorted(rows, key=lambda row: (-row["mean"], row["feature"]))
 
 
-def save_model(model: SellerModel, folder: str | Path) -> dict[str, Path]:
-    """Write ``model.skops`` and ``model_card.json`` into ``folder`` (atomically)."""
-    import skops.io as sio
+def _plain(params: Mapping[str, Any]) -> bool:
+    """Whether the parameters survive JSON unchanged (a class_weight dict of int keys, or a
+    RandomState, does not: such a model is saved with skops)."""
+    try:
+        return json.loads(json.dumps(dict(params))) == dict(params)
+    except (TypeError, ValueError):
+        return False
 
+
+def save_model(model: SellerModel, folder: str | Path) -> dict[str, Path]:
+    """Write the model and ``model_card.json`` into ``folder`` (atomically).
+
+    A forest is written as ``model.npz`` (:mod:`syndicate.modelfile`: plain arrays and
+    JSON, the same bytes for the same forest), gradient boosting as ``model.skops``; both
+    load without running code from the file.
+    """
     target = Path(folder)
     target.mkdir(parents=True, exist_ok=True)
-    model_path = target / MODEL_FILE
+    estimator = model.estimator
+    forest = estimator.learner == "random_forest" and _plain(estimator.get_params())
+    model_path = target / (FOREST_FILE if forest else MODEL_FILE)
     with atomic_path(model_path) as tmp:
-        sio.dump(model.estimator, tmp)
+        if forest:
+            from syndicate.modelfile import dump_forest
+
+            dump_forest(estimator, tmp)
+        else:
+            import skops.io as sio
+
+            sio.dump(estimator, tmp)
     card = {**model.card, "feature_names": model.feature_names}
     card_path = write_json_atomic(card, target / CARD_FILE)
     return {"model": model_path, "card": card_path}
@@ -1113,24 +1137,48 @@ def save_model(model: SellerModel, folder: str | Path) -> dict[str, Path]:
 def load_model(folder: str | Path) -> tuple[SellerClassifier, dict[str, Any]]:
     """Read a model written by :func:`save_model`; runs no code from the file.
 
-    Only skops' default types plus the trees of the two learners (the forest's ``Tree``,
-    gradient boosting's ``TreePredictor``) and :class:`SellerClassifier` are trusted, and
-    every tree's nodes are bounds-checked before the model is returned (a forged tree could
-    otherwise read out of bounds, or loop for ever, when predicting); a booster must hold
-    exactly the parts prediction reads, of the types scikit-learn gives them.
+    ``model.npz`` (a forest) holds plain arrays and JSON only, every shape and dtype checked
+    (:func:`syndicate.modelfile.load_forest`). From ``model.skops`` (gradient boosting, and
+    models saved before ``model.npz``) only skops' default types plus the trees of the two
+    learners (the forest's ``Tree``, gradient boosting's ``TreePredictor``) and
+    :class:`SellerClassifier` are trusted. Either way every tree's nodes are bounds-checked
+    before the model is returned (a forged tree could otherwise read out of bounds, or loop
+    for ever, when predicting); a booster must hold exactly the parts prediction reads, of
+    the types scikit-learn gives them.
 
     Raises
     ------
     InputFileError
         If the folder lacks the files, the model holds other types, or a tree is malformed.
     """
+    source = Path(folder)
+    model_path, card_path = model_file(source), source / CARD_FILE
+    if model_path is None:
+        raise InputFileError(
+            f"{source / FOREST_FILE}: not found, nor {MODEL_FILE} (expected a folder written "
+            "by save_model)"
+        )
+    if not card_path.is_file():
+        raise InputFileError(f"{card_path}: not found (expected a folder written by save_model)")
+    if model_path.name == FOREST_FILE:
+        from syndicate.modelfile import load_forest
+
+        estimator = load_forest(model_path)
+    else:
+        estimator = _load_skops(model_path)
+    _check_trees(estimator, model_path)
+    try:
+        card = json.loads(card_path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InputFileError(f"{card_path}: not a readable JSON model card ({exc})") from exc
+    if not isinstance(card, dict):
+        raise InputFileError(f"{card_path}: the model card is not a JSON object")
+    return estimator, card
+
+
+def _load_skops(model_path: Path) -> SellerClassifier:
     import skops.io as sio
 
-    source = Path(folder)
-    model_path, card_path = source / MODEL_FILE, source / CARD_FILE
-    for path in (model_path, card_path):
-        if not path.is_file():
-            raise InputFileError(f"{path}: not found (expected a folder written by save_model)")
     try:
         untrusted = set(sio.get_untrusted_types(file=model_path)) - set(_TRUSTED_TYPES)
     except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
@@ -1148,14 +1196,7 @@ def load_model(folder: str | Path) -> tuple[SellerClassifier, dict[str, Any]]:
     for name, default in SellerClassifier().get_params().items():
         if name not in vars(estimator):
             setattr(estimator, name, default)
-    _check_trees(estimator, model_path)
-    try:
-        card = json.loads(card_path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InputFileError(f"{card_path}: not a readable JSON model card ({exc})") from exc
-    if not isinstance(card, dict):
-        raise InputFileError(f"{card_path}: the model card is not a JSON object")
-    return estimator, card
+    return estimator
 
 
 def _check_trees(estimator: SellerClassifier, path: Path) -> None:

@@ -430,11 +430,11 @@ def write_outputs(
 ) -> dict[str, Path]:
     """Write ``labels``, ``rings``, ``features``, ``hubs``, ``rejects``, ``model/``, ``viz/``.
 
-    ``model/`` (``model.skops``, ``model_card.json``) is written only when a model was
-    trained (not in cold start). ``viz/`` holds ``index.html``, a page per ring for the
-    ``top_pages`` rings by score, ``data/`` (the tables ``syndicate viz`` redraws pages
-    from) and the listing of what it wrote there (:data:`syndicate.viz.pages.LISTING`).
-    Returns the paths by name.
+    ``model/`` (``model.npz``, or ``model.skops`` for gradient boosting, and
+    ``model_card.json``) is written only when a model was trained (not in cold start).
+    ``viz/`` holds ``index.html``, a page per ring for the ``top_pages`` rings by score,
+    ``data/`` (the tables ``syndicate viz`` redraws pages from) and the listing of what it
+    wrote there (:data:`syndicate.viz.pages.LISTING`). Returns the paths by name.
     """
     folder = Path(out)
     paths = {

@@ -84,7 +84,7 @@ def test_demo_runs_and_says_where_to_look(
     labels = pl.read_parquet(out_dir / "labels.parquet")
     assert labels.height == 3000 and set(labels["decision"]) <= {"syndicate", "review", "clear"}
     assert summary["decisions"] == dict(labels["decision"].value_counts().iter_rows())
-    assert (out_dir / "model" / "model.skops").is_file() and not summary["cold_start"]
+    assert (out_dir / "model" / "model.npz").is_file() and not summary["cold_start"]
     assert "top rings:" in captured.out
     assert pl.read_parquet(out_dir / "rejects.parquet").columns == [
         "table",

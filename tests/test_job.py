@@ -106,7 +106,7 @@ def test_run_writes_every_output_with_its_documented_columns(
         "record",
     ]
     assert pl.read_parquet(tmp_path / "rings_gone.parquet").height == 0
-    assert {p.name for p in (tmp_path / "model").iterdir()} == {"model.skops", "model_card.json"}
+    assert {p.name for p in (tmp_path / "model").iterdir()} == {"model.npz", "model_card.json"}
     pages = sorted(p.stem for p in (tmp_path / "viz" / "rings").glob("*.html"))
     top = rings.sort(["ring_score", "size", "ring_id"], descending=[True, True, False]).head(50)
     assert pages == sorted(top["ring_id"])
@@ -225,6 +225,9 @@ def test_runs_are_identical_twice_and_under_shuffled_rows(
         assert_frame_equal(pl.read_parquet(tmp_path / "two" / table), one)
         assert_frame_equal(pl.read_parquet(tmp_path / "shuffled-run" / table), one)
     assert digests(tmp_path / "one" / "viz") == digests(tmp_path / "two" / "viz")
+    # The forest's file too: the same trees write the same bytes.
+    assert digests(tmp_path / "one" / "model") == digests(tmp_path / "two" / "model")
+    assert (tmp_path / "one" / "model" / "model.npz").is_file()
 
 
 def test_a_run_that_fails_late_leaves_the_earlier_outputs_unchanged(
@@ -287,7 +290,7 @@ def test_cold_start_run_removes_the_model_of_an_earlier_trained_run(
 ) -> None:
     files = {name: small_market[name] for name in ("sellers", "links", "labels")}
     assert run_cli(files, tmp_path, *FAST) == 0
-    assert (tmp_path / "model" / "model.skops").is_file()
+    assert (tmp_path / "model" / "model.npz").is_file()
     del files["labels"]
     assert run_cli(files, tmp_path, *FAST) == 0
     assert not (tmp_path / "model").exists()
@@ -322,10 +325,10 @@ def test_scoring_with_a_saved_model_reproduces_its_scores(
         "path": str(model),
         "cv_auroc": None,
         "cv_auprc": None,
-        "sha256": file_sha256(model / "model.skops"),  # the copy is the same file
+        "sha256": file_sha256(model / "model.npz"),  # the copy is the same file
     }
     assert manifest["thresholds"]["syndicate"] == card["thresholds"]["syndicate"]
-    assert (tmp_path / "scored" / "model" / "model.skops").is_file()
+    assert (tmp_path / "scored" / "model" / "model.npz").is_file()
 
 
 def test_config_file_and_flags(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -350,7 +353,7 @@ def test_config_file_and_flags(tmp_path: Path, capsys: pytest.CaptureFixture[str
     [
         (["--previous", "{tmp}/nowhere"], "previous run folder '.*nowhere' does not exist"),
         (["--previous", "{tmp}/in"], r"labels\.parquet: not found \(is .* a syndicate run folder"),
-        (["--model", "{tmp}/in"], r"model\.skops: not found"),
+        (["--model", "{tmp}/in"], r"model\.npz: not found, nor model\.skops"),
         (
             ["--set", "rings.leiden_resolution=0"],
             "leiden_resolution must be a finite positive number",

@@ -11,7 +11,7 @@ import pytest
 
 from syndicate import Config, generate_marketplace, load_inputs
 from syndicate.errors import SchemaError
-from syndicate.model import CARD_FILE, MODEL_FILE, load_model
+from syndicate.model import CARD_FILE, FOREST_FILE, load_model
 from syndicate.pipeline import (
     RINGS_COLUMNS,
     PipelineResult,
@@ -133,7 +133,7 @@ def test_outputs_are_written_and_the_model_reloads(
     assert paths["viz"] == tmp_path / "viz" / "index.html"
     assert pl.read_parquet(paths["labels"]).equals(result.labels)
     assert pl.read_parquet(paths["rings"]).equals(result.rings)
-    assert {MODEL_FILE, CARD_FILE} <= {p.name for p in paths["model"].iterdir()}
+    assert {FOREST_FILE, CARD_FILE} <= {p.name for p in paths["model"].iterdir()}
     estimator, card = load_model(paths["model"])
     model = result.scores.model
     assert model is not None

@@ -267,11 +267,11 @@ def test_a_missing_model_file_stops_the_replay(
 ) -> None:
     later = tmp_path / "d"
     shutil.copytree(runs["d"], later)
-    (later / "model" / "model.skops").unlink()
+    (later / "model" / "model.npz").unlink()
     with caplog.at_level(logging.WARNING, logger="syndicate.monitor.replay"):
         assert replay_split(later, runs["a"]) is None
-    assert "model.skops: not found" in caplog.text
-    with pytest.raises(ReplayError, match=r"model\.skops: not found"):
+    assert "model.npz: not found, nor model.skops" in caplog.text
+    with pytest.raises(ReplayError, match=r"model\.npz: not found, nor model\.skops"):
         replay_split(later, runs["a"], strict=True)
     with pytest.raises(ValueError, match="'sellers' cannot be replayed"):
         replay_split(runs["b"], runs["a"], metrics=("sellers",))

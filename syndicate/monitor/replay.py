@@ -5,8 +5,8 @@ policy changed between them, the move is split into the part due to our change a
 part due to the data, by replaying each run's data through the other run's policy.
 
 The **policy** of a run folder is what turns its tables into decisions: its seller model
-(``model/model.skops``, by the sha256 ``run.json`` records; ring structure scores in a cold
-start), its thresholds (``run.json``'s ``thresholds``) and its strategies
+(``model/model.npz``, or ``model.skops``, by the sha256 ``run.json`` records; ring structure
+scores in a cold start), its thresholds (``run.json``'s ``thresholds``) and its strategies
 (``strategies.toml``). The **data** is everything else: ``features.parquet``, the rings
 (``rings.parquet``), ring membership and ``score_source`` of ``labels.parquet``, and the
 sellers and labels inputs (who is new, who is known bad).
@@ -64,6 +64,7 @@ import polars as pl
 
 from syndicate.errors import InputFileError, SyndicateError
 from syndicate.io import file_sha256
+from syndicate.modelfile import FOREST_FILE, MODEL_FILE, model_file
 from syndicate.monitor.history import manifest_as_of
 from syndicate.monitor.metrics import FIRST_RUN_WINDOW, naive_utc
 from syndicate.strategies.file import Strategy, StrategySet, parse_strategies
@@ -142,8 +143,8 @@ class Policy:
     Attributes
     ----------
     model_sha256 : str or None
-        The sha256 of the run's ``model/model.skops``; ``None`` in a cold start (scores
-        from ring structure).
+        The sha256 of the run's model file (``model/model.npz`` or ``model.skops``); ``None``
+        in a cold start (scores from ring structure).
     model_source : str
         ``trained``, ``saved_model`` or ``cold_start`` (``run.json``'s ``model.source``).
     syndicate_threshold, review_threshold : float or None
@@ -204,11 +205,13 @@ def _policy(folder: Path, manifest: Mapping[str, Any]) -> Policy:
             f"{path}: model.source is not trained, saved_model or cold_start; got {source!r}"
         )
     sha = model.get("sha256")
-    skops = folder / "model" / "model.skops"
     if source != "cold_start" and not isinstance(sha, str):
-        if not skops.is_file():  # a manifest from before the sha256 was recorded
-            raise InputFileError(f"{path}: records no model sha256, and {skops} is not there")
-        sha = file_sha256(skops)
+        saved = model_file(folder / "model")
+        if saved is None:  # a manifest from before the sha256 was recorded
+            raise InputFileError(
+                f"{path}: records no model sha256, and {folder / 'model'} holds no model"
+            )
+        sha = file_sha256(saved)
     return Policy(
         model_sha256=sha if source != "cold_start" else None,
         model_source=source,
@@ -769,12 +772,15 @@ class _Models:
             from syndicate.model import load_model
 
             folder = run.folder / "model"
-            skops = folder / "model.skops"
-            if not skops.is_file():
-                raise ReplayError(f"{skops}: not found, so {run.given}'s model cannot be replayed")
-            if file_sha256(skops) != sha:
+            saved = model_file(folder)
+            if saved is None:
                 raise ReplayError(
-                    f"{skops}: its sha256 is not the one {run.given}'s run.json records"
+                    f"{folder / FOREST_FILE}: not found, nor {MODEL_FILE}, so {run.given}'s "
+                    "model cannot be replayed"
+                )
+            if file_sha256(saved) != sha:
+                raise ReplayError(
+                    f"{saved}: its sha256 is not the one {run.given}'s run.json records"
                 )
             try:
                 estimator, card = load_model(folder)
