@@ -2,6 +2,7 @@
 
     python benchmarks/bench_run.py --sellers 1000000            # target: < 120 s, < 8 GiB
     python benchmarks/bench_run.py --sellers 100000 1000000 3000000 --data bench-data/
+    python benchmarks/bench_run.py --real-like --sellers 30000 --repeat 3   # target: < 4 s
 
 For each size the marketplace is generated once (cached under ``--data``), then
 ``syndicate run`` runs as a child process exactly as a batch job would call it (with
@@ -23,19 +24,32 @@ import sys
 import time
 from pathlib import Path
 
-from syndicate.synth import generate_marketplace, with_label_share, write_marketplace
+from syndicate.synth import (
+    generate_marketplace,
+    generate_real_like,
+    with_label_share,
+    write_marketplace,
+)
 
 
 def marketplace(
-    n_sellers: int, seed: int, data: Path, label_share: float | None = None
+    n_sellers: int,
+    seed: int,
+    data: Path,
+    label_share: float | None = None,
+    real_like: bool = False,
 ) -> dict[str, Path]:
     """The synthetic input files of one size, generated once."""
     suffix = f"-labels{label_share}" if label_share else ""
-    folder = data / f"market-{n_sellers}-seed{seed}{suffix}"
+    kind = "real-like" if real_like else "market"
+    folder = data / f"{kind}-{n_sellers}-seed{seed}{suffix}"
     files = {name: folder / f"{name}.parquet" for name in ("sellers", "links", "labels")}
     if not all(path.is_file() for path in files.values()):
         start = time.perf_counter()
-        market = generate_marketplace(n_sellers=n_sellers, seed=seed)
+        if real_like:
+            market = generate_real_like(n_sellers=n_sellers, seed=seed)
+        else:
+            market = generate_marketplace(n_sellers=n_sellers, seed=seed)
         if label_share:
             market = with_label_share(market, label_share, seed=seed)
         write_marketplace(market, folder)
@@ -83,13 +97,19 @@ def main() -> None:
         default=None,
         help="label this share of all sellers (truly, seeded) instead of the generator's ~4%%",
     )
+    parser.add_argument(
+        "--real-like",
+        action="store_true",
+        help="the real-like preset (one device and one IP per user, 40%% labelled)",
+    )
     args = parser.parse_args()
-    print(f"syndicate run benchmark: {os.cpu_count()} cores, seed {args.seed}")
+    preset = "real-like preset" if args.real_like else "marketplace preset"
+    print(f"syndicate run benchmark: {os.cpu_count()} cores, seed {args.seed}, {preset}")
     results = []
     for n in args.sellers:
         print(f"{n:,} sellers")
-        files = marketplace(n, args.seed, args.data, args.label_share)
-        out = args.data / f"run-{n}-seed{args.seed}"
+        files = marketplace(n, args.seed, args.data, args.label_share, args.real_like)
+        out = args.data / f"run-{'real-like-' if args.real_like else ''}{n}-seed{args.seed}"
         for attempt in range(args.repeat):
             wall, peak, manifest = run_once(files, out, previous=attempt > 0)
             lineage = manifest["lineage"]
