@@ -247,6 +247,8 @@ def load_forest(path: str | Path) -> SellerClassifier:
             f"{source}: values.npy must be float64 of shape {(len(nodes), 1, n_classes)}; "
             f"got {values.dtype} {values.shape}"
         )
+    if not bool(np.all((values >= 0.0) & (values <= 1.0))):  # NaN fails too
+        raise InputFileError(f"{source}: values.npy holds class fractions outside [0, 1]")
     n_trees = len(depths)
     steps = np.diff(offsets) if offsets.ndim == 1 else np.zeros(0)
     if not (

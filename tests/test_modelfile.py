@@ -129,6 +129,15 @@ def _member(name: str, data: bytes) -> Any:
     return forge
 
 
+def _values(value: float) -> Any:
+    def forge(members: dict[str, bytes]) -> None:
+        values = np.lib.format.read_array(io.BytesIO(members["values.npy"])).copy()
+        values[3, 0, 1] = value
+        members["values.npy"] = _npy(values)
+
+    return forge
+
+
 def _drop(name: str) -> Any:
     def forge(members: dict[str, bytes]) -> None:
         del members[name]
@@ -151,6 +160,8 @@ def _drop(name: str) -> Any:
         (_member("offsets.npy", _npy(np.array([0, 5, 3], dtype=np.int64))), "offsets"),
         (_member("depths.npy", _npy(np.array([1.5] * 10))), "offsets and depths"),
         (_member("values.npy", _npy(np.zeros((2, 1, 2)))), "values.npy must be float64"),
+        (_values(np.nan), "class fractions outside"),
+        (_values(2.0), "class fractions outside"),
         (_member("nodes.npy", _npy(np.zeros(4, dtype=np.int64))), "nodes.npy is not a list"),
         (_member("extra.npy", _npy(np.zeros(1))), "its members are"),
         (_drop("depths.npy"), "its members are"),
