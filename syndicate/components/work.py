@@ -72,12 +72,15 @@ class ComponentWork:
         seller in a dense block.
     features
         :func:`syndicate.features.component_features`: one row per linked seller.
+    linkage
+        The bucket's graph (:func:`bucket_linkage`), its neighbour pairs computed.
     """
 
     members: pl.DataFrame
     rings: pl.DataFrame
     blocks: pl.DataFrame
     features: pl.DataFrame
+    linkage: LinkageGraph
 
     @property
     def found(self) -> Rings:
@@ -184,5 +187,9 @@ def component_work(
     rings = find_rings(linkage, config, linked_total=linked_total)
     features = component_features(sellers, linkage, rings, labels).sort("seller_id")
     return ComponentWork(
-        members=rings.members, rings=rings.rings, blocks=rings.blocks, features=features
+        members=rings.members,
+        rings=rings.rings,
+        blocks=rings.blocks,
+        features=features,
+        linkage=linkage,
     )

@@ -14,6 +14,7 @@ __all__ = [
     "RING_FEATURES",
     "STRUCTURE_SCORE_WEIGHTS",
     "STRUCTURE_SCORE_WEIGHTS_ANOMALY",
+    "anomaly_percentiles",
     "ring_features",
     "structure_score",
 ]
@@ -90,13 +91,40 @@ def structure_score(
     )
 
 
+def anomaly_percentiles(anomaly: pl.DataFrame) -> pl.DataFrame:
+    """``seller_id``, ``anomaly_percentile``: each seller's ``anomaly_score`` percentile.
+
+    ``(rank - 1) / (n - 1)`` among the ``n`` rows of ``anomaly``, ties at their average
+    rank: in [0, 1].
+
+    Examples
+    --------
+    >>> scores = pl.DataFrame({"seller_id": ["a", "b", "c"], "anomaly_score": [0.4, 0.9, 0.4]})
+    >>> anomaly_percentiles(scores)["anomaly_percentile"].to_list()
+    [0.25, 1.0, 0.25]
+    """
+    return anomaly.select(
+        "seller_id",
+        ((pl.col("anomaly_score").rank("average") - 1) / max(anomaly.height - 1, 1)).alias(
+            "anomaly_percentile"
+        ),
+    )
+
+
 def ring_features(
     sellers: pl.DataFrame,
     rings: Rings,
     labels: pl.DataFrame | None = None,
     anomaly: pl.DataFrame | None = None,
+    *,
+    percentiles: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """``Rings.rings`` with the columns of :data:`RING_FEATURES`, sorted by ``ring_id``.
+
+    ``anomaly`` holds every seller's ``anomaly_score`` (the ``anomaly`` column is the
+    members' mean :func:`anomaly_percentiles`). Where only some sellers are at hand (a
+    bucket of components, in the Spark engine), ``percentiles`` gives the members'
+    percentiles among all sellers instead (``seller_id``, ``anomaly_percentile``).
 
     Examples
     --------
@@ -143,13 +171,13 @@ def ring_features(
             )
         )
         stats = stats.join(counts, on="ring_id", how="left")
+    percentile = None
     if anomaly is not None and anomaly.height:
-        percentile = anomaly.select(
-            "seller_id",
-            ((pl.col("anomaly_score").rank("average") - 1) / max(anomaly.height - 1, 1)).alias(
-                "_percentile"
-            ),
-        )
+        percentile = anomaly_percentiles(anomaly)
+    elif percentiles is not None:
+        percentile = percentiles.select("seller_id", "anomaly_percentile")
+    if percentile is not None:
+        percentile = percentile.rename({"anomaly_percentile": "_percentile"})
         stats = stats.join(
             in_ring.join(percentile, on="seller_id")
             .group_by("ring_id")
@@ -173,7 +201,7 @@ def ring_features(
             pl.col("density"),
             pl.col("onboarding_mad_days"),
             has_created_at=has_created_at,
-            anomaly=pl.col("anomaly") if anomaly is not None and anomaly.height else None,
+            anomaly=pl.col("anomaly") if percentile is not None else None,
         ).alias("structure_score")
     )
     return table.select(*rings.rings.columns, *RING_FEATURES).sort("ring_id")
