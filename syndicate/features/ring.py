@@ -72,7 +72,10 @@ def structure_score(
     With ``anomaly`` (the ring's mean anomaly percentile, see :func:`ring_features`) the
     weights are ``0.4·burst + 0.2·size_term + 0.2·density + 0.2·anomaly``.
     """
-    size_term = 1.0 - (-(size.cast(pl.Float64) - 2.0) / SIZE_SCALE).exp()
+    # Divisions by a number are written as products with its reciprocal: Polars divides a
+    # column of two or more rows so, but a one-row column exactly, and a ring table or a
+    # ring's rows may have one row in a bucket of components (syndicate.components).
+    size_term = 1.0 - (-(size.cast(pl.Float64) - 2.0) * (1.0 / SIZE_SCALE)).exp()
     weights = STRUCTURE_SCORE_WEIGHTS if anomaly is None else STRUCTURE_SCORE_WEIGHTS_ANOMALY
     terms = {"size": size_term, "density": density}
     if anomaly is not None:
@@ -80,13 +83,13 @@ def structure_score(
     rest = sum(weights[name] for name in terms)
     without = pl.sum_horizontal(weights[name] * term for name, term in terms.items())
     if not has_created_at:
-        return (without / rest).clip(0.0, 1.0)
-    burst = (-onboarding_mad_days / BURST_SCALE_DAYS).exp()
+        return (without * (1.0 / rest)).clip(0.0, 1.0)
+    burst = (-onboarding_mad_days * (1.0 / BURST_SCALE_DAYS)).exp()
     score = weights["burst"] * burst + without
     return (
         pl.when(onboarding_mad_days.is_not_null())
         .then(score)
-        .otherwise(without / rest)
+        .otherwise(without * (1.0 / rest))
         .clip(0.0, 1.0)
     )
 
@@ -146,8 +149,11 @@ def ring_features(
             in_ring.join(created, on="seller_id", how="left")
             .group_by("ring_id")
             .agg(
-                ((pl.col("t").max() - pl.col("t").min()) / day_us).alias("onboarding_spread_days"),
-                ((pl.col("t") - pl.col("t").median()).abs().median() / day_us).alias(
+                # Times the reciprocal: see structure_score.
+                ((pl.col("t").max() - pl.col("t").min()) * (1.0 / day_us)).alias(
+                    "onboarding_spread_days"
+                ),
+                ((pl.col("t") - pl.col("t").median()).abs().median() * (1.0 / day_us)).alias(
                     "onboarding_mad_days"
                 ),
                 pl.col("t").count().alias("_times"),

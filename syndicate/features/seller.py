@@ -379,14 +379,16 @@ def _onboarding(sellers: pl.DataFrame, rings: Rings) -> pl.DataFrame:
     created = sellers.select("seller_id", pl.col("created_at").dt.epoch("us").alias("t"))
     in_ring = rings.members.filter(pl.col("ring_id").is_not_null()).select("seller_id", "ring_id")
     known = pl.col("t").count().over("ring_id") >= 2  # one known time says nothing
+    # Times the reciprocal (as Polars divides a column of two rows or more; a bucket of
+    # components may have one ring member's row): see syndicate.features.ring.
     return (
         in_ring.join(created, on="seller_id")
         .with_columns(
             pl.when(known)
-            .then((pl.col("t").max() - pl.col("t").min()).over("ring_id") / day_us)
+            .then((pl.col("t").max() - pl.col("t").min()).over("ring_id") * (1.0 / day_us))
             .alias("ring_onboarding_spread_days"),
             pl.when(known)
-            .then((pl.col("t") - pl.col("t").median().over("ring_id")) / day_us)
+            .then((pl.col("t") - pl.col("t").median().over("ring_id")) * (1.0 / day_us))
             .alias("age_vs_ring_median_days"),
         )
         .select("seller_id", "ring_onboarding_spread_days", "age_vs_ring_median_days")

@@ -20,7 +20,8 @@ DataFrame operations only:
    edges add ``weight * kind_weight(relation)``. A pair's terms are collected, sorted and
    summed with Kahan's compensation (:func:`kahan_sum`), so the sum does not depend on row
    order or partitioning, and equals Polars' sum of the sorted terms bit for bit (a
-   grouped float sum in Polars is a Kahan sum).
+   grouped float sum in Polars is a Kahan sum). With ``pair_weighting = "log"`` a term's
+   ``log2`` is the JVM's logarithm, which may differ from Rust's in the last bit.
 
 Outputs are unordered DataFrames (sort them to compare).
 """

@@ -10,12 +10,14 @@ and counted) before the next, so its time is its own.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
 
 import numpy as np
 import polars as pl
+import pyarrow as pa
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
@@ -24,6 +26,14 @@ from syndicate.errors import SchemaError
 from syndicate.features.seller import check_feature_names, feature_schema, tabular_columns
 from syndicate.lineage import LINEAGE_SCHEMA, Lineage, track_rings
 from syndicate.model import SellerModel, Thresholds
+from syndicate.pipeline import (
+    REFUSED_TABLES,
+    canonical_id,
+    cause_of,
+    spelled_differently,
+    table_warnings,
+    unlinked_error,
+)
 from syndicate.progress import Reporter
 from syndicate.spark.arrow import polars_dtype, spark_schema, to_polars
 from syndicate.spark.buckets import (
@@ -46,12 +56,8 @@ from syndicate.spark.scoring import (
     train,
 )
 from syndicate.spark.validation import SparkInputs, validate_inputs
-from syndicate.validation import REJECT_REASONS
 
 __all__ = ["SparkRun", "run_spark"]
-
-#: A table with more than this share of its rows refused gets a warning (as in Polars).
-_REJECTED_SHARE = 0.05
 
 
 @dataclass(frozen=True)
@@ -118,32 +124,56 @@ def _template(sellers: DataFrame) -> pl.DataFrame:
     return pl.DataFrame(schema=schema)
 
 
-def _input_warnings(counts: dict[str, int], rejects: dict[str, dict[str, int]]) -> list[str]:
-    """A warning for each table with more than 5% of its rows refused (counts and the main
-    reason; the Polars engine also looks into refused ids, which is not ported)."""
-    tables = {
-        "sellers": ("sellers",),
-        "links": ("links",),
-        "edges": ("edges",),
-        "labels": ("labels", "sellers.label"),
-    }
-    warnings = []
-    for table, parts in tables.items():
-        reasons: dict[str, int] = {}
-        for part in parts:
-            for reason, n in rejects.get(part, {}).items():
-                reasons[reason] = reasons.get(reason, 0) + n
-        refused = sum(reasons.values())
-        total = refused + counts.get(table, 0)
-        if refused == 0 or refused <= _REJECTED_SHARE * total:
-            continue
-        ranked = sorted(reasons.items(), key=lambda item: (-item[1], item[0]))
-        listed = ", ".join(f"{reason} {n:,}" for reason, n in ranked)
-        warnings.append(
-            f"{refused / total:.1%} of the {table} rows were refused ({refused:,} of "
-            f"{total:,}: {listed}); {REJECT_REASONS.get(ranked[0][0], ranked[0][0])}"
+class _CanonicalTask:
+    """``mapInArrow``: each seller id with its :func:`syndicate.pipeline.canonical_id`."""
+
+    def __call__(self, batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        for batch in batches:
+            frame = pl.from_arrow(batch)
+            assert isinstance(frame, pl.DataFrame)
+            yield from (
+                frame.select("seller_id", canonical_id(pl.col("seller_id")).alias("canonical"))
+                .to_arrow()
+                .cast(pa.schema([("seller_id", pa.string()), ("canonical", pa.string())]))
+                .to_batches()
+            )
+
+
+def _cause(inputs: SparkInputs) -> Callable[[str, str], str]:
+    """:func:`syndicate.pipeline.cause_of` with the refused ids read in Spark: the distinct
+    ids refused as unknown are collected (they are asked for only when a table lost over 5%
+    of its rows), the sellers' ids are spelled canonically in batches by the Polars
+    expression, and only the sellers matching a refused id's spelling come back."""
+
+    def cause(table: str, reason: str) -> str:
+        if reason != "unknown_seller":
+            return cause_of(table, reason)
+        refused = inputs.refused.where(
+            F.col("table").isin(*REFUSED_TABLES[table]) & (F.col("reason") == reason)
         )
-    return warnings
+        ids = refused.select("seller_id").where(F.col("seller_id").isNotNull()).distinct()
+        unknown = pl.Series("seller_id", [row[0] for row in ids.collect()], dtype=pl.String).sort()
+        spellings = unknown.to_frame().select(canonical_id(pl.col("seller_id")).alias("canonical"))
+        wanted = inputs.sellers.sparkSession.createDataFrame(
+            spellings.unique().to_arrow().to_pandas(), "canonical string"
+        )
+        spelled = inputs.sellers.select("seller_id").mapInArrow(
+            _CanonicalTask(), "seller_id string, canonical string"
+        )
+        known = to_polars(
+            spelled.join(F.broadcast(wanted), "canonical")
+            .groupBy("canonical")
+            .agg(F.min("seller_id").alias("known")),
+            {"canonical": pl.String(), "known": pl.String()},
+        )
+        return cause_of(
+            table,
+            reason,
+            spelled=spelled_differently(unknown, known),
+            examples=unknown.head(3).to_list(),
+        )
+
+    return cause
 
 
 def _lineage_columns(rings: DataFrame) -> DataFrame:
@@ -229,12 +259,8 @@ def run_spark(
         }
         rejects = inputs.reject_counts()
         if counts["links"] == 0 and counts["edges"] == 0:
-            refused = sum(rejects.get("links", {}).values())
-            raise SchemaError(
-                f"links: no row survived validation ({refused:,} refused), and no given edge "
-                "links sellers, so no ring can be found"
-            )
-        warnings = _input_warnings(counts, rejects)
+            raise unlinked_error(rejects, _cause(inputs))
+        warnings = table_warnings(rejects, counts, _cause(inputs))
     with report.step("Building the seller graph"):
         graph = build_linkage(inputs.links.select("seller_id", "kind", "key"), inputs.edges, cfg)
         linkage = SparkLinkage(
