@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -33,12 +33,18 @@ from syndicate.viz.data import RingViewData, view_data
 from syndicate.viz.pages import write_viz
 
 __all__ = [
+    "REFUSED_TABLES",
     "REJECTED_SHARE_WARNING",
     "RINGS_COLUMNS",
     "PipelineResult",
+    "canonical_id",
+    "cause_of",
     "reject_warnings",
     "ring_view_data",
     "run_pipeline",
+    "spelled_differently",
+    "table_warnings",
+    "unlinked_error",
     "write_outputs",
 ]
 
@@ -250,7 +256,7 @@ def apply_strategies(
 
 #: Input tables whose refused rows are weighed against the rows kept. Labels refused from
 #: the sellers table's ``label`` column (table ``sellers.label``) count as labels.
-_TABLES: dict[str, tuple[str, ...]] = {
+REFUSED_TABLES: dict[str, tuple[str, ...]] = {
     "sellers": ("sellers",),
     "links": ("links",),
     "edges": ("edges",),
@@ -258,71 +264,90 @@ _TABLES: dict[str, tuple[str, ...]] = {
 }
 
 
-def _canonical_id(column: pl.Expr) -> pl.Expr:
+def canonical_id(column: pl.Expr) -> pl.Expr:
     """A seller id with the differences of spelling that exports introduce taken out.
 
     Spaces around it, case, a ``.0`` suffix (an integer read as a float) and leading zeros
     (an integer column against a text one: ``1`` against ``01``).
+
+    Examples
+    --------
+    >>> pl.select(canonical_id(pl.lit(" 0042.0 "))).item()
+    '42'
     """
     text = column.str.strip_chars().str.to_lowercase().str.replace(r"\.0+$", "")
     return text.str.replace(r"^0+(\d)", "$1")
 
 
-def _spelled_differently(
-    inputs: MarketplaceInputs, tables: tuple[str, ...]
-) -> tuple[str, str] | None:
+_canonical_id = canonical_id
+
+
+def spelled_differently(unknown: pl.Series, known: pl.DataFrame) -> tuple[str, str] | None:
     """An id refused as unknown that names a seller once spelling is ignored, with that seller.
 
-    Returned only when at least half of the distinct refused ids match a seller so: then
-    the tables write one id in two ways, rather than holding sellers of another snapshot.
+    ``unknown`` holds the distinct ids refused as ``unknown_seller``; ``known`` has
+    ``canonical`` (:func:`canonical_id`) and ``known``, the smallest seller id of each
+    canonical spelling, for the spellings among ``unknown``'s (or all). Returned only when
+    at least half of the refused ids match a seller so: then the tables write one id in two
+    ways, rather than holding sellers of another snapshot.
     """
-    unknown = (
-        inputs.rejects.filter(
-            pl.col("table").is_in(list(tables)) & (pl.col("reason") == "unknown_seller")
-        )
-        .select(pl.col("seller_id").drop_nulls().unique().sort())
-        .with_columns(_canonical_id(pl.col("seller_id")).alias("canonical"))
+    refused = (
+        unknown.drop_nulls()
+        .unique()
+        .sort()
+        .to_frame("seller_id")
+        .with_columns(canonical_id(pl.col("seller_id")).alias("canonical"))
     )
-    if unknown.height == 0:
+    if refused.height == 0:
         return None
-    known = (
-        inputs.sellers.select("seller_id")
-        .with_columns(_canonical_id(pl.col("seller_id")).alias("canonical"))
-        .sort("seller_id")
-        .unique("canonical", keep="first", maintain_order=True)
-        .rename({"seller_id": "known"})
-    )
-    matched = unknown.join(known, on="canonical").sort("seller_id")
-    if matched.height == 0 or 2 * matched.height < unknown.height:
+    matched = refused.join(known.select("canonical", "known"), on="canonical").sort("seller_id")
+    if matched.height == 0 or 2 * matched.height < refused.height:
         return None
     their, ours = matched.row(0)[0], matched.row(0)[2]
     return str(their), str(ours)
 
 
-def _likely_cause(inputs: MarketplaceInputs, table: str, reason: str) -> str:
-    """Why a table's rows were mostly refused for ``reason``, and what to do about it."""
-    tables = _TABLES[table]
+def _spelled_differently(
+    inputs: MarketplaceInputs, tables: tuple[str, ...]
+) -> tuple[str, str] | None:
+    """:func:`spelled_differently` of the ids ``tables`` refused as unknown."""
+    unknown = inputs.rejects.filter(
+        pl.col("table").is_in(list(tables)) & (pl.col("reason") == "unknown_seller")
+    )["seller_id"]
+    if unknown.drop_nulls().len() == 0:
+        return None
+    known = (
+        inputs.sellers.select("seller_id")
+        .with_columns(canonical_id(pl.col("seller_id")).alias("canonical"))
+        .sort("seller_id")
+        .unique("canonical", keep="first", maintain_order=True)
+        .rename({"seller_id": "known"})
+    )
+    return spelled_differently(unknown, known)
+
+
+def cause_of(
+    table: str,
+    reason: str,
+    *,
+    spelled: tuple[str, str] | None = None,
+    examples: Sequence[str] = (),
+) -> str:
+    """Why a table's rows were mostly refused for ``reason``, and what to do about it.
+
+    For ``unknown_seller``: ``spelled`` is :func:`spelled_differently`'s answer and
+    ``examples`` the first refused ids in order (three are shown).
+    """
     if reason == "unknown_seller":
-        differently = _spelled_differently(inputs, tables)
-        if differently is not None:
-            their, ours = differently
+        if spelled is not None:
+            their, ours = spelled
             return (
                 f"their seller ids look like the sellers table's ids written another way "
                 f"({table} {their!r}, sellers {ours!r}: leading zeros, case, spaces or a "
                 "'.0' suffix, as when one table stores ids as numbers and the other as "
                 "text); write seller_id the same way in every table"
             )
-        examples = (
-            inputs.rejects.filter(
-                pl.col("table").is_in(list(tables)) & (pl.col("reason") == reason)
-            )["seller_id"]
-            .drop_nulls()
-            .unique()
-            .sort()
-            .head(3)
-            .to_list()
-        )
-        shown = ", ".join(repr(example) for example in examples)
+        shown = ", ".join(repr(example) for example in list(examples)[:3])
         return (
             f"their seller ids are not in the sellers table (e.g. {shown}): are the sellers "
             f"and {table} tables from the same snapshot?"
@@ -330,6 +355,24 @@ def _likely_cause(inputs: MarketplaceInputs, table: str, reason: str) -> str:
     if reason == "duplicate_row":
         return "the table repeats rows: was it exported or appended twice?"
     return REJECT_REASONS.get(reason, reason)
+
+
+def _likely_cause(inputs: MarketplaceInputs, table: str, reason: str) -> str:
+    """:func:`cause_of`, with the refused ids read off ``inputs``."""
+    if reason != "unknown_seller":
+        return cause_of(table, reason)
+    tables = REFUSED_TABLES[table]
+    examples = (
+        inputs.rejects.filter(pl.col("table").is_in(list(tables)) & (pl.col("reason") == reason))[
+            "seller_id"
+        ]
+        .drop_nulls()
+        .unique()
+        .sort()
+        .head(3)
+        .to_list()
+    )
+    return cause_of(table, reason, spelled=_spelled_differently(inputs, tables), examples=examples)
 
 
 def reject_warnings(inputs: MarketplaceInputs, share: float = REJECTED_SHARE_WARNING) -> list[str]:
@@ -356,21 +399,38 @@ def reject_warnings(inputs: MarketplaceInputs, share: float = REJECTED_SHARE_WAR
     leading zeros, case, spaces or a '.0' suffix, as when one table stores ids as numbers
     and the other as text); write seller_id the same way in every table
     """
-    counts = inputs.reject_counts()
     kept = {
         "sellers": inputs.sellers.height,
         "links": inputs.links.height,
         "edges": inputs.edges.height,
         "labels": inputs.labels.height,
     }
+    return table_warnings(
+        inputs.reject_counts(),
+        kept,
+        lambda table, reason: _likely_cause(inputs, table, reason),
+        share=share,
+    )
+
+
+def table_warnings(
+    counts: Mapping[str, Mapping[str, int]],
+    kept: Mapping[str, int],
+    cause: Callable[[str, str], str],
+    *,
+    share: float = REJECTED_SHARE_WARNING,
+) -> list[str]:
+    """:func:`reject_warnings` from the refused rows' counts by table and reason, the rows
+    kept by table and ``cause(table, main_reason)`` (each engine reads the refused ids its
+    own way)."""
     warnings = []
-    for table, parts in _TABLES.items():
+    for table, parts in REFUSED_TABLES.items():
         reasons: dict[str, int] = {}
         for part in parts:
             for reason, n in counts.get(part, {}).items():
                 reasons[reason] = reasons.get(reason, 0) + n
         refused = sum(reasons.values())
-        total = refused + kept[table]
+        total = refused + kept.get(table, 0)
         if refused == 0 or refused <= share * total:
             continue
         ranked = sorted(reasons.items(), key=lambda item: (-item[1], item[0]))
@@ -378,14 +438,30 @@ def reject_warnings(inputs: MarketplaceInputs, share: float = REJECTED_SHARE_WAR
         message = (
             f"{refused / total:.1%} of the {table} rows were refused "
             f"({counted(refused, 'row')} of {total:,}: {listed}); "
-            f"{_likely_cause(inputs, table, ranked[0][0])}"
+            f"{cause(table, ranked[0][0])}"
         )
-        if table == "links" and kept["links"] == 0:
+        if table == "links" and kept.get("links", 0) == 0:
             message = (
                 f"no link survived validation, so only the given edges link sellers: {message}"
             )
         warnings.append(message)
     return warnings
+
+
+def unlinked_error(
+    counts: Mapping[str, Mapping[str, int]], cause: Callable[[str, str], str]
+) -> SchemaError:
+    """The error of a run whose links were all refused and that has no given edge."""
+    reasons = counts.get("links", {})
+    refused = sum(reasons.values())
+    ranked = sorted(reasons.items(), key=lambda item: (-item[1], item[0]))
+    listed = ", ".join(f"{reason} {n:,}" for reason, n in ranked)
+    because = cause("links", ranked[0][0]) if ranked else "the table is empty"
+    return SchemaError(
+        f"links: no row survived validation ({counted(refused, 'row')} refused: "
+        f"{listed or 'none'}), and no given edge links sellers, so no ring can be found; "
+        f"{because}"
+    )
 
 
 def _refuse_unlinked(inputs: MarketplaceInputs) -> None:
@@ -397,15 +473,8 @@ def _refuse_unlinked(inputs: MarketplaceInputs) -> None:
     """
     if inputs.links.height or inputs.edges.height:
         return
-    reasons = inputs.reject_counts().get("links", {})
-    refused = sum(reasons.values())
-    ranked = sorted(reasons.items(), key=lambda item: (-item[1], item[0]))
-    listed = ", ".join(f"{reason} {n:,}" for reason, n in ranked)
-    cause = _likely_cause(inputs, "links", ranked[0][0]) if ranked else "the table is empty"
-    raise SchemaError(
-        f"links: no row survived validation ({counted(refused, 'row')} refused: "
-        f"{listed or 'none'}), and no given edge links sellers, so no ring can be found; "
-        f"{cause}"
+    raise unlinked_error(
+        inputs.reject_counts(), lambda table, reason: _likely_cause(inputs, table, reason)
     )
 
 

@@ -41,7 +41,7 @@ def _spark_links(spark: Any, links: pl.DataFrame) -> Any:
     return spark.createDataFrame(links.reverse().to_pandas()).repartition(3)
 
 
-def _assert_same_graph(spark_graph: Any, polars_graph: Any) -> None:
+def _assert_same_graph(spark_graph: Any, polars_graph: Any, weight_gap: float = 0.0) -> None:
     for name, order in (
         ("hubs", ["kind", "key"]),
         ("identifiers", ["kind", "key"]),
@@ -54,8 +54,10 @@ def _assert_same_graph(spark_graph: Any, polars_graph: Any) -> None:
     got = _to_polars(spark_graph.edges, ["src", "dst"]).select(expected.columns)
     exact = ["src", "dst", "n_shared", "kinds", "backbone"]
     assert got.select(exact).cast(expected.select(exact).schema).equals(expected.select(exact))
+    # Weights bit for bit (weight_gap 0): both engines add a pair's sorted terms with Kahan's
+    # compensation (Polars' grouped float sum; syndicate.spark.linkage.kahan_sum).
     gap = (got["weight"] - expected["weight"]).abs().max()
-    assert isinstance(gap, float) and gap <= 1e-12, gap
+    assert isinstance(gap, float) and gap <= weight_gap, gap
 
 
 def test_linkage_of_validated_links_equals_polars(spark: Any, inputs: MarketplaceInputs) -> None:
@@ -99,4 +101,5 @@ def test_tight_hub_rules_and_raw_values_equal_polars(spark: Any, inputs: Marketp
     of_tied_size = polars_graph.identifiers.filter(pl.col("n_sellers") == tied)
     assert of_tied_size["hub"].sum() == 1 and of_tied_size.height >= 3
     spark_graph = build_linkage(_spark_links(spark, raw), None, config)
-    _assert_same_graph(spark_graph, polars_graph)
+    # The log weighting's log2 is the JVM's logarithm against Rust's: the last bit may differ.
+    _assert_same_graph(spark_graph, polars_graph, weight_gap=1e-12)

@@ -14,6 +14,7 @@ __all__ = [
     "RING_FEATURES",
     "STRUCTURE_SCORE_WEIGHTS",
     "STRUCTURE_SCORE_WEIGHTS_ANOMALY",
+    "anomaly_percentiles",
     "ring_features",
     "structure_score",
 ]
@@ -71,7 +72,10 @@ def structure_score(
     With ``anomaly`` (the ring's mean anomaly percentile, see :func:`ring_features`) the
     weights are ``0.4·burst + 0.2·size_term + 0.2·density + 0.2·anomaly``.
     """
-    size_term = 1.0 - (-(size.cast(pl.Float64) - 2.0) / SIZE_SCALE).exp()
+    # Divisions by a number are written as products with its reciprocal: Polars divides a
+    # column of two or more rows so, but a one-row column exactly, and a ring table or a
+    # ring's rows may have one row in a bucket of components (syndicate.components).
+    size_term = 1.0 - (-(size.cast(pl.Float64) - 2.0) * (1.0 / SIZE_SCALE)).exp()
     weights = STRUCTURE_SCORE_WEIGHTS if anomaly is None else STRUCTURE_SCORE_WEIGHTS_ANOMALY
     terms = {"size": size_term, "density": density}
     if anomaly is not None:
@@ -79,14 +83,34 @@ def structure_score(
     rest = sum(weights[name] for name in terms)
     without = pl.sum_horizontal(weights[name] * term for name, term in terms.items())
     if not has_created_at:
-        return (without / rest).clip(0.0, 1.0)
-    burst = (-onboarding_mad_days / BURST_SCALE_DAYS).exp()
+        return (without * (1.0 / rest)).clip(0.0, 1.0)
+    burst = (-onboarding_mad_days * (1.0 / BURST_SCALE_DAYS)).exp()
     score = weights["burst"] * burst + without
     return (
         pl.when(onboarding_mad_days.is_not_null())
         .then(score)
-        .otherwise(without / rest)
+        .otherwise(without * (1.0 / rest))
         .clip(0.0, 1.0)
+    )
+
+
+def anomaly_percentiles(anomaly: pl.DataFrame) -> pl.DataFrame:
+    """``seller_id``, ``anomaly_percentile``: each seller's ``anomaly_score`` percentile.
+
+    ``(rank - 1) / (n - 1)`` among the ``n`` rows of ``anomaly``, ties at their average
+    rank: in [0, 1].
+
+    Examples
+    --------
+    >>> scores = pl.DataFrame({"seller_id": ["a", "b", "c"], "anomaly_score": [0.4, 0.9, 0.4]})
+    >>> anomaly_percentiles(scores)["anomaly_percentile"].to_list()
+    [0.25, 1.0, 0.25]
+    """
+    return anomaly.select(
+        "seller_id",
+        ((pl.col("anomaly_score").rank("average") - 1) / max(anomaly.height - 1, 1)).alias(
+            "anomaly_percentile"
+        ),
     )
 
 
@@ -95,8 +119,15 @@ def ring_features(
     rings: Rings,
     labels: pl.DataFrame | None = None,
     anomaly: pl.DataFrame | None = None,
+    *,
+    percentiles: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """``Rings.rings`` with the columns of :data:`RING_FEATURES`, sorted by ``ring_id``.
+
+    ``anomaly`` holds every seller's ``anomaly_score`` (the ``anomaly`` column is the
+    members' mean :func:`anomaly_percentiles`). Where only some sellers are at hand (a
+    bucket of components, in the Spark engine), ``percentiles`` gives the members'
+    percentiles among all sellers instead (``seller_id``, ``anomaly_percentile``).
 
     Examples
     --------
@@ -118,8 +149,11 @@ def ring_features(
             in_ring.join(created, on="seller_id", how="left")
             .group_by("ring_id")
             .agg(
-                ((pl.col("t").max() - pl.col("t").min()) / day_us).alias("onboarding_spread_days"),
-                ((pl.col("t") - pl.col("t").median()).abs().median() / day_us).alias(
+                # Times the reciprocal: see structure_score.
+                ((pl.col("t").max() - pl.col("t").min()) * (1.0 / day_us)).alias(
+                    "onboarding_spread_days"
+                ),
+                ((pl.col("t") - pl.col("t").median()).abs().median() * (1.0 / day_us)).alias(
                     "onboarding_mad_days"
                 ),
                 pl.col("t").count().alias("_times"),
@@ -143,13 +177,13 @@ def ring_features(
             )
         )
         stats = stats.join(counts, on="ring_id", how="left")
+    percentile = None
     if anomaly is not None and anomaly.height:
-        percentile = anomaly.select(
-            "seller_id",
-            ((pl.col("anomaly_score").rank("average") - 1) / max(anomaly.height - 1, 1)).alias(
-                "_percentile"
-            ),
-        )
+        percentile = anomaly_percentiles(anomaly)
+    elif percentiles is not None:
+        percentile = percentiles.select("seller_id", "anomaly_percentile")
+    if percentile is not None:
+        percentile = percentile.rename({"anomaly_percentile": "_percentile"})
         stats = stats.join(
             in_ring.join(percentile, on="seller_id")
             .group_by("ring_id")
@@ -173,7 +207,7 @@ def ring_features(
             pl.col("density"),
             pl.col("onboarding_mad_days"),
             has_created_at=has_created_at,
-            anomaly=pl.col("anomaly") if anomaly is not None and anomaly.height else None,
+            anomaly=pl.col("anomaly") if percentile is not None else None,
         ).alias("structure_score")
     )
     return table.select(*rings.rings.columns, *RING_FEATURES).sort("ring_id")

@@ -4,6 +4,12 @@ Everything is computed with Polars joins and igraph's C routines over the linked
 sellers without links get the values of a seller alone in its own component (degree 0,
 component size 1, PageRank 1, ...). :data:`SELLER_FEATURES` is the schema: names, dtypes
 and meanings, in column order.
+
+Most columns depend on the seller's connected component only (:func:`component_features`:
+the structure, ring, block, onboarding, neighbourhood and label-aware columns), so they can
+be computed a bucket of whole components at a time, as the Spark engine does; the others
+(identifier counts, the seller's own tabular values, the anomaly score) look at one seller
+or at all of them (:func:`seller_features` adds them).
 """
 
 from __future__ import annotations
@@ -18,11 +24,15 @@ from syndicate.graphs.linkage import LinkageGraph
 __all__ = [
     "ANOMALY_EXCLUDED",
     "BUILT_IN_KINDS",
+    "COMPONENT_FEATURES",
     "NEIGHBOURHOOD_AGGREGATES",
     "SELLER_FEATURES",
     "anomaly_scores",
     "check_feature_names",
+    "component_features",
     "feature_schema",
+    "finish_features",
+    "identifier_counts",
     "neighbour_pairs",
     "seller_features",
     "tabular_columns",
@@ -195,7 +205,20 @@ def feature_schema(sellers: pl.DataFrame) -> dict[str, pl.DataType]:
     return schema
 
 
-def _identifier_counts(links: pl.DataFrame, linkage: LinkageGraph) -> pl.DataFrame:
+#: The columns of :data:`SELLER_FEATURES` that :func:`component_features` computes (the
+#: rest: :func:`identifier_counts` and ``anomaly_score``).
+COMPONENT_FEATURES: tuple[str, ...] = tuple(
+    name for name in SELLER_FEATURES if not name.startswith("n_") and name != "anomaly_score"
+)
+
+
+def identifier_counts(links: pl.DataFrame, linkage: LinkageGraph) -> pl.DataFrame:
+    """Per seller with links: distinct values by kind, shared and hub identifiers.
+
+    ``seller_id``, ``n_<kind>`` for :data:`BUILT_IN_KINDS`, ``n_other_identifiers``,
+    ``n_shared_identifiers``, ``n_hub_identifiers`` (null for a seller holding no shared
+    identifier; :func:`finish_features` fills them).
+    """
     known = pl.col("kind").is_in(list(BUILT_IN_KINDS))
     per_kind = links.group_by("seller_id").agg(
         *[
@@ -356,14 +379,16 @@ def _onboarding(sellers: pl.DataFrame, rings: Rings) -> pl.DataFrame:
     created = sellers.select("seller_id", pl.col("created_at").dt.epoch("us").alias("t"))
     in_ring = rings.members.filter(pl.col("ring_id").is_not_null()).select("seller_id", "ring_id")
     known = pl.col("t").count().over("ring_id") >= 2  # one known time says nothing
+    # Times the reciprocal (as Polars divides a column of two rows or more; a bucket of
+    # components may have one ring member's row): see syndicate.features.ring.
     return (
         in_ring.join(created, on="seller_id")
         .with_columns(
             pl.when(known)
-            .then((pl.col("t").max() - pl.col("t").min()).over("ring_id") / day_us)
+            .then((pl.col("t").max() - pl.col("t").min()).over("ring_id") * (1.0 / day_us))
             .alias("ring_onboarding_spread_days"),
             pl.when(known)
-            .then((pl.col("t") - pl.col("t").median().over("ring_id")) / day_us)
+            .then((pl.col("t") - pl.col("t").median().over("ring_id")) * (1.0 / day_us))
             .alias("age_vs_ring_median_days"),
         )
         .select("seller_id", "ring_onboarding_spread_days", "age_vs_ring_median_days")
@@ -420,6 +445,84 @@ def _label_counts(labels: pl.DataFrame, linkage: LinkageGraph, rings: Rings) -> 
     return frame
 
 
+def component_features(
+    sellers: pl.DataFrame,
+    linkage: LinkageGraph,
+    rings: Rings,
+    labels: pl.DataFrame | None = None,
+) -> pl.DataFrame:
+    """The features of the linked sellers that depend on their connected component alone.
+
+    The columns of :data:`COMPONENT_FEATURES` (those without labels only when ``labels``
+    is empty or ``None``) and, for each numeric column ``x`` of ``sellers``, the
+    neighbourhood aggregates ``x_nbr1_mean``, ``x_nbr1_max``, ``x_nbr2_mean``; one row
+    per linked seller of ``linkage``, nulls where a part has nothing to say (a seller in
+    no ring, no block, no labelled neighbour): :func:`finish_features` fills them.
+
+    Every column of a seller is computed from its component (its edges, the identifiers
+    its sellers share, their ``sellers`` rows and labels), so ``linkage`` may be a bucket
+    of whole components (:mod:`syndicate.components`) and the rows come out as in the
+    whole graph. (``pagerank`` is igraph's on the graph given, scaled by its vertex count:
+    equal to about 1e-12 relative whatever the other components of the bucket.)
+
+    Parameters
+    ----------
+    sellers
+        ``seller_id``, ``created_at`` when known, and the tabular columns; rows of sellers
+        that are not linked are ignored.
+    linkage, rings
+        The graph (or a bucket of its components) and :func:`syndicate.find_rings` on it.
+    labels
+        ``seller_id``, ``label``; a seller's own label never enters its own row.
+    """
+    base = linkage.node_order.select("seller_id")
+    parts = [
+        _linked_by_kind(linkage),
+        _structure(linkage, rings),
+        _onboarding(sellers, rings),
+        _neighbourhood(sellers, linkage),
+        _blocks(rings),
+    ]
+    if labels is not None and labels.height:
+        parts.append(_label_counts(labels, linkage, rings))
+    for part in parts:
+        if part.width > 1:
+            base = base.join(part, on="seller_id", how="left")
+    return base
+
+
+def finish_features(frame: pl.DataFrame, sellers: pl.DataFrame) -> pl.DataFrame:
+    """The feature table from its joined parts: every column filled, typed and in order.
+
+    ``frame`` holds one row per seller: ``seller_id``, the seller's own tabular columns,
+    and whatever :func:`identifier_counts` and :func:`component_features` gave (their
+    nulls, and columns they left out, are filled: ``component_size`` and ``pagerank`` with
+    1, the onboarding columns of a ring member stay null, the rest get 0). Returns the
+    columns of :func:`feature_schema` in its order, cast to its dtypes, ``anomaly_score``
+    left at 0 (:func:`seller_features` computes it over all the rows). Row by row: a batch
+    of rows is finished as in the whole table.
+    """
+    defaults = {"component_size": 1, "pagerank": 1.0}
+    # Unknown onboarding times of ring members stay null (the forest handles missing
+    # values); sellers in no ring get 0.
+    in_ring_only = ("ring_onboarding_spread_days", "age_vs_ring_median_days")
+    own = tabular_columns(sellers)
+    schema = feature_schema(sellers)
+    missing = [pl.lit(None).alias(name) for name in schema if name not in frame.columns]
+    if missing:
+        frame = frame.with_columns(missing)
+    in_ring = pl.col("ring_size").fill_null(0) > 0
+
+    def finished(name: str, dtype: pl.DataType) -> pl.Expr:
+        if name == "seller_id" or name in own:
+            return pl.col(name).cast(dtype)
+        if name in in_ring_only:
+            return pl.when(in_ring).then(pl.col(name)).otherwise(0.0).cast(dtype).alias(name)
+        return pl.col(name).fill_null(defaults.get(name, 0)).cast(dtype).alias(name)
+
+    return frame.select(finished(name, dtype) for name, dtype in schema.items())
+
+
 def seller_features(
     sellers: pl.DataFrame,
     links: pl.DataFrame,
@@ -454,38 +557,21 @@ def seller_features(
         names and dtypes as :func:`feature_schema` gives them. One row per seller.
         A seller's own missing tabular value stays null, and so do the onboarding columns
         of a ring member whose times are unknown; every other column is filled.
+
+    Notes
+    -----
+    The columns that depend on a seller's component come from :func:`component_features`
+    (over the whole graph here: one bucket), the same function the Spark engine runs on
+    each bucket of components; :func:`identifier_counts`, :func:`finish_features` and
+    :func:`anomaly_scores` are the rest.
     """
     check_feature_names(sellers)  # before any work: names only
-    defaults = {"component_size": 1, "pagerank": 1.0}
-    # Unknown onboarding times of ring members stay null (the forest handles missing
-    # values); sellers in no ring get 0.
-    in_ring_only = ("ring_onboarding_spread_days", "age_vs_ring_median_days")
-    own = tabular_columns(sellers)
     frame = (
-        sellers.select("seller_id", *own)
-        .join(_identifier_counts(links, linkage), on="seller_id", how="left")
-        .join(_linked_by_kind(linkage), on="seller_id", how="left")
-        .join(_structure(linkage, rings), on="seller_id", how="left")
-        .join(_onboarding(sellers, rings), on="seller_id", how="left")
-        .join(_neighbourhood(sellers, linkage), on="seller_id", how="left")
-        .join(_blocks(rings), on="seller_id", how="left")
+        sellers.select("seller_id", *tabular_columns(sellers))
+        .join(identifier_counts(links, linkage), on="seller_id", how="left")
+        .join(component_features(sellers, linkage, rings, labels), on="seller_id", how="left")
     )
-    if labels is not None and labels.height:
-        frame = frame.join(_label_counts(labels, linkage, rings), on="seller_id", how="left")
-    schema = feature_schema(sellers)
-    for name in schema:
-        if name not in frame.columns:
-            frame = frame.with_columns(pl.lit(None).alias(name))
-    in_ring = pl.col("ring_size").fill_null(0) > 0
-
-    def finished(name: str, dtype: pl.DataType) -> pl.Expr:
-        if name == "seller_id" or name in own:
-            return pl.col(name).cast(dtype)
-        if name in in_ring_only:
-            return pl.when(in_ring).then(pl.col(name)).otherwise(0.0).cast(dtype).alias(name)
-        return pl.col(name).fill_null(defaults.get(name, 0)).cast(dtype).alias(name)
-
-    table = frame.select(finished(name, dtype) for name, dtype in schema.items()).sort("seller_id")
+    table = finish_features(frame, sellers).sort("seller_id")
     return table.with_columns(
         pl.Series("anomaly_score", anomaly_scores(table, seed=seed, n_trees=anomaly_trees))
     )

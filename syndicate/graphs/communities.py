@@ -6,6 +6,13 @@ reach an algorithm. Nodes are numbered by the identifiers their sellers hold (th
 depend on input row order or algorithm order, nor on how sellers are named as long as they
 hold identifiers: sellers linked only through the ``edges`` table differ by nothing but
 their names, and ties among them are broken by ``seller_id``.
+
+Everything here is done component by component: the rings of a connected component depend
+on that component alone. So :func:`find_rings` gives the same rings for a *bucket* of whole
+components (a :class:`~syndicate.graphs.linkage.LinkageGraph` holding only their edges and
+identifiers, as the Spark engine hands it over; see :mod:`syndicate.components`) as for the
+whole graph, given ``linked_total``, the number of linked sellers of the whole graph (see
+:func:`component_subgraph`).
 """
 
 from __future__ import annotations
@@ -22,7 +29,15 @@ from syndicate.config import Config
 from syndicate.graphs.blocks import DenseBlocks, empty_blocks, find_dense_blocks, short_id
 from syndicate.graphs.linkage import LinkageGraph
 
-__all__ = ["Rings", "find_rings", "graph_blocks", "ring_graph", "ring_id_for", "seller_graph"]
+__all__ = [
+    "Rings",
+    "component_subgraph",
+    "find_rings",
+    "graph_blocks",
+    "ring_graph",
+    "ring_id_for",
+    "seller_graph",
+]
 
 
 @dataclass(frozen=True)
@@ -118,15 +133,41 @@ def _weighted_graph(n_nodes: int, edges: pl.DataFrame) -> ig.Graph:
     return graph
 
 
-def find_rings(linkage: LinkageGraph, config: Config | None = None) -> Rings:
+def component_subgraph(graph: ig.Graph, vertices: np.ndarray, linked_total: int) -> ig.Graph:
+    """The subgraph induced by ``vertices`` (sorted), built as on the whole graph.
+
+    igraph builds an induced subgraph in one of two ways, which order its edges
+    differently (Leiden's result can follow the edge order): by copying the graph and
+    deleting the other vertices when the vertices are more than half of the graph, else
+    from scratch. Its ``auto`` choice compares with the graph at hand; here the choice is
+    made against ``linked_total``, the linked sellers of the whole run, so a component gets
+    the same subgraph, edge for edge, in a bucket of a few components as in the whole
+    graph. (The vertices keep their order either way, and the edges of a component are the
+    same in both graphs.)
+    """
+    whole = len(vertices) / max(linked_total, 1) > 0.5  # igraph's auto rule, whole graph
+    return graph.induced_subgraph(
+        vertices.tolist(), implementation="copy_and_delete" if whole else "create_from_scratch"
+    )
+
+
+def find_rings(
+    linkage: LinkageGraph, config: Config | None = None, *, linked_total: int | None = None
+) -> Rings:
     """Find rings: components of the linked sellers, split by Leiden where large.
 
     A component with fewer than ``2 * min_ring_size`` sellers cannot hold two rings and is
     one community; a larger one is handed to Leiden, whose objective decides whether it is
     one ring or several (two cliques joined by a bridge edge are split; one clique is not).
+
+    ``linked_total`` is the number of linked sellers of the whole run when ``linkage``
+    holds only some of its components (a bucket: see :mod:`syndicate.components`); the
+    rings of each component are then those of the whole graph. Default: the sellers of
+    ``linkage``.
     """
     cfg = config or Config()
     index, numbered = linkage.node_order, linkage.numbered_edges
+    total = index.height if linked_total is None else linked_total
     backbone = numbered.filter(pl.col("backbone")) if "backbone" in numbered.columns else numbered
     graph = _weighted_graph(index.height, backbone)
     component = np.asarray(graph.connected_components().membership, dtype=np.int64)
@@ -140,7 +181,7 @@ def find_rings(linkage: LinkageGraph, config: Config | None = None) -> Rings:
     for _ in range(MAX_SPLIT_DEPTH):
         too_large: list[np.ndarray] = []
         for vertices in pending:
-            split = _leiden(graph.induced_subgraph(vertices.tolist()), cfg, resolution)
+            split = _leiden(component_subgraph(graph, vertices, total), cfg, resolution)
             if split.max() == 0:
                 retry = cfg.leiden_objective == "modularity" and resolution < RESPLIT_RESOLUTION
                 if len(vertices) > cfg.max_ring_size and retry:

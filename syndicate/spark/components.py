@@ -36,7 +36,7 @@ from typing import Literal
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-__all__ = ["Components", "connected_components", "seller_codes"]
+__all__ = ["Components", "connected_components", "save", "seller_codes"]
 
 
 @dataclass(frozen=True)
@@ -56,8 +56,12 @@ class Components:
     iterations: int
 
 
-def _save(frame: DataFrame, checkpoint: Literal["reliable", "local"]) -> DataFrame:
-    """Materialise ``frame`` once and cut its plan."""
+def save(frame: DataFrame, checkpoint: Literal["reliable", "local"] = "reliable") -> DataFrame:
+    """Materialise ``frame`` once and cut its plan (``checkpoint`` or ``localCheckpoint``).
+
+    Stages are saved where they end: the next stage's plan starts from the saved rows, so
+    plans (and the text Spark makes of them when caching) stay small.
+    """
     if checkpoint == "local":
         return frame.localCheckpoint(eager=True)
     # Writing a checkpoint is a job of its own, which would compute the frame a second
@@ -66,6 +70,9 @@ def _save(frame: DataFrame, checkpoint: Literal["reliable", "local"]) -> DataFra
     saved = cached.checkpoint(eager=True)
     cached.unpersist()
     return saved
+
+
+_save = save
 
 
 def _large_star(edges: DataFrame) -> DataFrame:

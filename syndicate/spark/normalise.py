@@ -72,6 +72,7 @@ __all__ = [
     "normalise_phone",
     "normalise_plain",
     "polars_class",
+    "strip_text",
 ]
 
 _LAST_CODE_POINT = 0x10FFFF
@@ -167,10 +168,13 @@ def _java_class(ranges: Sequence[tuple[int, int]], leaf: int = 8) -> str:
     )
 
 
-def _strip(value: Column) -> Column:
+def strip_text(value: Column) -> Column:
     """Polars' ``str.strip_chars()``: leading and trailing Unicode white space."""
     space = polars_class("space")
     return F.regexp_replace(value, rf"^{space}+|{space}+\z", "")
+
+
+_strip = strip_text
 
 
 def clean_text(value: Column) -> Column:
@@ -241,7 +245,11 @@ def normalise_address(value: Column) -> Column:
     ``unit`` words becomes one.
     """
     text = F.replace(F.lower(value), F.lit("#"), F.lit(" unit "))
-    words = F.filter(F.split(text, polars_class("word", negate=True) + "+"), lambda w: w != "")
+    # Runs of other characters become one space, then split on the space: Spark's `split`
+    # compiles its pattern for every row (String.split), `regexp_replace` once per task, and
+    # this pattern is large (Polars' word characters, spelled out).
+    spaced = F.regexp_replace(text, polars_class("word", negate=True) + "+", " ")
+    words = F.filter(F.split(spaced, " "), lambda w: w != "")
     spellings = F.create_map(*(F.lit(x) for x in chain.from_iterable(_ADDRESS_WORDS.items())))
     short = F.transform(words, lambda w: F.coalesce(spellings[w], w))
     joined = F.array_join(short, " ")

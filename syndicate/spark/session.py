@@ -29,6 +29,8 @@ LEAN_SETTINGS: dict[str, str] = {
     # Small tables: a broadcast join beats a shuffle, and adaptive execution may coalesce.
     "spark.sql.adaptive.enabled": "true",
     "spark.log.level": "ERROR",
+    # The text of a plan is built when a frame is cached: bounded, it cannot fill the driver.
+    "spark.sql.maxPlanStringLength": "100000",
 }
 
 
