@@ -30,8 +30,8 @@ from syndicate.errors import InputFileError, SyndicateError
 from syndicate.model import (
     BAD_RATE_FLOOR,
     CARD_FILE,
-    LEARNERS,
     FOREST_FILE,
+    LEARNERS,
     MODEL_FILE,
     BadRate,
     SellerClassifier,
