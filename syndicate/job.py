@@ -281,6 +281,7 @@ def run_job(
                 manifest["model"]["sha256"] = file_sha256(skops) if skops.is_file() else None
                 if engine != "local":
                     manifest["engine"] = engine
+                    manifest[engine] = dict(result.engine_facts)
                 write_json_atomic(manifest, staging / "run.json")
                 produced.append("run.json")
                 runfolder.check_owned(folder)

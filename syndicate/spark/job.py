@@ -231,6 +231,7 @@ def pipeline_result(run: SparkRun, config: Config) -> PipelineResult:
         scores=scores,
         lineage=lineage,
         timings=dict(run.timings),
+        engine_facts=run.facts,
     )
 
 
@@ -282,7 +283,9 @@ def run_spark_files(
                 checkpoint="reliable",
                 reporter=reporter,
             )
-            return pipeline_result(run, config)
+            result = pipeline_result(run, config)
+            result.engine_facts["master"] = spark.sparkContext.master
+            return result
         finally:
             if running is None:
                 spark.stop()
