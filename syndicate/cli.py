@@ -274,6 +274,18 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--out", type=Path, required=True, metavar="DIR", help="run folder, created if missing"
     )
+    run.add_argument(
+        "--engine",
+        choices=("local", "spark"),
+        default="local",
+        help="run the pipeline on this machine (local, the default) or on Apache Spark "
+        "(needs the spark extra and Java 17); the run folder is the same",
+    )
+    run.add_argument(
+        "--spark-master",
+        metavar="URL",
+        help="with --engine spark: the Spark master (default local[2])",
+    )
     _add_common(run)
 
     evaluate = commands.add_parser(
@@ -691,6 +703,8 @@ def _cmd_run(args: argparse.Namespace, reporter: Reporter) -> int:
     config = config.with_overrides(overrides)
     if args.model is not None:
         _check_model_folder(args.model)
+    if args.spark_master is not None and args.engine != "spark":
+        raise InputError("--spark-master needs --engine spark")
     run = run_job(
         sellers=args.sellers,
         links=args.links,
@@ -704,6 +718,8 @@ def _cmd_run(args: argparse.Namespace, reporter: Reporter) -> int:
         command=["syndicate", *args.argv],
         as_of=args.as_of,
         strategies=args.strategies,
+        engine=args.engine,
+        spark_master=args.spark_master,
     )
     inputs = run.pipeline.inputs
     say = _Summary(quiet=args.quiet)

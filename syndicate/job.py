@@ -18,13 +18,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import polars as pl
 
 from syndicate import runfolder
 from syndicate.config import Config
-from syndicate.errors import InputFileError
+from syndicate.errors import InputError, InputFileError
 from syndicate.io import (
     ensure_output_dir,
     file_sha256,
@@ -173,6 +173,8 @@ def run_job(
     command: Sequence[str] | None = None,
     as_of: datetime | None = None,
     strategies: str | os.PathLike[str] | None = None,
+    engine: Literal["local", "spark"] = "local",
+    spark_master: str | None = None,
 ) -> RunResult:
     """Run the whole batch job on input files and write a complete run folder to ``out``.
 
@@ -200,6 +202,9 @@ def run_job(
         config, if set). It is checked before the inputs are read, copied into the run
         folder as ``strategies.toml`` and its sha256 and each strategy's hits are recorded
         in ``run.json``.
+    engine, spark_master
+        ``spark`` runs the pipeline on Apache Spark (:mod:`syndicate.spark.job`; master
+        ``local[2]`` by default); the run folder is written as with ``local``.
 
     Raises
     ------
@@ -221,6 +226,8 @@ def run_job(
         if not path.exists():
             raise InputFileError(f"{name} file {str(path)!r} does not exist")
     rules = _strategies(strategies, cfg)
+    if engine == "spark":
+        _check_spark(model, rules)
     fresh = not Path(out).exists()
     folder = ensure_output_dir(out)
     try:
@@ -237,6 +244,8 @@ def run_job(
                 model=model,
                 started=started,
                 strategies=rules,
+                engine=engine,
+                spark_master=spark_master,
             )
             from syndicate.pipeline import write_outputs
 
@@ -271,6 +280,9 @@ def run_job(
                 )
                 saved_file = model_file(staging / "model")
                 manifest["model"]["sha256"] = file_sha256(saved_file) if saved_file else None
+                if engine != "local":
+                    manifest["engine"] = engine
+                    manifest[engine] = dict(result.engine_facts)
                 write_json_atomic(manifest, staging / "run.json")
                 produced.append("run.json")
                 runfolder.check_owned(folder)
@@ -306,9 +318,29 @@ def _run_pipeline(
     model: str | os.PathLike[str] | None,
     started: datetime,
     strategies: StrategySet | None = None,
+    engine: Literal["local", "spark"] = "local",
+    spark_master: str | None = None,
 ) -> tuple[PipelineResult, Any, Any, list[str], dict[str, Any]]:
     """Read and validate the inputs (and ``--previous``, ``--model``), then run the pipeline."""
     from syndicate.validation import load_inputs
+
+    if engine == "spark":  # the pipeline on Spark; the run folder is written as below
+        from syndicate.spark.job import fingerprint, run_spark_files
+
+        said: list[str] = []
+        earlier = _previous_run(previous, folder, said)
+        for note in said:
+            logger.warning(note)
+        result = run_spark_files(
+            given,
+            cfg,
+            report,
+            previous=earlier[0] if earlier is not None else None,
+            previous_thresholds=_previous_thresholds(_previous_manifest(previous, earlier)),
+            as_of=started,
+            master=spark_master,
+        )
+        return result, earlier, None, said, {name: fingerprint(p) for name, p in given.items()}
 
     with report.step("Loading and validating the input tables"):
         notes: list[str] = []
@@ -341,6 +373,15 @@ def _run_pipeline(
         strategies=strategies,
     )
     return result, earlier, saved, notes, fingerprints
+
+
+def _check_spark(model: str | os.PathLike[str] | None, rules: StrategySet | None) -> None:
+    """Refuse ``--engine spark`` without pyspark or Java, or with what it cannot run yet."""
+    try:
+        from syndicate.spark.job import check_spark_run
+    except ImportError as exc:
+        raise InputError(f"--engine spark: {exc}") from None
+    check_spark_run(model=model, strategies=rules)
 
 
 def _strategies(given: str | os.PathLike[str] | None, cfg: Config) -> StrategySet | None:

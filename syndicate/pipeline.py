@@ -12,6 +12,7 @@ import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 
@@ -89,6 +90,8 @@ class PipelineResult:
     ``labels`` is ``labels.parquet`` (one row per seller), ``rings`` is ``rings.parquet``
     (one row per ring, columns :data:`RINGS_COLUMNS`), ``features`` is
     ``features.parquet``; ``scores`` holds the model, thresholds and warnings.
+    ``engine_facts`` is what another engine than the default reports of its run (for
+    ``run.json``).
     """
 
     inputs: MarketplaceInputs
@@ -102,6 +105,7 @@ class PipelineResult:
     input_warnings: tuple[str, ...] = ()
     strategies: StrategySet | None = None
     strategy_hits: pl.DataFrame | None = None
+    engine_facts: dict[str, Any] = field(default_factory=dict)
 
     @property
     def labels(self) -> pl.DataFrame:

@@ -45,6 +45,8 @@ from syndicate.spark.components import connected_components, save, seller_codes
 from syndicate.spark.linkage import SparkLinkage
 
 __all__ = [
+    "BUCKET_SELLERS",
+    "BUCKET_SELLERS_KEY",
     "MEMBER_COLUMNS",
     "RING_TABLE",
     "ComponentBuckets",
@@ -56,6 +58,9 @@ __all__ = [
 
 #: Sellers per bucket the engine aims at; a component larger than this is a bucket alone.
 BUCKET_SELLERS = 20_000
+#: The session setting that overrides :data:`BUCKET_SELLERS` (``spark-defaults.conf``,
+#: ``--conf``, or ``spark.conf.set``).
+BUCKET_SELLERS_KEY = "spark.syndicate.bucketSellers"
 
 #: The columns of a ring found by :func:`syndicate.find_rings` (``Rings.rings``).
 RING_TABLE: dict[str, pl.DataType] = {

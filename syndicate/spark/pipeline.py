@@ -38,6 +38,7 @@ from syndicate.progress import Reporter
 from syndicate.spark.arrow import polars_dtype, spark_schema, to_polars
 from syndicate.spark.buckets import (
     BUCKET_SELLERS,
+    BUCKET_SELLERS_KEY,
     RING_TABLE,
     ComponentBuckets,
     assign_buckets,
@@ -107,6 +108,19 @@ class SparkRun:
     def cold_start(self) -> bool:
         """True when scores come from ring structure alone."""
         return self.model is None
+
+    @property
+    def facts(self) -> dict[str, int]:
+        """What the run folder's manifest says of the Spark run: buckets, giants, the
+        largest component, large-star / small-star rounds, linked sellers."""
+        buckets = self.buckets
+        return {
+            "linked_sellers": buckets.linked,
+            "buckets": buckets.n_buckets,
+            "giant_components": buckets.giants,
+            "largest_component": buckets.largest,
+            "component_rounds": buckets.iterations,
+        }
 
 
 def _template(sellers: DataFrame) -> pl.DataFrame:
@@ -199,7 +213,7 @@ def run_spark(
     previous: pl.DataFrame | None = None,
     previous_thresholds: Thresholds | None = None,
     as_of: datetime | None = None,
-    bucket_sellers: int = BUCKET_SELLERS,
+    bucket_sellers: int | None = None,
     checkpoint: Literal["reliable", "local"] = "reliable",
     reporter: Reporter | None = None,
 ) -> SparkRun:
@@ -224,7 +238,9 @@ def run_spark(
     as_of
         The run's time (implausible ``created_at`` are judged against it; default: now).
     bucket_sellers
-        Sellers per bucket of components (a larger component is a bucket alone).
+        Sellers per bucket of components (a larger component is a bucket alone); default:
+        the session's ``spark.syndicate.bucketSellers``, else
+        :data:`~syndicate.spark.buckets.BUCKET_SELLERS` (20,000).
     checkpoint
         ``"reliable"`` (the session's checkpoint directory) or ``"local"``.
     reporter
@@ -245,6 +261,8 @@ def run_spark(
     """
     cfg = config or Config()
     report = reporter or Reporter(quiet=True)
+    if bucket_sellers is None:
+        bucket_sellers = int(spark.conf.get(BUCKET_SELLERS_KEY, str(BUCKET_SELLERS)) or 0)
     with report.step("Loading and validating the input tables"):
         inputs = validate_inputs(
             sellers, links, edges, labels, config=cfg, as_of=as_of, checkpoint=checkpoint

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import sys
 import tempfile
+from collections.abc import Mapping
 
 from pyspark.sql import SparkSession
 
@@ -38,6 +39,7 @@ def local_session(
     app: str = "syndicate",
     master: str = "local[2]",
     checkpoint_dir: str | None = None,
+    settings: Mapping[str, str] | None = None,
 ) -> SparkSession:
     """Get (or create) a local Spark session with :data:`LEAN_SETTINGS`.
 
@@ -54,6 +56,9 @@ def local_session(
         The Spark master URL; ``local[2]`` uses two cores of this machine.
     checkpoint_dir
         A directory for checkpoints; a fresh temporary one when ``None``.
+    settings
+        More settings, over :data:`LEAN_SETTINGS` (``spark.driver.memory``, ...); like
+        them, they apply when this call starts the session.
     """
     # Spark's own address lookup (which warns when the host name is a loopback address).
     os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
@@ -61,7 +66,7 @@ def local_session(
     # (which may lack pandas and pyarrow).
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     builder = SparkSession.builder.appName(app).master(master)
-    for key, value in LEAN_SETTINGS.items():
+    for key, value in {**LEAN_SETTINGS, **(settings or {})}.items():
         builder = builder.config(key, value)
     spark = builder.getOrCreate()
     spark.sparkContext.setCheckpointDir(

@@ -430,6 +430,8 @@ def _validate_edges(
         "relation",
         "weight",
         row_reason.alias("__syndicate_row__"),
+        F.col("src").alias("__syndicate_given_src__"),
+        F.col("dst").alias("__syndicate_given_dst__"),
     )
     flagged = _unknown(ordered, "src", known).withColumnRenamed(
         "__syndicate_unknown__", "__syndicate_src__"
@@ -447,12 +449,16 @@ def _validate_edges(
         ),
     )
     kept, refused = refusals.split(reasoned)
-    # An unknown dst is filed under the dst's id, as the Polars engine files it.
-    refused = refused.withColumn(
-        "src",
-        F.when(
-            (F.col(_REASON) == "unknown_seller") & ~F.col("__syndicate_src__"), F.col("dst")
-        ).otherwise(F.col("src")),
+    # As the Polars engine files them: a row refused for itself as given (its ends not yet
+    # ordered), an unknown dst under the dst's id.
+    as_given = F.col("__syndicate_row__").isNotNull()
+    refused = refused.withColumns(
+        {
+            "src": F.when(as_given, F.col("__syndicate_given_src__"))
+            .when((F.col(_REASON) == "unknown_seller") & ~F.col("__syndicate_src__"), F.col("dst"))
+            .otherwise(F.col("src")),
+            "dst": F.when(as_given, F.col("__syndicate_given_dst__")).otherwise(F.col("dst")),
+        }
     )
     refusals.add(refused, "edges", "src", payload)
     return kept.select(*payload)
