@@ -32,6 +32,7 @@ from spark_support import module_session, require_spark
 require_spark()
 
 from syndicate.cli import main  # noqa: E402
+from syndicate.io import file_sha256  # noqa: E402
 from syndicate.spark.buckets import BUCKET_SELLERS_KEY  # noqa: E402
 from syndicate.synth import generate_marketplace  # noqa: E402
 
@@ -170,7 +171,11 @@ def test_pages_model_and_manifest(runs: tuple[Path, Path]) -> None:
         expected = pl.read_parquet(local / "viz" / "data" / f"{table}.parquet")
         got = pl.read_parquet(spark_folder / "viz" / "data" / f"{table}.parquet")
         assert got.height and differing(got, expected) == {}, table
-    assert (spark_folder / "model" / "model.skops").is_file()
+    assert (spark_folder / "model" / "model.npz").is_file()  # the forest, as plain arrays
+    # The driver trains on the same rows: the same trees, the same bytes.
+    assert file_sha256(spark_folder / "model" / "model.npz") == file_sha256(
+        local / "model" / "model.npz"
+    )
     before, after = manifest(local), manifest(spark_folder)
     assert after["engine"] == "spark" and "engine" not in before
     for key in ("counts", "lineage", "thresholds", "warnings", "rejects", "as_of"):
