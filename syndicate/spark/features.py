@@ -146,7 +146,8 @@ def positions(sellers: DataFrame, wanted: Sequence[int]) -> DataFrame:
 
     The ids are range-sorted and numbered with ``monotonically_increasing_id`` (the
     partition in its upper 31 bits, the row within it in the lower 33); a place adds the
-    sizes of the earlier partitions (one small job counts them).
+    sizes of the earlier partitions (one small job counts them). The few wanted rows are
+    collected and handed back as a small DataFrame.
     """
     ordered = (
         sellers.select("seller_id")
@@ -163,8 +164,12 @@ def positions(sellers: DataFrame, wanted: Sequence[int]) -> DataFrame:
     lookup = F.create_map(*(F.lit(x) for pair in offsets.items() for x in pair))
     within = F.col("__syndicate_id__").bitwiseAND(F.lit((1 << 33) - 1))
     placed = ordered.select("seller_id", (lookup[part] + within).alias("position"))
-    chosen = sellers.sparkSession.createDataFrame([(int(i),) for i in wanted], "position long")
-    return placed.join(F.broadcast(chosen), "position").select("seller_id", "position")
+    spark = sellers.sparkSession
+    chosen = spark.createDataFrame([(int(i),) for i in wanted], "position long")
+    found = placed.join(F.broadcast(chosen), "position").select("seller_id", "position")
+    rows = [(row["seller_id"], row["position"]) for row in found.collect()]
+    ordered.unpersist()
+    return spark.createDataFrame(rows, "seller_id string, position long")
 
 
 def fit_anomaly_forest(features: DataFrame, *, seed: int, n_trees: int) -> AnomalyForest:
