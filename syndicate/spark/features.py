@@ -46,14 +46,19 @@ __all__ = [
 
 
 def identifier_counts(links: DataFrame, linkage: SparkLinkage) -> DataFrame:
-    """Per seller with links: :func:`syndicate.features.identifier_counts` in Spark."""
+    """Per seller with links: :func:`syndicate.features.identifier_counts` in Spark.
+
+    The distinct ``(seller_id, kind, value)`` rows are counted by kind: one distinct, not a
+    ``count_distinct`` per column (which Spark expands into one copy of the links each).
+    """
     known = F.col("kind").isin(*BUILT_IN_KINDS)
-    per_kind = links.groupBy("seller_id").agg(
+    distinct = links.select("seller_id", "kind", "value").distinct()
+    per_kind = distinct.groupBy("seller_id").agg(
         *[
-            F.count_distinct(F.when(F.col("kind") == kind, F.col("value"))).alias(f"n_{kind}")
+            F.sum((F.col("kind") == kind).cast("long")).alias(f"n_{kind}")
             for kind in BUILT_IN_KINDS
         ],
-        F.count_distinct(F.when(~known, F.struct("kind", "value"))).alias("n_other_identifiers"),
+        F.sum((~known).cast("long")).alias("n_other_identifiers"),
     )
     shared = linkage.seller_identifiers.groupBy("seller_id").agg(
         F.sum((~F.col("hub")).cast("long")).alias("n_shared_identifiers"),
