@@ -178,10 +178,6 @@ def component_feature_names(tabular: Sequence[str]) -> dict[str, pl.DataType]:
     return names
 
 
-def _struct(schema: dict[str, pl.DataType]) -> T.StructType:
-    return spark_schema(schema)
-
-
 @dataclass(frozen=True)
 class ComponentRows:
     """What the per-component work gave, bucket by bucket (saved).
@@ -378,9 +374,9 @@ def component_rows(
     output = T.StructType(
         [
             T.StructField("part", T.ByteType()),
-            T.StructField("seller", _struct({**MEMBER_COLUMNS, **features})),
-            T.StructField("ring", _struct(RING_TABLE)),
-            T.StructField("pair", _struct(_PAIRS)),
+            T.StructField("seller", spark_schema({**MEMBER_COLUMNS, **features})),
+            T.StructField("ring", spark_schema(RING_TABLE)),
+            T.StructField("pair", spark_schema(_PAIRS)),
         ]
     )
     task = _ComponentTask(

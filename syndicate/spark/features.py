@@ -46,14 +46,19 @@ __all__ = [
 
 
 def identifier_counts(links: DataFrame, linkage: SparkLinkage) -> DataFrame:
-    """Per seller with links: :func:`syndicate.features.identifier_counts` in Spark."""
+    """Per seller with links: :func:`syndicate.features.identifier_counts` in Spark.
+
+    The distinct ``(seller_id, kind, value)`` rows are counted by kind: one distinct, not a
+    ``count_distinct`` per column (which Spark expands into one copy of the links each).
+    """
     known = F.col("kind").isin(*BUILT_IN_KINDS)
-    per_kind = links.groupBy("seller_id").agg(
+    distinct = links.select("seller_id", "kind", "value").distinct()
+    per_kind = distinct.groupBy("seller_id").agg(
         *[
-            F.count_distinct(F.when(F.col("kind") == kind, F.col("value"))).alias(f"n_{kind}")
+            F.sum((F.col("kind") == kind).cast("long")).alias(f"n_{kind}")
             for kind in BUILT_IN_KINDS
         ],
-        F.count_distinct(F.when(~known, F.struct("kind", "value"))).alias("n_other_identifiers"),
+        F.sum((~known).cast("long")).alias("n_other_identifiers"),
     )
     shared = linkage.seller_identifiers.groupBy("seller_id").agg(
         F.sum((~F.col("hub")).cast("long")).alias("n_shared_identifiers"),
@@ -146,7 +151,8 @@ def positions(sellers: DataFrame, wanted: Sequence[int]) -> DataFrame:
 
     The ids are range-sorted and numbered with ``monotonically_increasing_id`` (the
     partition in its upper 31 bits, the row within it in the lower 33); a place adds the
-    sizes of the earlier partitions (one small job counts them).
+    sizes of the earlier partitions (one small job counts them). The few wanted rows are
+    collected and handed back as a small DataFrame.
     """
     ordered = (
         sellers.select("seller_id")
@@ -163,8 +169,12 @@ def positions(sellers: DataFrame, wanted: Sequence[int]) -> DataFrame:
     lookup = F.create_map(*(F.lit(x) for pair in offsets.items() for x in pair))
     within = F.col("__syndicate_id__").bitwiseAND(F.lit((1 << 33) - 1))
     placed = ordered.select("seller_id", (lookup[part] + within).alias("position"))
-    chosen = sellers.sparkSession.createDataFrame([(int(i),) for i in wanted], "position long")
-    return placed.join(F.broadcast(chosen), "position").select("seller_id", "position")
+    spark = sellers.sparkSession
+    chosen = spark.createDataFrame([(int(i),) for i in wanted], "position long")
+    found = placed.join(F.broadcast(chosen), "position").select("seller_id", "position")
+    rows = [(row["seller_id"], row["position"]) for row in found.collect()]
+    ordered.unpersist()
+    return spark.createDataFrame(rows, "seller_id string, position long")
 
 
 def fit_anomaly_forest(features: DataFrame, *, seed: int, n_trees: int) -> AnomalyForest:

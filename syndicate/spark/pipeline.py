@@ -35,6 +35,7 @@ from syndicate.pipeline import (
     unlinked_error,
 )
 from syndicate.progress import Reporter
+from syndicate.scoring import can_train
 from syndicate.spark.arrow import polars_dtype, spark_schema, to_polars
 from syndicate.spark.buckets import (
     BUCKET_SELLERS,
@@ -312,15 +313,10 @@ def run_spark(
     known = to_polars(
         inputs.labels, {"seller_id": pl.String(), "label": pl.Int8(), "source": pl.String()}
     ).sort("seller_id")
-    with report.step("Training the model and scoring"):
+    fits = cfg.cv_folds if can_train(known) else None
+    with report.step("Training the model and scoring", total=fits) as running:
         model, trained = train(
-            features,
-            members,
-            rows.pairs,
-            known,
-            cfg,
-            schema,
-            previous_thresholds=previous_thresholds,
+            features, members, rows.pairs, known, cfg, schema, on_fit=running.advance
         )
         shared = spark.sparkContext.broadcast(model) if model is not None else None
         if shared is not None:

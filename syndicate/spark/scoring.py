@@ -38,6 +38,7 @@ from syndicate.graphs.communities import Rings
 from syndicate.graphs.linkage import HUBS_SCHEMA, LinkageGraph
 from syndicate.lineage import LINEAGE_SCHEMA
 from syndicate.model import SellerClassifier, SellerModel, Thresholds, fit_seller_model
+from syndicate.pipeline import RINGS_COLUMNS
 from syndicate.scoring import (
     LABELS_SCHEMA,
     WEAK_AUROC,
@@ -51,7 +52,13 @@ from syndicate.scoring import (
     cv_groups,
     ring_scores,
 )
-from syndicate.spark.arrow import grouped_function, spark_schema, spark_type, to_spark_arrow
+from syndicate.spark.arrow import (
+    grouped_function,
+    spark_schema,
+    spark_type,
+    to_polars,
+    to_spark_arrow,
+)
 from syndicate.spark.buckets import RING_TABLE, ComponentBuckets
 from syndicate.spark.components import save
 from syndicate.spark.linkage import SparkLinkage
@@ -84,16 +91,9 @@ _RING_DTYPES: dict[str, pl.DataType] = {
 }
 
 #: The scored ring table's columns (``rings.parquet`` without the lineage columns).
-SCORED_RINGS: dict[str, pl.DataType] = {}
-
-
-def _scored_rings() -> dict[str, pl.DataType]:
-    from syndicate.pipeline import RINGS_COLUMNS
-
-    return {name: _RING_DTYPES[name] for name in RINGS_COLUMNS if name not in LINEAGE_SCHEMA}
-
-
-SCORED_RINGS.update(_scored_rings())
+SCORED_RINGS: dict[str, pl.DataType] = {
+    name: _RING_DTYPES[name] for name in RINGS_COLUMNS if name not in LINEAGE_SCHEMA
+}
 
 #: What :func:`decide_bucket` reads of each seller.
 DECIDE_SELLERS: dict[str, pl.DataType] = {
@@ -174,13 +174,17 @@ def train(
     config: Config,
     schema: dict[str, pl.DataType],
     *,
-    previous_thresholds: Thresholds | None = None,
     on_fit: Callable[[], None] | None = None,
 ) -> tuple[SellerModel | None, list[str]]:
-    """Fit the seller model on the driver (``None``, with the cold-start warning, when the
-    labels cannot train it). ``schema`` is the feature table's Polars schema."""
-    from syndicate.spark.arrow import to_polars
+    """Fit the seller model on the driver, as :func:`syndicate.scoring.score_marketplace`
+    does, on the labelled sellers' rows collected from Spark.
 
+    ``schema`` is the feature table's Polars schema; ``pairs`` the neighbour pairs between
+    labelled sellers (:attr:`syndicate.spark.buckets.ComponentRows.pairs`). Returns the
+    model (``None`` when the labels cannot train one: cold start) and the warning about a
+    cross-validation group holding too many labels, if any. ``on_fit`` is called after each
+    fold model (progress bars).
+    """
     warnings: list[str] = []
     if not can_train(labels):
         return None, warnings
