@@ -593,6 +593,23 @@ def _from_trained_model(
             f"the model barely beats chance (out-of-fold AUROC {auroc:.2f}); its scores and "
             "thresholds carry little information"
         )
+    warnings += threshold_warnings(model, thresholds, seller_table, labels, n_bad, config)
+    return _Scored(seller_table, rings_table, thresholds, model)
+
+
+def threshold_warnings(
+    model: SellerModel,
+    thresholds: Thresholds,
+    seller_table: pl.DataFrame,
+    labels: pl.DataFrame,
+    n_bad: int,
+    config: Config,
+) -> list[str]:
+    """The warnings the thresholds call for (few known-bad sellers behind them, no threshold
+    reached), once the labelled sellers' final scores are known (``seller_table``:
+    ``seller_id``, ``seller_score``); writes the thresholds into the model card. Both
+    engines call it, so they warn alike."""
+    warnings = []
     if thresholds.few_known_bad:
         warnings.append(_few_known_bad_warning(thresholds, seller_table, labels, n_bad, config))
     if thresholds.syndicate is None or thresholds.review is None:
@@ -616,7 +633,7 @@ def _from_trained_model(
         "n_known_bad": thresholds.n_known_bad,
         "few_known_bad": thresholds.few_known_bad,
     }
-    return _Scored(seller_table, rings_table, thresholds, model)
+    return warnings
 
 
 def _describe_bad_rate(rate: BadRate | None) -> str:

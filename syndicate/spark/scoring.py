@@ -43,7 +43,6 @@ from syndicate.scoring import (
     LABELS_SCHEMA,
     WEAK_AUROC,
     _decide_and_explain,
-    _few_known_bad_warning,
     _from_structure,
     _model_thresholds,
     _Scored,
@@ -51,6 +50,7 @@ from syndicate.scoring import (
     can_train,
     cv_groups,
     ring_scores,
+    threshold_warnings,
 )
 from syndicate.spark.arrow import (
     grouped_function,
@@ -303,29 +303,7 @@ def finish_warnings(
     if model is None:
         return warnings
     n_bad = int((labels["label"] == 1).sum())
-    if thresholds.few_known_bad:
-        warnings.append(_few_known_bad_warning(thresholds, labelled_scores, labels, n_bad, config))
-    if thresholds.syndicate is None or thresholds.review is None:
-        missing = " nor review" if thresholds.review is None else ""
-        warnings.append(
-            f"no threshold reaches the target out-of-fold precision: no seller is decided "
-            f"syndicate{missing} (set syndicate_threshold / review_threshold to choose)"
-        )
-    rate = thresholds.bad_rate
-    model.card["thresholds"] = {
-        "syndicate": thresholds.syndicate,
-        "review": thresholds.review,
-        "source": thresholds.source,
-        "syndicate_precision": config.syndicate_precision,
-        "review_precision": config.review_precision,
-        "bad_rate": None if rate is None else rate.value,
-        "bad_rate_source": None if rate is None else rate.source,
-        "bad_rate_estimate": None if rate is None else rate.estimate,
-        "bad_rate_bound": None if rate is None else rate.bound,
-        "bad_rate_bound_from": None if rate is None else rate.bound_from,
-        "n_known_bad": thresholds.n_known_bad,
-        "few_known_bad": thresholds.few_known_bad,
-    }
+    warnings += threshold_warnings(model, thresholds, labelled_scores, labels, n_bad, config)
     return warnings
 
 
