@@ -266,6 +266,18 @@ def _repeat(columns: Sequence[str], usable: Column) -> Column:
     return usable & (F.row_number().over(window) > 1)
 
 
+def _reason(columns: Sequence[str], unknown: Column) -> Column:
+    """A row's refusal reason, in the Polars engine's order: its own
+    (``__syndicate_row__``), else a repeat of an earlier usable row of equal ``columns``,
+    else an unknown seller (``unknown``); null for a kept row."""
+    usable = F.col("__syndicate_row__").isNull()
+    return F.coalesce(
+        F.col("__syndicate_row__"),
+        F.when(_repeat(columns, usable), F.lit("duplicate_row")),
+        F.when(unknown, F.lit("unknown_seller")),
+    )
+
+
 def _unknown(frame: DataFrame, column: str, known: DataFrame) -> DataFrame:
     """``frame`` with ``__syndicate_unknown__``: whether ``column`` names no kept seller."""
     ids = known.select(F.col("seller_id").alias("__syndicate_id__"), F.lit(False).alias("_u"))
@@ -378,15 +390,7 @@ def _validate_links(
         .when(F.col("placeholder"), F.lit("placeholder_value"))
     )
     flagged = _unknown(keyed.withColumn("__syndicate_row__", row_reason), "seller_id", known)
-    usable = F.col("__syndicate_row__").isNull()
-    reasoned = flagged.withColumn(
-        _REASON,
-        F.coalesce(
-            F.col("__syndicate_row__"),
-            F.when(_repeat(columns, usable), F.lit("duplicate_row")),
-            F.when(F.col("__syndicate_unknown__"), F.lit("unknown_seller")),
-        ),
-    )
+    reasoned = flagged.withColumn(_REASON, _reason(columns, F.col("__syndicate_unknown__")))
     kept, refused = refusals.split(reasoned)
     refusals.add(refused, "links", "seller_id", columns)
     return kept.select("seller_id", "kind", "value", "key")
@@ -437,17 +441,8 @@ def _validate_edges(
         "__syndicate_unknown__", "__syndicate_src__"
     )
     flagged = _unknown(flagged, "dst", known)
-    usable = F.col("__syndicate_row__").isNull()
-    reasoned = flagged.withColumn(
-        _REASON,
-        F.coalesce(
-            F.col("__syndicate_row__"),
-            F.when(_repeat(payload, usable), F.lit("duplicate_row")),
-            F.when(
-                F.col("__syndicate_src__") | F.col("__syndicate_unknown__"), F.lit("unknown_seller")
-            ),
-        ),
-    )
+    unknown = F.col("__syndicate_src__") | F.col("__syndicate_unknown__")
+    reasoned = flagged.withColumn(_REASON, _reason(payload, unknown))
     kept, refused = refusals.split(reasoned)
     # As the Polars engine files them: a row refused for itself as given (its ends not yet
     # ordered), an unknown dst under the dst's id.
@@ -480,15 +475,7 @@ def _validate_labels(
             F.col("label").isNull(), F.lit("null_label")
         )
         flagged = _unknown(frame.withColumn("__syndicate_row__", row_reason), "seller_id", known)
-        usable = F.col("__syndicate_row__").isNull()
-        reasoned = flagged.withColumn(
-            _REASON,
-            F.coalesce(
-                F.col("__syndicate_row__"),
-                F.when(_repeat(payload, usable), F.lit("duplicate_row")),
-                F.when(F.col("__syndicate_unknown__"), F.lit("unknown_seller")),
-            ),
-        )
+        reasoned = flagged.withColumn(_REASON, _reason(payload, F.col("__syndicate_unknown__")))
         kept, refused = refusals.split(reasoned)
         refusals.add(refused, "labels", "seller_id", payload)
         merged = merged.unionByName(
