@@ -552,29 +552,7 @@ def _from_trained_model(
     oof = model.oof.select(
         "seller_id", pl.col("score").fill_nan(None).alias("oof"), pl.lit(True).alias("known")
     )
-    structure = members.join(table.select("ring_id", "structure_score"), on="ring_id", how="left")
-    # A labelled seller without an out-of-fold score (its fold could not be trained)
-    # falls back on its ring's structure score, never on a model that saw its label.
-    seller_table = (
-        scored.join(oof, on="seller_id", how="left")
-        .join(structure, on="seller_id", how="left")
-        .select(
-            "seller_id",
-            pl.when(pl.col("oof").is_not_null())
-            .then(pl.col("oof"))
-            .when(pl.col("known"))
-            .then(pl.col("structure_score").fill_null(0.0))
-            .otherwise(pl.col("full_score"))
-            .alias("seller_score"),
-            pl.when(pl.col("oof").is_not_null())
-            .then(pl.lit("out_of_fold"))
-            .when(pl.col("known"))
-            .then(pl.lit("structure"))
-            .otherwise(pl.lit("model"))
-            .alias("score_source"),
-            "ring_id",
-        )
-    )
+    seller_table = trained_scores(scored.join(oof, on="seller_id", how="left"), members, table)
     unscored = int(oof["oof"].null_count())
     if unscored:
         warnings.append(
@@ -595,6 +573,39 @@ def _from_trained_model(
         )
     warnings += threshold_warnings(model, thresholds, seller_table, labels, n_bad, config)
     return _Scored(seller_table, rings_table, thresholds, model)
+
+
+def trained_scores(
+    sellers: pl.DataFrame, members: pl.DataFrame, ring_table: pl.DataFrame
+) -> pl.DataFrame:
+    """``seller_id``, ``seller_score``, ``score_source``, ``ring_id`` of a trained model's
+    run from ``sellers`` (``seller_id``, ``full_score``, ``oof``, ``known``): a labelled
+    seller's out-of-fold score; a labelled seller without one (its fold could not be
+    trained) falls back on its ring's structure score, never on a model that saw its label;
+    the full model's score for the rest. Both engines call it."""
+    structure = members.join(
+        ring_table.select("ring_id", "structure_score"), on="ring_id", how="left"
+    )
+    return (
+        sellers.select("seller_id", "full_score", "oof", "known")
+        .join(structure, on="seller_id", how="left")
+        .select(
+            "seller_id",
+            pl.when(pl.col("oof").is_not_null())
+            .then(pl.col("oof"))
+            .when(pl.col("known"))
+            .then(pl.col("structure_score").fill_null(0.0))
+            .otherwise(pl.col("full_score"))
+            .alias("seller_score"),
+            pl.when(pl.col("oof").is_not_null())
+            .then(pl.lit("out_of_fold"))
+            .when(pl.col("known"))
+            .then(pl.lit("structure"))
+            .otherwise(pl.lit("model"))
+            .alias("score_source"),
+            "ring_id",
+        )
+    )
 
 
 def threshold_warnings(

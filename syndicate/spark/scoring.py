@@ -51,6 +51,7 @@ from syndicate.scoring import (
     cv_groups,
     ring_scores,
     threshold_warnings,
+    trained_scores,
 )
 from syndicate.spark.arrow import (
     grouped_function,
@@ -365,7 +366,7 @@ def decide_bucket(
         scored = _from_structure(table, members, ring_table, labels, config, [])
     else:
         scored = _Scored(
-            _trained_sellers(sellers, members, ring_table),
+            trained_scores(sellers, members, ring_table),
             ring_table,
             thresholds,
             model,
@@ -381,37 +382,6 @@ def decide_bucket(
         scored, members, _bucket_linkage(held), labels, given_edges, config, [], None
     )
     return decided.sellers, decided.rings.select(list(SCORED_RINGS))
-
-
-def _trained_sellers(
-    sellers: pl.DataFrame, members: pl.DataFrame, ring_table: pl.DataFrame
-) -> pl.DataFrame:
-    """The score sources of a trained model, as :mod:`syndicate.scoring` sets them: a
-    labelled seller's out-of-fold score, else (no fold model could score it) its ring's
-    structure score; the full model's score for the rest."""
-    structure = members.join(
-        ring_table.select("ring_id", "structure_score"), on="ring_id", how="left"
-    )
-    return (
-        sellers.select("seller_id", "full_score", "oof", "known")
-        .join(structure, on="seller_id", how="left")
-        .select(
-            "seller_id",
-            pl.when(pl.col("oof").is_not_null())
-            .then(pl.col("oof"))
-            .when(pl.col("known"))
-            .then(pl.col("structure_score").fill_null(0.0))
-            .otherwise(pl.col("full_score"))
-            .alias("seller_score"),
-            pl.when(pl.col("oof").is_not_null())
-            .then(pl.lit("out_of_fold"))
-            .when(pl.col("known"))
-            .then(pl.lit("structure"))
-            .otherwise(pl.lit("model"))
-            .alias("score_source"),
-            "ring_id",
-        )
-    )
 
 
 class _DecideTask:
