@@ -116,6 +116,28 @@ def test_segments_add_up_and_rings_hold_their_part() -> None:
         ("bad_seller_onboarding_rate", "B", 1.0, 5.0),  # b2
         ("ring_onboarding_rate", "A", 2.0, 5.0),
         ("ring_onboarding_rate", "B", 1.0, 5.0),
+        ("syndicate_rate", "A", 2.0, 8.0),  # a1, a2; ring B has none decided syndicate
+        ("review_rate", "A", 1.0, 8.0),  # a3
+    ]
+    # Per ring and category, with the category's denominator (toys: a1, a2, z1; a2 new).
+    by_category = metrics.filter(pl.col("segment_kind") == "ring:category")
+    assert by_category.select("metric", "segment", "numerator", "denominator").rows() == [
+        ("bad_seller_onboarding_rate", "A|toys", 1.0, 1.0),  # a2 of the new a2
+        ("bad_seller_onboarding_rate", "B|home", 1.0, 3.0),  # b2 of the new a3, b2, z3
+        ("ring_onboarding_rate", "A|home", 1.0, 3.0),  # a3
+        ("ring_onboarding_rate", "A|toys", 1.0, 1.0),  # a2
+        ("ring_onboarding_rate", "B|home", 1.0, 3.0),  # b2
+        ("syndicate_rate", "A|toys", 2.0, 3.0),  # a1, a2 of a1, a2, z1
+        ("review_rate", "A|home", 1.0, 4.0),  # a3 of a3, b1, b2, z3
+    ]
+    by_status = metrics.filter(pl.col("segment_kind") == "ring:ring_status")
+    assert by_status.select("metric", "segment", "numerator", "denominator").rows() == [
+        ("bad_seller_onboarding_rate", "A|new", 1.0, 2.0),
+        ("bad_seller_onboarding_rate", "B|grown", 1.0, 1.0),
+        ("ring_onboarding_rate", "A|new", 2.0, 2.0),
+        ("ring_onboarding_rate", "B|grown", 1.0, 1.0),
+        ("syndicate_rate", "A|new", 2.0, 3.0),
+        ("review_rate", "A|new", 1.0, 3.0),
     ]
 
 

@@ -79,7 +79,7 @@ import numpy as np
 import polars as pl
 
 from syndicate.errors import ConfigError, SchemaError
-from syndicate.monitor.metrics import METRICS
+from syndicate.monitor.metrics import METRICS, RING_KIND, RING_KIND_PREFIX, is_ring_kind
 
 __all__ = [
     "ALERTS_SCHEMA",
@@ -832,85 +832,124 @@ def _incidents(frame: pl.DataFrame, gap: int) -> pl.DataFrame:
 
 
 def _clustering(history: pl.DataFrame, run_order: pl.DataFrame, window: int) -> pl.DataFrame:
-    """Per metric and run, how clustered into rings the numerators are.
+    """Per series (metric, segment kind, segment) and run, how clustered into rings the
+    numerator is.
 
-    Sellers of a ring arrive together: a metric whose numerator is made of rings of sizes
-    ``n_r`` (the ``ring`` rows of the onboarding rates) and singletons varies like a
-    compound count, whose variance is ``E[S²] / E[S]`` times a binomial one: the
-    ``clustering`` ``(Σ n_r² + singletons) / numerator`` that the rate test's dispersion
-    never goes below. It is the larger of two readings:
+    Sellers of a ring arrive, and are decided, together: a numerator made of rings of
+    sizes ``n_r`` and singletons varies like a compound count, whose variance is
+    ``E[S²] / E[S]`` times a binomial one: the ``clustering`` ``(Σ n_r² + singletons) /
+    numerator`` that the rate test's dispersion never goes below. The rings are the
+    ``ring`` rows of the metric for the whole marketplace and its ``ring:<kind>`` rows for
+    a segment, so a category is judged by the rings in it. It is the larger of two
+    readings:
 
     * the trailing one, pooled over the ``window`` runs before the run: how clustered the
-      numerators usually are (a median-based spread cannot see it: most days have no big
-      ring, and the days that do are what the median sets aside);
-    * the run's own, with each ring counted at most at the largest ring contribution of
-      those trailing runs (the part of a ring above it counts as singletons). A day on
-      which two rings of a size seen before happen to onboard is ordinary ring noise; a
-      ring larger than any of the window, or many rings at once, is not excused by its
-      own size.
+      series' numerators usually are (a median-based spread cannot see it: most days have
+      no big ring, and the days that do are what the median sets aside);
+    * the run's own, with each ring counted at most at the largest ring contribution to
+      the metric over the marketplace in those trailing runs (the part of a ring above it
+      counts as singletons). A day on which two rings of a size seen before happen to
+      onboard is ordinary ring noise; a ring larger than any of the window, or many rings
+      at once, is not excused by its own size.
+
+    A segment kind with no ``ring:<kind>`` rows in the history (folders written before
+    they existed) takes the marketplace's clustering.
     """
-    rings = history.filter(pl.col("segment_kind") == "ring")
-    if rings.height == 0:
-        return pl.DataFrame(
-            schema={"metric": pl.String, "run_index": pl.Int64, "clustering": pl.Float64}
-        )
-    metrics = rings.get_column("metric").unique().to_list()
-    whole = (
-        history.filter(pl.col("segment_kind").is_null() & pl.col("metric").is_in(metrics))
+    schema = {
+        "metric": pl.String,
+        "segment_kind": pl.String,
+        "segment": pl.String,
+        "run_index": pl.Int64,
+        "clustering": pl.Float64,
+    }
+    kind = pl.col("segment_kind")
+    rings = (
+        history.filter(is_ring_kind(kind))
         .join(run_order, on=["as_of", "run"], how="inner")
-        .select("metric", "run_index", pl.col("numerator").fill_null(0.0).alias("total"))
+        .select(
+            "metric",
+            "run_index",
+            pl.when(kind == RING_KIND)
+            .then(pl.lit(None, pl.String))
+            .otherwise(kind.str.strip_prefix(RING_KIND_PREFIX))
+            .alias("segment_kind"),
+            pl.when(kind == RING_KIND)
+            .then(pl.lit(None, pl.String))
+            .otherwise(pl.col("segment").str.splitn("|", 2).struct.field("field_1"))
+            .alias("segment"),
+            pl.col("numerator").fill_null(0.0).alias("size"),
+        )
     )
-    sizes = rings.join(run_order, on=["as_of", "run"], how="inner").select(
-        "metric", "run_index", pl.col("numerator").fill_null(0.0).alias("size")
+    if rings.height == 0:
+        return pl.DataFrame(schema=schema)
+    kinds = rings.select("metric", "segment_kind").unique()
+    keys = ["metric", "segment_kind", "segment"]
+    totals = (
+        history.filter(kind.is_null() | ~is_ring_kind(kind))
+        .join(kinds, on=["metric", "segment_kind"], how="semi", nulls_equal=True)
+        .join(run_order, on=["as_of", "run"], how="inner")
+        .select(*keys, "run_index", pl.col("numerator").fill_null(0.0).alias("total"))
     )
-    per_run = sizes.group_by("metric", "run_index").agg(
-        pl.col("size").sum().alias("in_rings"),
-        pl.col("size").pow(2).sum().alias("squares"),
-        pl.col("size").max().alias("largest"),
+    largest = (
+        rings.filter(pl.col("segment_kind").is_null())
+        .group_by("metric", "run_index")
+        .agg(pl.col("size").max().alias("largest"))
     )
-    # Every run of every metric, so the trailing sums count runs, not rows.
-    grid = (
-        pl.DataFrame({"metric": metrics}, schema={"metric": pl.String})
+    # The cap of each metric and run: the largest ring contribution of the trailing runs.
+    caps = (
+        kinds.select("metric")
+        .unique()
         .join(run_order.select("run_index"), how="cross")
-        .join(whole, on=["metric", "run_index"], how="left")
-        .join(per_run, on=["metric", "run_index"], how="left")
-        .with_columns(pl.col("total", "in_rings", "squares", "largest").fill_null(0.0))
+        .join(largest, on=["metric", "run_index"], how="left")
+        .sort("metric", "run_index")
+        .select(
+            "metric",
+            "run_index",
+            pl.col("largest")
+            .fill_null(0.0)
+            .rolling_max(window, min_samples=1)
+            .shift(1)
+            .over("metric")
+            .fill_null(1.0)
+            .clip(lower_bound=1.0)
+            .alias("cap"),
+        )
+    )
+    capped = pl.min_horizontal("size", "cap")
+    per_run = (
+        rings.join(caps, on=["metric", "run_index"], how="left")
+        .group_by(*keys, "run_index")
+        .agg(
+            pl.col("size").sum().alias("in_rings"),
+            pl.col("size").pow(2).sum().alias("squares"),
+            capped.sum().alias("capped_in"),
+            capped.pow(2).sum().alias("capped_squares"),
+        )
+    )
+    # Every run of every series, so the trailing sums count runs, not rows.
+    series = pl.concat([totals.select(keys), per_run.select(keys)]).unique()
+    sums = ("in_rings", "squares", "capped_in", "capped_squares")
+    grid = (
+        series.join(run_order.select("run_index"), how="cross")
+        .join(totals, on=[*keys, "run_index"], how="left", nulls_equal=True)
+        .join(per_run, on=[*keys, "run_index"], how="left", nulls_equal=True)
+        .with_columns(pl.col("total", *sums).fill_null(0.0))
         .with_columns(
             (pl.col("squares") + (pl.col("total") - pl.col("in_rings")).clip(lower_bound=0)).alias(
                 "weighted"
             )
         )
-        .sort("metric", "run_index")
+        .sort(*keys, "run_index", nulls_last=False)
     )
     trailing = {
-        name: pl.col(name).rolling_sum(window, min_samples=1).shift(1).over("metric")
+        name: pl.col(name).rolling_sum(window, min_samples=1).shift(1).over(keys)
         for name in ("weighted", "total")
     }
-    grid = grid.with_columns(
-        pl.col("largest")
-        .rolling_max(window, min_samples=1)
-        .shift(1)
-        .over("metric")
-        .fill_null(1.0)
-        .clip(lower_bound=1.0)
-        .alias("cap")
-    )
-    capped = (
-        sizes.join(grid.select("metric", "run_index", "cap"), on=["metric", "run_index"])
-        .group_by("metric", "run_index")
-        .agg(
-            pl.min_horizontal("size", "cap").sum().alias("capped_in"),
-            pl.min_horizontal("size", "cap").pow(2).sum().alias("capped_squares"),
-        )
-    )
-    grid = grid.join(capped, on=["metric", "run_index"], how="left").with_columns(
-        pl.col("capped_in", "capped_squares").fill_null(0.0)
-    )
     own = (
         pl.col("capped_squares") + (pl.col("total") - pl.col("capped_in")).clip(lower_bound=0)
     ) / pl.col("total")
     return grid.select(
-        "metric",
+        *keys,
         "run_index",
         pl.max_horizontal(
             pl.when(trailing["total"] > 0).then(trailing["weighted"] / trailing["total"]),
@@ -918,7 +957,7 @@ def _clustering(history: pl.DataFrame, run_order: pl.DataFrame, window: int) -> 
         )
         .clip(lower_bound=1.0)
         .alias("clustering"),
-    ).sort("metric", "run_index")
+    ).sort(*keys, "run_index", nulls_last=False)
 
 
 def evaluate_history(history: pl.DataFrame, settings: AlertSettings | None = None) -> pl.DataFrame:
@@ -950,7 +989,7 @@ def evaluate_history(history: pl.DataFrame, settings: AlertSettings | None = Non
     """
     settings = settings or AlertSettings()
     typed = check_history(history)
-    rows = typed.filter(pl.col("segment_kind").is_null() | (pl.col("segment_kind") != "ring"))
+    rows = typed.filter(pl.col("segment_kind").is_null() | ~is_ring_kind(pl.col("segment_kind")))
     if rows.height == 0:
         return _empty_evaluation()
     run_order = (
@@ -982,8 +1021,15 @@ def evaluate_history(history: pl.DataFrame, settings: AlertSettings | None = Non
         .sort("series", "run_index")
         .with_row_index("row")
     )
-    rows = rows.join(
-        _clustering(typed, run_order, settings.window), on=["metric", "run_index"], how="left"
+    clustering = _clustering(typed, run_order, settings.window)
+    whole = clustering.filter(pl.col("segment_kind").is_null()).select(
+        "metric", "run_index", pl.col("clustering").alias("whole_clustering")
+    )
+    rows = (
+        rows.join(clustering, on=[*_KEYS, "run_index"], how="left", nulls_equal=True)
+        .join(whole, on=["metric", "run_index"], how="left")
+        .with_columns(pl.coalesce("clustering", "whole_clustering").alias("clustering"))
+        .drop("whole_clustering")
     )
     judged = _incidents(_judge(_baselines(rows, settings), settings), settings.incident_gap)
     return judged.select(

@@ -7,10 +7,13 @@ Numerators and denominators are kept so segments add up and rates can be tested 
 Segments
     Every text column of the sellers table named in ``monitor.segments`` (e.g.
     ``category``; a null value is the segment ``(none)``), ``ring_status`` (the status of
-    the seller's ring, ``none`` outside rings) and, for the two onboarding rates only,
-    ``ring``: one row per ring holding part of the numerator, whose denominator is the
-    whole marketplace's (its value is the ring's share of the rate), so the monitor can
-    say which rings are behind a move.
+    the seller's ring, ``none`` outside rings) and, for the two onboarding rates and the
+    two decision rates, ``ring``: one row per ring holding part of the numerator, whose
+    denominator is the whole marketplace's (its value is the ring's share of the rate), so
+    the monitor can say which rings are behind a move and how clustered into rings a
+    numerator is. The same per segment: segment kind ``ring:<kind>`` (``ring:category``),
+    segment ``<ring_id>|<segment>``, the segment's denominator: a segment's rate test
+    weighs the rings of that segment, not the marketplace's.
 New sellers
     Sellers created after the previous run's as-of time (``--previous``), up to this
     run's; on a first run, those created within :data:`FIRST_RUN_WINDOW` before it.
@@ -40,8 +43,11 @@ __all__ = [
     "FIRST_RUN_WINDOW",
     "METRICS",
     "METRICS_SCHEMA",
+    "RING_KIND",
+    "RING_KIND_PREFIX",
     "Metric",
     "RunFacts",
+    "is_ring_kind",
     "naive_utc",
     "run_metrics",
 ]
@@ -111,7 +117,7 @@ METRICS: Mapping[str, Metric] = {
     ),
 }
 
-#: Metrics with rows per segment; the two onboarding rates also per ring.
+#: Metrics with rows per segment; those of _BY_RING also per ring (and ring and segment).
 _SEGMENTED = (
     "sellers",
     "new_sellers",
@@ -120,7 +126,16 @@ _SEGMENTED = (
     "syndicate_rate",
     "review_rate",
 )
-_BY_RING = ("bad_seller_onboarding_rate", "ring_onboarding_rate")
+_BY_RING = ("bad_seller_onboarding_rate", "ring_onboarding_rate", "syndicate_rate", "review_rate")
+#: The segment kind of the ring rows, and the prefix of the ring-and-segment rows' kinds.
+RING_KIND = "ring"
+RING_KIND_PREFIX = "ring:"
+
+
+def is_ring_kind(segment_kind: pl.Expr) -> pl.Expr:
+    """Whether rows of ``segment_kind`` are ring rows (``ring``, ``ring:<kind>``): the
+    rings behind a numerator, for the root cause and the clustering, not segments."""
+    return (segment_kind == RING_KIND) | segment_kind.str.starts_with(RING_KIND_PREFIX)
 
 
 @dataclass(frozen=True)
@@ -221,25 +236,51 @@ def _rates(table: pl.DataFrame, by: list[str]) -> pl.DataFrame:
     return pl.concat(rows)
 
 
-def _by_ring(table: pl.DataFrame) -> pl.DataFrame:
-    """Per ring, its new sellers counted by each onboarding rate; the marketplace's
-    denominator, so a ring's value is its share of the rate."""
-    new_total = float(table["new"].sum())
-    in_rings = table.filter(pl.col("new") & pl.col("in_ring"))
-    counts = in_rings.group_by("ring_id").agg(
-        pl.col("bad").sum().cast(pl.Float64).alias("bad_seller_onboarding_rate"),
-        pl.len().cast(pl.Float64).alias("ring_onboarding_rate"),
-    )
-    rows = [
-        counts.filter(pl.col(metric) > 0).select(
-            pl.lit(metric).alias("metric"),
-            pl.lit("ring").alias("segment_kind"),
-            pl.col("ring_id").alias("segment"),
-            pl.col(metric).alias("numerator"),
-            pl.lit(new_total).alias("denominator"),
+def _by_ring(table: pl.DataFrame, kinds: Sequence[str]) -> pl.DataFrame:
+    """Per ring, the sellers it holds in the numerator of each metric of ``_BY_RING``, with
+    the marketplace's denominator (a ring's value is its share of the rate); and per ring
+    and segment of each of ``kinds``, with the segment's denominator."""
+    new, everyone = pl.col("new"), pl.col("seller_id").is_not_null()
+    counted = {  # metric: (the ring members it counts, its denominator)
+        "bad_seller_onboarding_rate": (new & pl.col("bad"), new),
+        "ring_onboarding_rate": (new, new),
+        "syndicate_rate": (pl.col("syndicate"), everyone),
+        "review_rate": (pl.col("review"), everyone),
+    }
+    denominators = table.select(
+        *(d.sum().cast(pl.Float64).alias(m) for m, (_, d) in counted.items())
+    ).row(0, named=True)
+    in_rings = table.filter(pl.col("in_ring"))
+    rows = []
+    for by in (None, *kinds):
+        group = ["ring_id"] if by is None else ["ring_id", by]
+        counts = in_rings.group_by(group).agg(
+            *(n.sum().cast(pl.Float64).alias(m) for m, (n, _) in counted.items())
         )
-        for metric in _BY_RING
-    ]
+        if by is not None:
+            sizes = table.group_by(by).agg(
+                *(d.sum().cast(pl.Float64).alias(f"{m}|d") for m, (_, d) in counted.items())
+            )
+            counts = counts.join(sizes, on=by, how="left")
+        for metric in _BY_RING:
+            denominator = pl.lit(denominators[metric]) if by is None else pl.col(f"{metric}|d")
+            rows.append(
+                counts.filter(pl.col(metric) > 0).select(
+                    pl.lit(metric).alias("metric"),
+                    pl.lit(RING_KIND if by is None else RING_KIND_PREFIX + by).alias(
+                        "segment_kind"
+                    ),
+                    (
+                        pl.col("ring_id")
+                        if by is None
+                        else pl.concat_str(
+                            pl.col("ring_id"), pl.lit("|"), pl.col(by).cast(pl.String)
+                        )
+                    ).alias("segment"),
+                    pl.col(metric).alias("numerator"),
+                    denominator.cast(pl.Float64).alias("denominator"),
+                )
+            )
     return pl.concat(rows)
 
 
@@ -309,7 +350,7 @@ def run_metrics(facts: RunFacts, segments: Sequence[str] = ()) -> pl.DataFrame:
         parts.append(_strategy_rows(facts, n_sellers))
     for kind in kinds:
         parts.append(_rates(table, [kind]))
-    parts.append(_by_ring(table))
+    parts.append(_by_ring(table, kinds))
     frame = pl.concat([part.cast(_ROW_SCHEMA) for part in parts])  # type: ignore[arg-type]
     value = (
         pl.when(pl.col("denominator").is_null())

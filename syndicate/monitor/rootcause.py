@@ -34,6 +34,7 @@ from syndicate.monitor.alerts import (
     AlertSettings,
     check_history,
 )
+from syndicate.monitor.metrics import RING_KIND, is_ring_kind
 from syndicate.terminal import counted
 
 __all__ = [
@@ -45,6 +46,8 @@ __all__ = [
 
 #: Ring statuses whose members are news: the rings that can drive an onboarding alert.
 CHANGED_STATUSES = ("new", "grown", "merged")
+#: The rates whose ring rows name the rings behind a move (the new sellers they hold).
+ONBOARDING_METRICS = ("bad_seller_onboarding_rate", "ring_onboarding_rate")
 #: Ring counts whose rings are those of one status in the run's rings.parquet.
 _COUNT_STATUS = {
     "rings_new": "new",
@@ -355,8 +358,16 @@ def _explain_rate(
         f"{metric}{where} {verb} from {_percent(alert['baseline'])} to "
         f"{_percent(alert['value'])} ({of})"
     )
-    ring_rows = rows.filter((pl.col("run") == alert["run"]) & (pl.col("segment_kind") == "ring"))
-    has_rings = rows.filter(pl.col("segment_kind") == "ring").height > 0
+    # Rings drive a move in who onboards; a decision rate's ring rows hold the rings'
+    # decided members (a stock), not what changed, and serve its clustering only.
+    ring_rows = rows.filter(
+        (pl.col("run") == alert["run"])
+        & (pl.col("segment_kind") == RING_KIND)
+        & pl.lit(metric in ONBOARDING_METRICS)
+    )
+    has_rings = metric in ONBOARDING_METRICS and (
+        rows.filter(pl.col("segment_kind") == RING_KIND).height > 0
+    )
     drivers = ring_drivers(ring_rows, rings)
     # The rings that are news; without a rings table for the run, any ring might be.
     changed = drivers.filter(pl.col("status").is_in(CHANGED_STATUSES) | pl.col("status").is_null())
@@ -385,7 +396,7 @@ def _explain_rate(
     weekday = alert.get("baseline_kind") == "weekday"
     baseline_runs = _baseline_runs(whole.select("run", "as_of"), alert["as_of"], weekday, settings)
     segment_rows = rows.filter(
-        pl.col("segment_kind").is_not_null() & (pl.col("segment_kind") != "ring")
+        pl.col("segment_kind").is_not_null() & ~is_ring_kind(pl.col("segment_kind"))
     )
     before = segment_rows.filter(pl.col("run").is_in(baseline_runs))
     # A kind of segment the baseline runs lack (a column new in the sellers table) has no
@@ -467,7 +478,7 @@ def _explain_count(
     weekday = alert.get("baseline_kind") == "weekday"
     baseline_runs = _baseline_runs(whole.select("run", "as_of"), alert["as_of"], weekday, settings)
     segment_rows = rows.filter(
-        pl.col("segment_kind").is_not_null() & (pl.col("segment_kind") != "ring")
+        pl.col("segment_kind").is_not_null() & ~is_ring_kind(pl.col("segment_kind"))
     )
     if segment_rows.height == 0:
         return head, drivers
