@@ -7,7 +7,8 @@
 Simulates the history ``syndicate monitor`` would read: a marketplace of 100,000 sellers with
 1,000–5,000 new sellers a day over five categories (half the seeds with a weekend dip), rates
 of 0.5–5% drawn as binomials with some day-to-day drift, Poisson ring counts, new rings of a few
-members each day, ring rows for the onboarding rates, and stock rates (sellers in rings,
+members each day, ring rows for the onboarding rates (for the marketplace, per category
+and per ring status), and stock rates (sellers in rings,
 syndicate, review, label coverage) that move slowly. Prints:
 
 * the alerts per 30 quiet days per metric type (target: at most one on rate metrics);
@@ -195,10 +196,16 @@ def simulate(
             out.count("new_sellers", den, "ring_status", status)
             out.rate("bad_seller_onboarding_rate", bad, den, "ring_status", status)
             out.rate("ring_onboarding_rate", ringed, den, "ring_status", status)
-        for ring_id, _, _, members, bad in today:
-            out.rate("ring_onboarding_rate", members, total_new, "ring", ring_id)
-            if bad:
-                out.rate("bad_seller_onboarding_rate", bad, total_new, "ring", ring_id)
+        for ring_id, status, category, members, bad in today:
+            # Each ring for the marketplace, and within its category and its ring status.
+            for kind, segment, den in (
+                ("ring", ring_id, total_new),
+                ("ring:category", f"{ring_id}|{names[category]}", new[category]),
+                ("ring:ring_status", f"{ring_id}|{status}", by_status[status]),
+            ):
+                out.rate("ring_onboarding_rate", members, den, kind, segment)
+                if bad:
+                    out.rate("bad_seller_onboarding_rate", bad, den, kind, segment)
         for metric, kind, seg, num, den in out.rows:
             value = num if den is None else (num / den if den else None)
             rows.append(

@@ -231,6 +231,8 @@ _FLOAT, _INT, _OPTIONAL_FLOAT, _TEXT, _WEIGHTS, _LIMITS, _BOOL, _OPTIONAL_INT = 
 )
 _TEXTS, _PLACEHOLDERS = "a list of text", "a table of kind = list of text"
 _DIRECTIONS = "a table of metric = up, down or both"
+#: Segment kinds the metrics make themselves, which ``metric_segments`` may not name.
+_BUILT_IN_SEGMENTS = ("ring", "ring_status", "decision_source", "strategy")
 #: The fields that are tables keyed by kind (keys normalised like the ``kind`` column).
 _KIND_TABLES = ("kind_weights", "hub_limits", "placeholders")
 _KINDS: dict[str, str] = {
@@ -481,8 +483,9 @@ class Config:
         Investigator pages are drawn for this many rings, highest ring score first.
     metric_segments
         Text columns of the sellers table that ``metrics.parquet`` breaks the seller
-        metrics down by (besides ``ring_status`` and ``ring``); a column the table lacks
-        is skipped.
+        metrics down by (besides ``ring_status``, ``decision_source``, ``strategy``,
+        ``ring`` and ``ring:<kind>``, which it may not name); a column the table lacks is
+        skipped.
     alert_min_history, alert_window, alert_weekday, ..., alert_directions
         ``syndicate monitor``'s alert knobs: field ``alert_<name>`` is
         :class:`syndicate.monitor.alerts.AlertSettings`' ``<name>``, with its default and
@@ -680,6 +683,16 @@ class Config:
                 f"metric_segments must be a list of text; got {self.metric_segments!r}"
             )
         object.__setattr__(self, "metric_segments", tuple(self.metric_segments))
+        built_in = [
+            kind
+            for kind in self.metric_segments
+            if kind in _BUILT_IN_SEGMENTS or kind.startswith("ring:")
+        ]
+        if built_in:
+            raise ConfigError(
+                f"metric_segments may not name {built_in[0]!r}: the metrics have segments of "
+                f"that kind of their own ({', '.join(_BUILT_IN_SEGMENTS)} and ring:<kind>)"
+            )
         if not isinstance(self.alert_directions, Mapping):
             raise ConfigError(
                 f"alert_directions must be {_DIRECTIONS}; got {self.alert_directions!r}"

@@ -527,3 +527,56 @@ def test_sellers_arriving_a_ring_at_a_time_widen_the_rate_test() -> None:
     alone = evaluate_history(singletons).filter(pl.col("run") == "d11").row(0, named=True)
     assert alone["p_value"] == pytest.approx(binom.sf(35, 200, 0.06), rel=1e-9)
     assert alone["status"] == "alert"
+
+
+def _category_days(days: dict[int, list[int]], *, ring_segments: bool) -> pl.DataFrame:
+    """ring_onboarding_rate with two categories: ``home`` (100 new sellers a day, the given
+    rings and nothing else) and ``toys`` (900 new sellers, 90 of them in rings of one)."""
+    rows: list[dict[str, object]] = []
+    for d, ring_sizes in days.items():
+        home = sum(ring_sizes)
+        cells: list[tuple[str | None, str | None, float, float]] = [
+            (None, None, home + 90, 1000),
+            ("category", "home", home, 100),
+            ("category", "toys", 90, 900),
+        ]
+        for i, size in enumerate(ring_sizes):
+            cells.append(("ring", f"ring-{d:02d}{i}", size, 1000))
+            if ring_segments:
+                cells.append(("ring:category", f"ring-{d:02d}{i}|home", size, 100))
+        rows += [
+            {"as_of": MONDAY + timedelta(days=d), "run": f"d{d:02d}",
+             "metric": "ring_onboarding_rate", "segment_kind": kind, "segment": segment,
+             "numerator": float(n), "denominator": float(den), "value": n / den}
+            for kind, segment, n, den in cells
+        ]  # fmt: skip
+    return pl.DataFrame(rows, schema=HISTORY_SCHEMA)
+
+
+def test_a_segment_is_judged_by_the_rings_in_it() -> None:
+    # Home onboards one ring of 10 of its 100 new sellers a day (10%), then four rings of
+    # 10 (40%); toys stays at 90 singletons of 900. Home's own clustering: trailing 10² / 10
+    # = 10, the day's 4 * 10² / 40 = 10 (no ring above the largest so far): tested as
+    # 40/10 = 4 of 100/10 = 10 at 10%, p = P(Bin(10, 0.1) >= 4) = 0.0128, no alert. Without
+    # the ring:category rows the category takes the marketplace's clustering, diluted by
+    # toys' singletons: max(trailing (100 + 90) / 100, the day's (400 + 90) / 130) = 3.77,
+    # p = I_0.1(40 / 3.77, (100 - 40) / 3.77 + 1) = 4.8e-5, an alert (2 segments: 2.5e-4).
+    from scipy.special import betainc
+    from scipy.stats import binom
+
+    days = {d: [10] for d in range(11)} | {11: [10, 10, 10, 10]}
+    own = evaluate_history(_category_days(days, ring_segments=True))
+    home = own.filter((pl.col("run") == "d11") & (pl.col("segment") == "home")).row(0, named=True)
+    assert home["p_value"] == pytest.approx(binom.sf(3, 10, 0.1), rel=1e-9)
+    assert home["status"] == "ok"
+    assert own.filter(pl.col("segment_kind") == "ring:category").height == 0  # not judged
+    toys = own.filter((pl.col("run") == "d11") & (pl.col("segment") == "toys")).row(0, named=True)
+    # No ring in toys: binomial (its value did not move, so the tail is the lower one).
+    assert toys["p_value"] == pytest.approx(binom.cdf(90, 900, 0.1), rel=1e-9)
+    diluted = evaluate_history(_category_days(days, ring_segments=False))
+    home = diluted.filter((pl.col("run") == "d11") & (pl.col("segment") == "home")).row(
+        0, named=True
+    )
+    phi = 490 / 130
+    assert home["p_value"] == pytest.approx(betainc(40 / phi, 60 / phi + 1, 0.1), rel=1e-9)
+    assert home["status"] == "alert"

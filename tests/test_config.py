@@ -183,7 +183,14 @@ def configs(draw: st.DrawFn) -> Config:
         cold_syndicate_threshold=cold_syndicate,
         cold_review_threshold=cold_review,
         top_pages=draw(st.integers(0, 10**4)),
-        metric_segments=tuple(draw(st.lists(st.text(max_size=6), max_size=3))),
+        metric_segments=tuple(
+            draw(
+                st.lists(
+                    st.text(max_size=6).filter(lambda t: t != "ring" and not t.startswith("ring:")),
+                    max_size=3,
+                )
+            )
+        ),
         seed=draw(st.integers(0, 2**31 - 1)),
         common_placeholders=tuple(draw(st.lists(st.text(max_size=6), max_size=4))),
         placeholders={
@@ -593,6 +600,8 @@ def test_kind_keys_are_normalised_like_the_kind_column(tmp_path: Path) -> None:
         ({"placeholders": {"email": (1,)}}, r"placeholders\['email'\] must be a list of text"),
         ({"placeholders": ["n/a"]}, r"placeholders must be a table of kind = list of text"),
         ({"common_placeholders": "n/a"}, r"common_placeholders must be a list of text"),
+        ({"metric_segments": ("category", "ring_status")}, r"may not name 'ring_status'"),
+        ({"metric_segments": ("ring:category",)}, r"may not name 'ring:category'"),
         (
             {"kind_weights": {"payout": 1e6 + 1}},
             r"kind_weights\['payout'\] must be at most 1e\+06 .*; got 1000001\.0",

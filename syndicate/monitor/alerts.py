@@ -20,8 +20,9 @@ robust baseline made of *earlier* runs only:
   than binomial noise from run to run (numerator and denominator divided by the dispersion
   ``(spread / binomial spread)^2``, as when sellers arrive a ring at a time, and never below
   the clustering of the numerators into rings, ``(Σ n_r² + singletons) / numerator``, from
-  the ``ring`` rows of the onboarding rates: the trailing runs', or the run's own with each
-  ring counted at most at the largest of the trailing runs), so 1 of 20 new
+  the ring rows of the series (``ring`` for the marketplace, ``ring:<kind>`` for a segment):
+  the trailing runs', or the run's own with each ring counted at most at the largest of the
+  trailing runs), so 1 of 20 new
   sellers does not alert like 1,000 of 20,000; for rates, a numerator at least ``min_excess``
   sellers off what the baseline rate predicts; ``|value - baseline|`` of at least
   ``min_abs_effect_rate`` (rates) or ``min_abs_effect_count`` (counts) and at least
@@ -29,8 +30,9 @@ robust baseline made of *earlier* runs only:
   (:data:`METRIC_DIRECTIONS`, overridable by ``directions``).
 * **Segments**: the m segment rows of a metric in a run (every segment of every kind) are
   tested at ``p_value / m`` and at the z of that tail (``segment_correction``), so twenty
-  categories, or one more segment kind, do not bring more false alerts. Rows of
-  segment_kind ``ring`` are not judged (they feed the root cause).
+  categories, or one more segment kind, do not bring more false alerts. Ring rows
+  (segment kinds ``ring`` and ``ring:<kind>``) are not judged (they feed the root cause and
+  the clustering).
 * Fewer than ``min_history`` earlier values: ``insufficient_history``, never an alert.
 * ``lower`` / ``upper`` bound the values that would not alert: the baseline ∓ ``z`` spreads,
   widened by the binomial interval, ``min_excess`` (rates) and the minimum effects.
@@ -967,8 +969,9 @@ def evaluate_history(history: pl.DataFrame, settings: AlertSettings | None = Non
     ----------
     history
         ``history.parquet``: ``as_of``, ``run``, ``metric``, ``segment_kind``, ``segment``,
-        ``numerator``, ``denominator``, ``value``; any row order. Rows of segment_kind ``ring``
-        are not evaluated (they serve the root cause).
+        ``numerator``, ``denominator``, ``value``; any row order. Ring rows (segment kinds
+        ``ring`` and ``ring:<kind>``) are not evaluated (they serve the root cause and the
+        clustering).
     settings
         The knobs (:class:`AlertSettings`; its defaults when omitted).
 
