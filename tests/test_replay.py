@@ -20,10 +20,13 @@ from syndicate.daily import DaysConfig, generate_days, write_days
 from syndicate.errors import InputFileError
 from syndicate.job import run_job
 from syndicate.monitor.replay import (
+    MATURED_METRICS,
     REPLAY_METRICS,
+    MaturedSplit,
     MetricSplit,
     ReplayError,
     ReplaySplit,
+    matured_split,
     policy_changes,
     read_policy,
     replay_split,
@@ -507,3 +510,77 @@ def test_a_strategy_going_live_on_day_8_is_the_jump_of_that_day(tmp_path: Path) 
     assert jump.policy_effect >= 0.9 * jump.recorded_change
     assert jump.policy_parts["strategies"] >= 0.9 * jump.recorded_change  # not the retrain
     assert split.metric("bad_seller_onboarding_rate").residual == pytest.approx(0.0, abs=1e-15)
+
+
+def test_matured_shares_replay_the_decisions_they_mature(tmp_path: Path) -> None:
+    # Days 6, 7 and 8 of one marketplace, scored by one saved model; the thresholds move
+    # from (0.6, 0.3) to (0.8, 0.2) on day 7. Day 8's matured shares count day 7's
+    # decisions; under day 6's thresholds day 7 would have decided by (0.6, 0.3) on the same
+    # scores. Both are matured with day 8's labels, worked out here from the files.
+    history = generate_days(
+        DaysConfig(days=9, base_sellers=3000, attack_day=None, benign_day=None, seed=0)
+    )
+    days = write_days(history, tmp_path / "input")
+    files = {name: days[6] / f"{name}.parquet" for name in ("sellers", "links", "labels")}
+    model = _run(tmp_path / "trained", files, FAST) / "model"
+    moved = replace(FAST, syndicate_threshold=0.8, review_threshold=0.2)
+    runs: list[Path] = []
+    for day, config in ((6, FIXED), (7, moved), (8, moved)):
+        files = {name: days[day] / f"{name}.parquet" for name in ("sellers", "links", "labels")}
+        runs.append(
+            _run(
+                tmp_path / "runs" / days[day].name,
+                files,
+                config,
+                model=model,
+                previous=runs[-1] if runs else None,
+                as_of=history.as_of(day),
+            )
+        )
+    splits = matured_split(runs[2], runs[1], runs[0])
+    assert splits is not None
+    known = (
+        pl.read_parquet(days[8] / "labels.parquet").group_by("seller_id").agg(pl.col("label").max())
+    )
+    scored = pl.read_parquet(runs[1] / "labels.parquet").join(known, on="seller_id", how="left")
+    score = pl.col("seller_score")
+    pools = {
+        "syndicate": (score >= 0.8, score >= 0.6),
+        "review": ((score >= 0.2) & (score < 0.8), (score >= 0.3) & (score < 0.6)),
+    }
+    for metric, (decision, label) in MATURED_METRICS.items():
+        split = splits[metric]
+        assert split.changes == (
+            "syndicate threshold 0.600 → 0.800",
+            "review threshold 0.300 → 0.200",
+        )
+        own, before = (scored.filter(pool) for pool in pools[decision])
+        assert split.value == pytest.approx((own["label"] == label).sum() / own.height, abs=1e-15)
+        assert split.value == pytest.approx(split.recorded, abs=1e-15)  # day 8's own metric
+        assert split.counterfactual == pytest.approx(
+            (before["label"] == label).sum() / before.height, abs=1e-15
+        )
+        assert split.policy_effect == pytest.approx(split.value - split.counterfactual)
+        assert "from our own change to the decisions it matures" in split.sentence()
+    # Day 8 decided as day 7 did: its own matured shares (day 9's) owe nothing to a change.
+    assert matured_split(runs[2], runs[2], runs[1]) is None
+
+
+def test_a_matured_move_our_change_made_is_ours() -> None:
+    from syndicate.monitor.watch import _matured_cause
+
+    def split(value: float, counterfactual: float) -> dict[str, MaturedSplit]:
+        return {
+            "matured_review_known_bad": MaturedSplit(
+                "matured_review_known_bad", "d7", "d6", ("model retrained",), value,
+                counterfactual, value,
+            )
+        }  # fmt: skip
+
+    # Fell from 17.6% to 6.0% (-11.6 points); our change made -14.0 of it: ours.
+    cause, text = _matured_cause(split(0.060, 0.200), "matured_review_known_bad", 0.060, 0.176)
+    assert cause == "policy" and "-14.00 points from our own change" in text
+    # Our change made -3 of the -11.6 points: the data's.
+    assert _matured_cause(split(0.06, 0.09), "matured_review_known_bad", 0.06, 0.176)[0] == "data"
+    assert _matured_cause(None, "matured_review_known_bad", 0.06, 0.176) == ("data", "")
+    assert _matured_cause("gone", "matured_review_known_bad", 0.06, 0.176)[0] is None

@@ -74,12 +74,15 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DEFAULT_METRICS",
+    "MATURED_METRICS",
     "POLICY_PARTS",
     "REPLAY_METRICS",
+    "MaturedSplit",
     "MetricSplit",
     "Policy",
     "ReplayError",
     "ReplaySplit",
+    "matured_split",
     "policy_changes",
     "read_policy",
     "replay_split",
@@ -690,16 +693,14 @@ def _as_of(manifest: Mapping[str, Any], folder: Path) -> datetime:
         raise _Skip(f"{folder / 'run.json'} records no as-of time") from None
 
 
-def _onboarding(run: _Run) -> pl.DataFrame:
-    """``seller_id``, ``new`` and ``known_bad`` of the run's sellers, as its metrics had them.
-
-    The sellers and labels inputs are read again (found by their sha256) and validated as
-    the run validated them; new sellers are those created after the previous run's as-of.
+def _validated(run: _Run) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The run's sellers and labels inputs (found again by their sha256), validated as the
+    run validated them: ``(sellers, known labels)``.
 
     Raises
     ------
     _Skip
-        An input is gone or changed, or the previous run's as-of time is not known.
+        An input is gone or changed, or no longer validates.
     """
     # Private helpers of validation, so that created_at and the labels come out exactly as
     # the run had them (sentinel dates nulled, conflicting labels refused).
@@ -717,7 +718,6 @@ def _onboarding(run: _Run) -> pl.DataFrame:
     labels_file = run.input_file("labels") if labels_given else None
     if labels_given and labels_file is None:
         raise _Skip(f"the labels input of {run.given} is gone or changed")
-    as_of = _as_of(run.manifest, run.folder)
     try:  # validation refused inputs later than the run's start (and a day) as sentinels
         started = datetime.fromisoformat(run.manifest["started_at"])
     except (KeyError, TypeError, ValueError):
@@ -730,6 +730,22 @@ def _onboarding(run: _Run) -> pl.DataFrame:
         known = _validate_labels(labels_file, from_sellers, sellers["seller_id"], refusals)
     except SyndicateError as exc:
         raise _Skip(f"the inputs of {run.given} no longer validate: {exc}") from exc
+    return sellers, known
+
+
+def _onboarding(run: _Run) -> pl.DataFrame:
+    """``seller_id``, ``new`` and ``known_bad`` of the run's sellers, as its metrics had them.
+
+    The sellers and labels inputs are read again (found by their sha256) and validated as
+    the run validated them; new sellers are those created after the previous run's as-of.
+
+    Raises
+    ------
+    _Skip
+        An input is gone or changed, or the previous run's as-of time is not known.
+    """
+    sellers, known = _validated(run)
+    as_of = _as_of(run.manifest, run.folder)
     previous = run.previous_as_of()
     low = naive_utc(previous if previous is not None else as_of - FIRST_RUN_WINDOW)
     high = naive_utc(as_of)
@@ -1064,3 +1080,132 @@ def _replay(
         skipped={metric: skipped[metric] for metric in metrics if metric in skipped},
         part_changes={part: tuple(changes) for part, changes in parts.items()},
     )
+
+
+# ---------------------------------------------------------------------------------------
+# matured precision: the decisions of the run before, under the policy before them
+
+#: The matured shares a replay can rebuild: (the decision matured, the label counted).
+MATURED_METRICS: Mapping[str, tuple[str, int]] = {
+    "matured_syndicate_known_bad": ("syndicate", 1),
+    "matured_syndicate_known_good": ("syndicate", 0),
+    "matured_review_known_bad": ("review", 1),
+    "matured_review_known_good": ("review", 0),
+}
+
+
+@dataclass(frozen=True)
+class MaturedSplit:
+    """How much of a matured share our own change made (:func:`matured_split`).
+
+    A matured share of run ``R`` counts, among the sellers the run before (``P``) decided
+    ``syndicate`` (``review``), those known bad (good) by ``R``'s labels. What our policy
+    changed between ``P`` and the run before it (``B``) changed who ``P`` decided so: the
+    replay decides ``P``'s data under ``P``'s own policy (``value``) and under ``B``'s
+    (``counterfactual``), and matures both with ``R``'s labels.
+
+    Attributes
+    ----------
+    metric : str
+        One of :data:`MATURED_METRICS`.
+    decided, before : str
+        The run folders ``P`` and ``B``, as given.
+    changes : tuple of str
+        What changed in the policy from ``B`` to ``P``.
+    value, counterfactual : float or None
+        The share among ``P``'s decisions under its own policy and under ``B``'s (None:
+        no seller so decided).
+    recorded : float or None
+        ``R``'s own value (``metrics.parquet``); it equals ``value`` when the replay
+        rebuilt ``P``'s decisions.
+    """
+
+    metric: str
+    decided: str
+    before: str
+    changes: tuple[str, ...]
+    value: float | None
+    counterfactual: float | None
+    recorded: float | None
+
+    @property
+    def policy_effect(self) -> float:
+        """``value − counterfactual`` (0 when either is None)."""
+        if self.value is None or self.counterfactual is None:
+            return 0.0
+        return self.value - self.counterfactual
+
+    def sentence(self) -> str:
+        """Plain words: how far our change moved the share, and by what change."""
+        named = list(self.changes[:_NAMED_CHANGES])
+        rest = len(self.changes) - len(named)
+        what = ", ".join(named) + (f" and {rest} more" if rest else "")
+        if self.counterfactual is None:
+            return (
+                f"{self.metric}: under the policy before ({what}) the run before would have "
+                "decided no seller so"
+            )
+        return (
+            f"{self.metric}: {_points(self.policy_effect)} points from our own change to the "
+            f"decisions it matures ({what}), in run {self.decided}"
+        )
+
+
+def matured_split(
+    run: str | os.PathLike[str],
+    decided: str | os.PathLike[str],
+    before: str | os.PathLike[str],
+    metrics: Sequence[str] = tuple(MATURED_METRICS),
+) -> dict[str, MaturedSplit] | None:
+    """Split off our own change from the matured shares of ``run`` (see :class:`MaturedSplit`).
+
+    ``decided`` is the run before ``run`` (whose decisions mature), ``before`` the run
+    before that. Returns None when the policy did not change from ``before`` to
+    ``decided`` (the decisions matured are the policy's as before: any move is the data's).
+
+    Raises
+    ------
+    ReplayError
+        A run folder cannot be replayed (a model file gone, an input changed).
+    """
+    unknown = [metric for metric in metrics if metric not in MATURED_METRICS]
+    if unknown:
+        raise ValueError(
+            f"metric {unknown[0]!r} is not a matured share; choose from "
+            f"{', '.join(MATURED_METRICS)}"
+        )
+    sides = {"decided": _Run.read(decided), "before": _Run.read(before)}
+    parts = _changed_parts(sides["before"].policy, sides["decided"].policy)
+    if not parts:
+        return None
+    later = _Run.read(run)
+    try:
+        _, known = _validated(later)
+    except _Skip as exc:
+        raise ReplayError(str(exc)) from exc
+    labels = known.group_by("seller_id").agg(pl.col("label").max())
+    models = _Models()
+    data = sides["decided"]
+    shares: dict[str, dict[str, float | None]] = {}
+    for side, policy in sides.items():
+        decisions, _ = _decisions(data, policy.policy, _scores(data, policy, models))
+        judged = decisions.select("seller_id", "decision").join(labels, on="seller_id", how="left")
+        shares[side] = {}
+        for metric in metrics:
+            decision, label = MATURED_METRICS[metric]
+            pool = judged.filter(pl.col("decision") == decision)
+            held = int((pool["label"] == label).sum())
+            shares[side][metric] = held / pool.height if pool.height else None
+    changes = tuple(change for changes in parts.values() for change in changes)
+    return {
+        metric: MaturedSplit(
+            metric=metric,
+            decided=data.given,
+            before=sides["before"].given,
+            changes=changes,
+            value=shares["decided"][metric],
+            counterfactual=shares["before"][metric],
+            recorded=later.recorded(metric),
+        )
+        for metric in metrics
+    }

@@ -12,7 +12,7 @@ written atomically; files of those names that syndicate did not write are never 
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -135,7 +135,13 @@ def replay_causes(alerts: pl.DataFrame, runs: pl.DataFrame) -> pl.DataFrame:
     +0.30 from the data"). Metrics a replay cannot rebuild, or a replay that fails (a run
     folder without its model), keep a null ``cause`` and say why.
     """
-    from syndicate.monitor.replay import REPLAY_METRICS, ReplayError, policy_changes, replay_split
+    from syndicate.monitor.replay import (
+        MATURED_METRICS,
+        REPLAY_METRICS,
+        ReplayError,
+        policy_changes,
+        replay_split,
+    )
 
     if alerts.height == 0 or runs.height < 2:
         return alerts
@@ -143,17 +149,18 @@ def replay_causes(alerts: pl.DataFrame, runs: pl.DataFrame) -> pl.DataFrame:
     position = {run: i for i, run in enumerate(runs["run"].to_list())}
     # The replay splits the whole marketplace: an incident is judged by its first
     # whole-marketplace alert (one that only ever alerted in a segment is not judged).
+    replayable = [*REPLAY_METRICS, *MATURED_METRICS]
     firsts = (
-        alerts.filter(
-            pl.col("metric").is_in(list(REPLAY_METRICS)) & pl.col("segment_kind").is_null()
-        )
+        alerts.filter(pl.col("metric").is_in(replayable) & pl.col("segment_kind").is_null())
         .sort("as_of", "run")
         .group_by("incident", maintain_order=True)
         .agg(pl.col("run").first(), pl.col("metric").first(), pl.col("value", "baseline").first())
     )
     wanted: dict[str, set[str]] = {}
     for run, metric in firsts.select("run", "metric").iter_rows():
-        wanted.setdefault(run, set()).add(metric)
+        if metric in REPLAY_METRICS:
+            wanted.setdefault(run, set()).add(metric)
+    matured = _matured_splits(firsts, folders, position)
     said: dict[str, tuple[str | None, str]] = {}
     splits: dict[str, Any] = {}
     for run, metrics in wanted.items():
@@ -169,6 +176,9 @@ def replay_causes(alerts: pl.DataFrame, runs: pl.DataFrame) -> pl.DataFrame:
         except (ReplayError, InputError, OSError) as exc:
             splits[run] = str(exc)
     for incident, run, metric, value, baseline in firsts.iter_rows():
+        if metric in MATURED_METRICS:
+            said[incident] = _matured_cause(matured.get(run), metric, value, baseline)
+            continue
         split = splits.get(run, "no run before it to replay against")
         if split is None:
             said[incident] = ("data", "")
@@ -181,12 +191,7 @@ def replay_causes(alerts: pl.DataFrame, runs: pl.DataFrame) -> pl.DataFrame:
         except KeyError as exc:
             said[incident] = (None, f"; replay not possible: {exc.args[0]}")
             continue
-        move = (value or 0.0) - (baseline or 0.0)
-        ours = part.policy_effect if move >= 0 else -part.policy_effect
-        theirs = part.data_effect if move >= 0 else -part.data_effect
-        # Ours when our change went the way of the move, at least as far as the data did,
-        # and covers at least half of the move against the baseline.
-        cause = "policy" if ours > 0 and ours >= theirs and ours >= abs(move) / 2 else "data"
+        cause = _cause(part.policy_effect, part.data_effect, value, baseline)
         said[incident] = (cause, f"; replay against the run before: {split.sentence(metric)}")
     causes = [said.get(incident, (None, "")) for incident in alerts["incident"].to_list()]
     return alerts.with_columns(
@@ -195,6 +200,55 @@ def replay_causes(alerts: pl.DataFrame, runs: pl.DataFrame) -> pl.DataFrame:
             "explanation"
         ),
     )
+
+
+def _cause(policy: float, data: float, value: float | None, baseline: float | None) -> str:
+    """``policy`` when our change went the way of the move, at least as far as the data
+    did, and covers at least half of the move against the baseline; else ``data``."""
+    move = (value or 0.0) - (baseline or 0.0)
+    ours = policy if move >= 0 else -policy
+    theirs = data if move >= 0 else -data
+    return "policy" if ours > 0 and ours >= theirs and ours >= abs(move) / 2 else "data"
+
+
+def _matured_splits(
+    firsts: pl.DataFrame, folders: Sequence[str], position: Mapping[str, int]
+) -> dict[str, Any]:
+    """Per run with a matured-share incident: its :func:`~syndicate.monitor.replay.matured_split`
+    against the two runs before it (None: no change of ours; text: why there is none)."""
+    from syndicate.monitor.replay import MATURED_METRICS, ReplayError, matured_split
+
+    wanted: dict[str, set[str]] = {}
+    for run, metric in firsts.select("run", "metric").iter_rows():
+        if metric in MATURED_METRICS:
+            wanted.setdefault(run, set()).add(metric)
+    splits: dict[str, Any] = {}
+    for run, metrics in wanted.items():
+        index = position.get(run, 0)
+        if index < 2:
+            splits[run] = "no two runs before it to replay the decisions it matures"
+            continue
+        try:
+            splits[run] = matured_split(
+                folders[index], folders[index - 1], folders[index - 2], sorted(metrics)
+            )
+        except (ReplayError, InputError, OSError) as exc:
+            splits[run] = str(exc)
+    return splits
+
+
+def _matured_cause(
+    split: Any, metric: str, value: float | None, baseline: float | None
+) -> tuple[str | None, str]:
+    """The cause of a matured-share incident, and the words to add."""
+    if split is None:  # no change of ours to the decisions it matures
+        return "data", ""
+    if isinstance(split, str):
+        return None, f"; replay not possible: {split}"
+    part = split[metric]
+    move = (value or 0.0) - (baseline or 0.0)
+    cause = _cause(part.policy_effect, move - part.policy_effect, value, baseline)
+    return cause, f"; replay of the decisions it matures: {part.sentence()}"
 
 
 def _relative(target: Path, start: Path) -> str:
