@@ -17,7 +17,7 @@ bind it, values masked.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeAlias
 
@@ -53,6 +53,7 @@ __all__ = [
     "LABELS_SCHEMA",
     "MAX_REASONS",
     "Scores",
+    "fit_configured",
     "mask_value",
     "ring_scores",
     "score_marketplace",
@@ -502,6 +503,37 @@ def _from_saved_model(
     return _Scored(seller_table, rings_table, thresholds)
 
 
+def fit_configured(
+    features: pl.DataFrame,
+    labels: pl.DataFrame,
+    groups: pl.DataFrame,
+    neighbours: Mapping[str, pl.DataFrame],
+    config: Config,
+    on_fit: Callable[[], None] | None = None,
+) -> SellerModel:
+    """:func:`syndicate.model.fit_seller_model` with the learner, folds and importance of
+    ``config`` (both engines train through it)."""
+    return fit_seller_model(
+        features,
+        labels,
+        groups,
+        neighbours=neighbours,
+        estimator=SellerClassifier(
+            learner=config.learner,
+            n_estimators=config.n_estimators,
+            min_samples_leaf=config.min_samples_leaf,
+            max_samples=config.max_tree_rows,
+            n_jobs=config.n_jobs,
+            random_state=config.seed,
+        ),
+        n_folds=config.cv_folds,
+        importance_repeats=config.importance_repeats,
+        importance=config.importance,
+        seed=config.seed,
+        on_fit=on_fit,
+    )
+
+
 def _from_trained_model(
     features: pl.DataFrame,
     linkage: LinkageGraph,
@@ -521,25 +553,7 @@ def _from_trained_model(
     n_bad, _ = _usable_labels(labels)
     groups = cv_groups(rings)
     _warn_large_group(groups, labels, warnings)
-    model = fit_seller_model(
-        features,
-        labels,
-        groups,
-        neighbours=neighbour_pairs(linkage),
-        estimator=SellerClassifier(
-            learner=config.learner,
-            n_estimators=config.n_estimators,
-            min_samples_leaf=config.min_samples_leaf,
-            max_samples=config.max_tree_rows,
-            n_jobs=config.n_jobs,
-            random_state=config.seed,
-        ),
-        n_folds=config.cv_folds,
-        importance_repeats=config.importance_repeats,
-        importance=config.importance,
-        seed=config.seed,
-        on_fit=on_fit,
-    )
+    model = fit_configured(features, labels, groups, neighbour_pairs(linkage), config, on_fit)
     # Labelled sellers get out-of-fold scores (or their ring's), never the full model's:
     # only the others are predicted.
     to_predict = features.join(model.oof.select("seller_id"), on="seller_id", how="anti")

@@ -37,7 +37,7 @@ from syndicate.features.ring import RING_FEATURES, ring_features
 from syndicate.graphs.communities import Rings
 from syndicate.graphs.linkage import HUBS_SCHEMA, LinkageGraph
 from syndicate.lineage import LINEAGE_SCHEMA
-from syndicate.model import SellerClassifier, SellerModel, Thresholds, fit_seller_model
+from syndicate.model import SellerModel, Thresholds
 from syndicate.pipeline import RINGS_COLUMNS
 from syndicate.scoring import (
     LABELS_SCHEMA,
@@ -49,6 +49,7 @@ from syndicate.scoring import (
     _warn_large_group,
     can_train,
     cv_groups,
+    fit_configured,
     ring_scores,
     threshold_warnings,
     trained_scores,
@@ -207,25 +208,7 @@ def train(
         scope: found.filter(pl.col("scope") == scope).select("seller_id", "other")
         for scope in ("nbr1", "nbr2")
     }
-    model = fit_seller_model(
-        labelled,
-        labels,
-        groups,
-        neighbours=neighbours,
-        estimator=SellerClassifier(
-            learner=config.learner,
-            n_estimators=config.n_estimators,
-            min_samples_leaf=config.min_samples_leaf,
-            max_samples=config.max_tree_rows,
-            n_jobs=config.n_jobs,
-            random_state=config.seed,
-        ),
-        n_folds=config.cv_folds,
-        importance_repeats=config.importance_repeats,
-        importance=config.importance,
-        seed=config.seed,
-        on_fit=on_fit,
-    )
+    model = fit_configured(labelled, labels, groups, neighbours, config, on_fit)
     return model, warnings
 
 
