@@ -62,7 +62,7 @@ def daily_runs(config: DaysConfig, folder: Path) -> tuple[list[Path], dict[str, 
     return runs, history.describe()
 
 
-def quiet(seeds: list[int], n_days: int, base: int) -> None:
+def quiet(seeds: list[int], n_days: int, base: int, keep: Path | None = None) -> None:
     print(f"quiet histories: {n_days} days, base {base:,} sellers, seeds {seeds}")
     print(
         f"{'seed':>4}  {'rate alerts':>11}  {'rate incidents':>14}  {'cause policy':>12}  "
@@ -73,10 +73,15 @@ def quiet(seeds: list[int], n_days: int, base: int) -> None:
     for seed in seeds:
         with tempfile.TemporaryDirectory() as tmp:
             clock = time.perf_counter()
-            config = DaysConfig(
-                days=n_days, base_sellers=base, seed=seed, attack_day=None, benign_day=None
-            )
-            runs, _ = daily_runs(config, Path(tmp))
+            folder = keep / f"quiet-s{seed}" if keep else Path(tmp)
+            runs = sorted((folder / "runs").glob("day-*")) if keep else []
+            if len(runs) != n_days:  # kept histories are generated once
+                config = DaysConfig(
+                    days=n_days, base_sellers=base, seed=seed, attack_day=None, benign_day=None
+                )
+                if keep and folder.exists():
+                    sys.exit(f"{folder} holds an incomplete history: remove it and run again")
+                runs, _ = daily_runs(config, folder)
             alerts = monitor_runs(runs, Path(tmp) / "monitor").alerts
             rates = alerts.filter(pl.col("metric").is_in(sorted(RATE_METRICS)))
             incidents = rates.unique("incident")
@@ -158,6 +163,13 @@ def main() -> None:
     parser.add_argument("--attack-only", action="store_true")
     parser.add_argument("--speed", action="store_true")
     parser.add_argument(
+        "--keep",
+        type=Path,
+        metavar="DIR",
+        help="keep the quiet histories' run folders under DIR/quiet-s<seed> and reuse them "
+        "(to try monitor settings without running the daily job again)",
+    )
+    parser.add_argument(
         "--fixed-thresholds",
         nargs=2,
         type=float,
@@ -174,7 +186,7 @@ def main() -> None:
         return
     attack(args.seeds[0], args.base)
     if not args.attack_only:
-        quiet(args.seeds, args.quiet_days, args.base)
+        quiet(args.seeds, args.quiet_days, args.base, args.keep)
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ import dataclasses
 import logging
 import os
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -510,6 +511,26 @@ def write_outputs(
     wrote there (:data:`syndicate.viz.pages.LISTING`). Returns the paths by name.
     """
     folder = Path(out)
+    # The tables and the model are written by Polars and numpy, which release the GIL,
+    # while the pages (mostly Python) are drawn: on two cores the step takes about the
+    # longer of the two instead of their sum.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="syndicate-write") as pool:
+        tables = pool.submit(_write_tables, result, folder)
+        pages = write_viz(
+            result.rings,
+            ring_view_data(result),
+            folder / "viz",
+            top=top_pages,
+            seed=result.config.seed,
+            on_page=on_page,
+        )
+        paths = tables.result()
+    paths["viz"] = pages.index
+    return paths
+
+
+def _write_tables(result: PipelineResult, folder: Path) -> dict[str, Path]:
+    """The output tables and, when one was trained, the model: their paths by name."""
     paths = {
         "labels": write_parquet_atomic(result.labels, folder / "labels.parquet"),
         "rings": write_parquet_atomic(result.rings, folder / "rings.parquet"),
@@ -519,15 +540,6 @@ def write_outputs(
     }
     if result.scores.model is not None:
         paths["model"] = save_model(result.scores.model, folder / "model")["model"].parent
-    pages = write_viz(
-        result.rings,
-        ring_view_data(result),
-        folder / "viz",
-        top=top_pages,
-        seed=result.config.seed,
-        on_page=on_page,
-    )
-    paths["viz"] = pages.index
     return paths
 
 

@@ -41,6 +41,7 @@ __all__ = [
 
 _ROW = "__syndicate_row__"
 _TABLE = "__syndicate_table__"
+_REASON = "__syndicate_reason__"
 _SHOW = 5  # offending rows quoted in an error message
 
 
@@ -363,6 +364,32 @@ class _Refusals:
         self.add(frame.filter(mask), reason, table, id_column, payload)
         return frame.filter(~mask)
 
+    def split_first(
+        self,
+        frame: pl.DataFrame,
+        checks: Sequence[tuple[pl.Expr | pl.Series, str]],
+        table: str,
+        id_column: str,
+        payload: Sequence[str] | None = None,
+    ) -> pl.DataFrame:
+        """:meth:`split` for several reasons at once: a row is refused for the first of
+        ``checks`` (mask, reason) that holds, and the table is filtered once, not once per
+        reason (each filter of millions of links copies every column)."""
+        reason: Any = pl.lit(None, dtype=pl.String)
+        for bad, why in reversed(checks):
+            held = pl.lit(bad) if isinstance(bad, pl.Series) else bad
+            reason = pl.when(held.fill_null(False)).then(pl.lit(why)).otherwise(reason)
+        reasons = frame.select(reason).to_series()
+        refused = reasons.is_not_null()
+        if not refused.any():  # the usual case: no copy of the table
+            return frame
+        rows = frame.filter(refused).with_columns(reasons.filter(refused).alias(_REASON))
+        for why in [why for _, why in checks]:
+            part = rows.filter(pl.col(_REASON) == why).drop(_REASON)
+            if part.height:
+                self.add(part, why, table, id_column, payload)
+        return frame.filter(~refused)
+
     def add(
         self,
         refused: pl.DataFrame,
@@ -429,17 +456,26 @@ def _refuse_duplicates(
     and callers sort by these columns anyway.) ``derived`` columns (a function of the
     others, such as a link's ``key``) take no part in the comparison.
     """
-    order = [id_col, *[c for c in frame.columns if c not in (_ROW, id_col, *derived)]]
-    ordered = frame.sort([*order, _ROW], nulls_last=True)
-    repeat = pl.all_horizontal(pl.col(c).eq_missing(pl.col(c).shift()) for c in order)
+    ordered, repeat = _sorted_repeats(frame, id_col, derived)
     return refusals.split(
         ordered,
-        repeat & (pl.int_range(pl.len()) > 0),
+        repeat,
         "duplicate_row",
         table,
         id_col,
         payload=[c for c in frame.columns if c not in (_ROW, _TABLE, *derived)],
     )
+
+
+def _sorted_repeats(
+    frame: pl.DataFrame, id_col: str, derived: Sequence[str] = ()
+) -> tuple[pl.DataFrame, pl.Series]:
+    """The frame sorted as :func:`_refuse_duplicates` says, and which rows repeat the one
+    before them."""
+    order = [id_col, *[c for c in frame.columns if c not in (_ROW, id_col, *derived)]]
+    ordered = frame.sort([*order, _ROW], nulls_last=True)
+    repeat = pl.all_horizontal(pl.col(c).eq_missing(pl.col(c).shift()) for c in order)
+    return ordered, ordered.select(repeat & (pl.int_range(pl.len()) > 0)).to_series()
 
 
 # ---------------------------------------------------------------------------------------
@@ -598,13 +634,11 @@ def _validate_links(
         frame = _parse_datetime(frame, "seen_at", origin)
     columns = [c for c in ("seller_id", "kind", "value", "seen_at") if c in frame.columns]
     frame = frame.select(_ROW, *columns)
-    frame = refusals.split(
-        frame, pl.col("seller_id").is_null(), "null_seller_id", "links", "seller_id"
-    )
     empty_kind = pl.col("kind").is_null() | (pl.col("kind") == "")
-    frame = refusals.split(frame, empty_kind, "null_kind", "links", "seller_id")
-    empty_value = pl.col("value").is_null() | (pl.col("value").str.strip_chars() == "")
-    frame = refusals.split(frame, empty_value, "null_value", "links", "seller_id")
+    empty_value = pl.col("value").is_null() | ~pl.col("value").str.contains(r"\S")  # or spaces
+    checks = [(pl.col("seller_id").is_null(), "null_seller_id"), (empty_kind, "null_kind")]
+    checks.append((empty_value, "null_value"))
+    frame = refusals.split_first(frame, checks, "links", "seller_id")
     # Normalised before the duplicates are sorted out, so the order it leaves (grouped by
     # kind) costs nothing; `key` is derived from kind and value and is not compared.
     frame = normalise_links(
@@ -613,12 +647,21 @@ def _validate_links(
         common_placeholders=config.common_placeholders,
     )
     unusable = pl.col("key").is_null() | (pl.col("key") == "")
-    frame = refusals.split(frame, unusable, "unusable_value", "links", "seller_id", columns)
-    frame = refusals.split(
-        frame, pl.col("placeholder"), "placeholder_value", "links", "seller_id", columns
-    ).drop("placeholder")
-    frame = _refuse_duplicates(frame, refusals, "links", "seller_id", derived=("key",))
-    frame = _refuse_unknown(frame, ["seller_id"], known, refusals, "links", columns)
+    checks = [(unusable, "unusable_value"), (pl.col("placeholder"), "placeholder_value")]
+    frame = refusals.split_first(frame, checks, "links", "seller_id", columns)
+    frame = frame.drop("placeholder")
+    # Every reason but a repeat is a function of the row alone, so copies of a row share
+    # it: refusing repeats and unknown sellers in one pass (repeats first) refuses the same
+    # rows as one pass after the other.
+    frame, repeat = _sorted_repeats(frame, "seller_id", derived=("key",))
+    unknown = ~_is_known(frame["seller_id"], known)
+    frame = refusals.split_first(
+        frame,
+        [(repeat, "duplicate_row"), (unknown, "unknown_seller")],
+        "links",
+        "seller_id",
+        columns,
+    )
     # Sorted by `columns` (duplicates are found by sorting).
     return frame.select("seller_id", "kind", "value", "key", *columns[3:])
 
