@@ -355,14 +355,7 @@ class _Refusals:
         payload: Sequence[str] | None = None,
     ) -> pl.DataFrame:
         """Remove the rows where ``bad`` holds, record them, return the rest."""
-        if isinstance(bad, pl.Series):
-            mask = bad.fill_null(False)
-        else:
-            mask = frame.select(bad.fill_null(False)).to_series()
-        if not mask.any():  # the usual case: no copy of the table
-            return frame
-        self.add(frame.filter(mask), reason, table, id_column, payload)
-        return frame.filter(~mask)
+        return self.split_first(frame, [(bad, reason)], table, id_column, payload)
 
     def split_first(
         self,
@@ -372,9 +365,9 @@ class _Refusals:
         id_column: str,
         payload: Sequence[str] | None = None,
     ) -> pl.DataFrame:
-        """:meth:`split` for several reasons at once: a row is refused for the first of
-        ``checks`` (mask, reason) that holds, and the table is filtered once, not once per
-        reason (each filter of millions of links copies every column)."""
+        """Remove the rows where one of ``checks`` (mask, reason) holds, each recorded
+        with the first reason that holds, and return the rest. The table is filtered once
+        for all reasons (each filter of millions of links copies every column)."""
         reason: Any = pl.lit(None, dtype=pl.String)
         for bad, why in reversed(checks):
             held = pl.lit(bad) if isinstance(bad, pl.Series) else bad
@@ -636,8 +629,11 @@ def _validate_links(
     frame = frame.select(_ROW, *columns)
     empty_kind = pl.col("kind").is_null() | (pl.col("kind") == "")
     empty_value = pl.col("value").is_null() | ~pl.col("value").str.contains(r"\S")  # or spaces
-    checks = [(pl.col("seller_id").is_null(), "null_seller_id"), (empty_kind, "null_kind")]
-    checks.append((empty_value, "null_value"))
+    checks = [
+        (pl.col("seller_id").is_null(), "null_seller_id"),
+        (empty_kind, "null_kind"),
+        (empty_value, "null_value"),
+    ]
     frame = refusals.split_first(frame, checks, "links", "seller_id")
     # Normalised before the duplicates are sorted out, so the order it leaves (grouped by
     # kind) costs nothing; `key` is derived from kind and value and is not compared.
